@@ -1,0 +1,161 @@
+# tk103-tools: one flat, non-recursive Makefile.
+#
+#   make                 build libtk103.a and every tool into $(O)/
+#   make check           install missing Debian packages, build, run every suite
+#   make check SANITIZE=1  the same, built with ASan+UBSan into build-san/
+#   make demo            install missing packages, build, run the sample pipeline
+#   make install DESTDIR=... PREFIX=...
+#
+# User CFLAGS/LDFLAGS/CPPFLAGS are appended to ours.
+
+VERSION      = 0.3.0
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+MANDIR      ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+CC          ?= cc
+AR          ?= ar
+PKG_CONFIG  ?= pkg-config
+INSTALL     ?= install
+
+ifeq ($(SANITIZE),1)
+O           ?= build-san
+SANFLAGS     = -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -fno-omit-frame-pointer
+else
+O           ?= build
+SANFLAGS     =
+endif
+
+# Every external library goes through pkg-config.
+PKGS         = libbsd-overlay libseccomp geos json-c libxml-2.0
+PKG_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+WARNFLAGS    = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+               -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wundef \
+               -Wvla -Wwrite-strings -Wnull-dereference -Wimplicit-fallthrough
+TK_CPPFLAGS  = -D_GNU_SOURCE -DTK_VERSION='"$(VERSION)"' -Ilib
+TK_CFLAGS    = -std=c17 -O2 -g $(WARNFLAGS) $(SANFLAGS) -MMD -MP
+TK_LDFLAGS   = $(SANFLAGS) -Wl,--as-needed
+
+ALL_CPPFLAGS = $(TK_CPPFLAGS) $(PKG_CFLAGS) $(CPPFLAGS)
+ALL_CFLAGS   = $(TK_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS  = $(TK_LDFLAGS) $(LDFLAGS)
+
+LIB_SRCS    := $(sort $(wildcard lib/*.c))
+LIB_OBJS    := $(LIB_SRCS:%.c=$(O)/%.o)
+LIB_A        = $(O)/libtk103.a
+PUB_HDRS    := $(filter-out %_int.h,$(sort $(wildcard lib/tk*.h)))
+
+CLI_SRCS    := $(filter-out cmd/tk-%.c,$(sort $(wildcard cmd/*.c)))
+CLI_OBJS    := $(CLI_SRCS:%.c=$(O)/%.o)
+TOOL_SRCS   := $(sort $(wildcard cmd/tk-*.c))
+TOOLS       := $(TOOL_SRCS:cmd/%.c=%)
+TOOL_BINS   := $(TOOLS:%=$(O)/bin/%)
+
+UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
+UNIT_HELP   := $(filter-out tests/unit/test_%.c,$(sort $(wildcard tests/unit/*.c)))
+UNIT_HOBJS  := $(UNIT_HELP:%.c=$(O)/%.o)
+
+MAN1        := $(sort $(wildcard man/*.1))
+MAN5        := $(sort $(wildcard man/*.5))
+MAN7        := $(sort $(wildcard man/*.7))
+
+.PHONY: all lib tools tests check check-unit check-cli check-man deps demo \
+        install uninstall clean bench fuzz
+
+all: $(TOOL_BINS) $(O)/libtk103.pc
+
+lib: $(LIB_A)
+tools: $(TOOL_BINS)
+tests: $(UNIT_BINS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $(LIB_OBJS)
+
+$(O)/bin/%: $(O)/cmd/%.o $(CLI_OBJS) $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CLI_OBJS) $(LIB_A) $(PKG_LIBS) -lm
+
+$(O)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(CMOCKA_CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/tests/%: $(O)/tests/unit/%.o $(UNIT_HOBJS) $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HOBJS) $(LIB_A) \
+		$(CMOCKA_LIBS) $(PKG_LIBS) -lm
+
+$(O)/libtk103.pc: Makefile
+	@mkdir -p $(@D)
+	@printf '%s\n' \
+	  'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	  'Name: libtk103' \
+	  'Description: TK103-family GPS tracker protocols: detection, framing, decoding, commands' \
+	  'Version: $(VERSION)' \
+	  'Requires: $(PKGS)' \
+	  'Cflags: -I$${includedir}' \
+	  'Libs: -L$${libdir} -ltk103 -lm' > $@
+
+# ---- tests -------------------------------------------------------------
+# check installs what is missing first (scripts/deps is quick when nothing is).
+check: deps
+	@$(MAKE) --no-print-directory all tests
+	@$(MAKE) --no-print-directory check-unit check-cli check-man
+
+check-unit: $(UNIT_BINS)
+	@sh scripts/run-unit $(UNIT_BINS)
+
+check-cli: $(TOOL_BINS)
+	@TK_BIN=$(CURDIR)/$(O)/bin sh scripts/run-bats tests/cli
+
+check-man:
+	@sh scripts/check-man $(MAN1) $(MAN5) $(MAN7)
+
+deps:
+	@sh scripts/deps
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@TK_BIN=$(CURDIR)/$(O)/bin sh scripts/demo
+
+bench: all
+	@for b in scripts/bench-*; do echo "== $$b"; TK_BIN=$(CURDIR)/$(O)/bin sh $$b || exit 1; done
+
+# ---- install -----------------------------------------------------------
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
+	  $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	$(INSTALL) -m 0755 $(TOOL_BINS) $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	$(INSTALL) -m 0644 $(PUB_HDRS) $(DESTDIR)$(INCLUDEDIR)/
+	$(INSTALL) -m 0644 $(O)/libtk103.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	$(INSTALL) -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
+	$(if $(MAN5),$(INSTALL) -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
+	$(if $(MAN7),$(INSTALL) -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
+
+uninstall:
+	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%) $(DESTDIR)$(LIBDIR)/libtk103.a \
+	  $(PUB_HDRS:lib/%=$(DESTDIR)$(INCLUDEDIR)/%) \
+	  $(DESTDIR)$(PKGCONFIGDIR)/libtk103.pc \
+	  $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
+	  $(MAN5:man/%=$(DESTDIR)$(MANDIR)/man5/%) \
+	  $(MAN7:man/%=$(DESTDIR)$(MANDIR)/man7/%)
+
+clean:
+	rm -rf build build-san build-clang build-fuzz
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,128 @@
+/* cli.c: shared command-line plumbing for the tk-* tools. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <err.h>
+
+#include "cli.h"
+
+void
+cli_init(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	for (int fd = 0; fd < 3; fd++) {
+		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+			if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+				exit(TK_EXIT_IO);
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void
+cli_usage_error(const char *usage, const char *fmt, ...)
+{
+	if (fmt != NULL) {
+		va_list ap;
+		va_start(ap, fmt);
+		vwarnx(fmt, ap);
+		va_end(ap);
+	}
+	fprintf(stderr, "%s", usage);
+	fprintf(stderr, "Try '%s --help' for more information.\n", getprogname());
+	exit(TK_EXIT_USAGE);
+}
+
+void
+cli_version(void)
+{
+	printf("%s (tk103-tools) %s\n", getprogname(), tk_version());
+	exit(cli_close_stdout(TK_EXIT_OK));
+}
+
+int
+cli_close_stdout(int rc)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (errno == EPIPE)
+			return rc ? rc : TK_EXIT_PIPE;
+		warn("stdout");
+		return rc ? rc : TK_EXIT_IO;
+	}
+	if (fclose(stdout) != 0) {
+		warn("stdout");
+		return rc ? rc : TK_EXIT_IO;
+	}
+	return rc;
+}
+
+long long
+cli_number(const char *opt, const char *s, long long min, long long max)
+{
+	const char *e = NULL;
+	long long v = strtonum(s, min, max, &e);
+	if (e != NULL) {
+		warnx("%s %s: %s (expected %lld to %lld)", opt, s, e, min, max);
+		exit(TK_EXIT_USAGE);
+	}
+	return v;
+}
+
+void
+cli_harden(enum tk_harden_profile p)
+{
+	if (tk_harden(p) != 0)
+		err(TK_EXIT_SOFTWARE, "hardening failed");
+}
+
+void
+cli_out_init(struct cli_out *o, int fd, size_t cap)
+{
+	o->fd = fd;
+	o->err = 0;
+	o->b.p = malloc(cap);
+	if (o->b.p == NULL)
+		err(TK_EXIT_IO, "malloc");
+	o->b.len = 0;
+	o->b.cap = cap;
+}
+
+int
+cli_out_flush(struct cli_out *o)
+{
+	size_t off = 0;
+	while (off < o->b.len && o->err == 0) {
+		ssize_t w = write(o->fd, o->b.p + off, o->b.len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			o->err = errno;
+			break;
+		}
+		off += (size_t)w;
+	}
+	o->b.len = 0;
+	return o->err ? -1 : 0;
+}
+
+struct tk_buf *
+cli_out_reserve(struct cli_out *o, size_t n)
+{
+	if (o->b.cap - o->b.len < n)
+		cli_out_flush(o);
+	return &o->b;
+}
+
+void
+cli_out_free(struct cli_out *o)
+{
+	free(o->b.p);
+	o->b.p = NULL;
+}

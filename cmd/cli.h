@@ -1,0 +1,56 @@
+/*
+ * cli.h: what every tk-* tool shares on the command line: exit codes,
+ * --help/--version handling, a checked stdout, and an output buffer.
+ * The conventions are documented once, in tk103-tools(7).
+ */
+#ifndef TK_CLI_H
+#define TK_CLI_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "tk103.h"
+
+/* Exit codes, the same for every tool (tk103-tools(7), EXIT STATUS). */
+enum {
+	TK_EXIT_OK = 0,		/* success */
+	TK_EXIT_DATA = 1,	/* input was rejected (with --strict), or a check failed */
+	TK_EXIT_USAGE = 2,	/* bad options or arguments */
+	TK_EXIT_IO = 3,		/* a file, socket or system call failed */
+	TK_EXIT_PIPE = 4,	/* the reader of stdout went away (EPIPE) */
+	TK_EXIT_OFFLINE = 5,	/* tk-cmd: device offline or unknown */
+	TK_EXIT_TIMEOUT = 6,	/* tk-cmd: no answer in time */
+	TK_EXIT_REFUSED = 7,	/* tk-cmd: tk-listen refused the request */
+	TK_EXIT_SOFTWARE = 70	/* internal error (a bug) */
+};
+
+/* Call first in main: makes sure fds 0-2 are open, ignores SIGPIPE (EPIPE
+ * is handled where stdout is written). */
+void	cli_init(int argc, char **argv);
+/* Print "usage: ..." for misuse to stderr, exit 2. */
+void	cli_usage_error(const char *usage, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3), noreturn));
+/* -V: print "prog tk103-tools VERSION" and exit 0. */
+void	cli_version(void) __attribute__((noreturn));
+/* Flush and close stdout, report a failure; returns the exit code to use
+ * (rc unchanged on success). */
+int	cli_close_stdout(int rc);
+/* Parse a number within [min, max] or exit 2 naming the option. */
+long long cli_number(const char *opt, const char *s, long long min, long long max);
+/* Harden or die. */
+void	cli_harden(enum tk_harden_profile);
+
+/* A buffered writer to a file descriptor, flushed with write(2) so that
+ * EPIPE and short writes are seen.  Errors are sticky. */
+struct cli_out {
+	int	 fd;
+	int	 err;		/* errno of the first failure, 0 if none */
+	struct tk_buf b;
+};
+void	cli_out_init(struct cli_out *, int fd, size_t cap);
+/* Make room for at least n bytes (flushing); returns the buffer to append to. */
+struct tk_buf *cli_out_reserve(struct cli_out *, size_t n);
+int	cli_out_flush(struct cli_out *);
+void	cli_out_free(struct cli_out *);
+
+#endif

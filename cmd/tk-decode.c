@@ -1,0 +1,714 @@
+/*
+ * tk-decode: TK103-family frames (tk-listen frame lines, raw captures, hex)
+ * to JSON lines (or CSV, or filtered frame lines).  A thin main over
+ * libtk103: detection, framing and decoding are the library's, the same
+ * code tk-listen runs live.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <err.h>
+
+#include "cli.h"
+
+static const char usage_text[] =
+    "usage: tk-decode [-qrsv] [-d dialect] [-f json|csv|frames] [-i auto|raw|lines|hex]\n"
+    "                 [-o photodir] [-P dialect] [-u device] [file ...]\n";
+
+static const char help_text[] =
+    "Decode TK103-family tracker frames to JSON lines.\n"
+    "\n"
+    "  -d, --dialect NAME   keep only records of this dialect\n"
+    "  -f, --format FMT     json (default), csv, or frames (matching input frames\n"
+    "                       as tk-frame(5) lines)\n"
+    "  -i, --input FORM     auto (default), raw (a byte stream from one device),\n"
+    "                       lines (tk-listen frame lines), hex (a frame per line)\n"
+    "  -o, --photo-dir DIR  write completed gps103 photos to DIR\n"
+    "  -P, --protocol NAME  decode raw/hex input as NAME instead of detecting it\n"
+    "  -q, --quiet          no summary on stderr at the end\n"
+    "  -r, --raw            carry each record's frame as \"raw\" (hex)\n"
+    "  -s, --strict         exit 1 if any frame was rejected\n"
+    "  -u, --device ID      keep only records of this device\n"
+    "  -v, --verbose        also report checksum warnings and skipped junk\n"
+    "  -h, --help           this help\n"
+    "  -V, --version        print the version\n"
+    "\n"
+    "Dialects: xexun tk103 gps103 xexun2 (gt06, h02 and xexun3 are recognised\n"
+    "but not decoded).  Exit status: 0 ok, 1 frames rejected with --strict,\n"
+    "2 usage, 3 I/O error, 4 stdout closed.  See tk-decode(1), tk-frame(5).\n";
+
+enum fmt { FMT_JSON, FMT_CSV, FMT_FRAMES };
+enum form { IN_AUTO, IN_RAW, IN_LINES, IN_HEX };
+
+#define LINE_MAX_BYTES	(4 * 65536 + 512)
+#define MAX_SESSIONS	(1u << 18)
+
+struct sess {
+	bool		 used;
+	char		 key[96];	/* transport peer conn */
+	struct tk_session s;
+};
+
+struct ctx {
+	/* options */
+	enum fmt	 fmt;
+	enum form	 form;
+	bool		 have_filter_d, strict, quiet, raw, verbose;
+	enum tk_dialect	 filter_d, force_d;
+	const char	*device, *photo_dir;
+	/* state */
+	struct cli_out	 out;
+	struct tk_record rec;
+	const char	*fname;
+	unsigned long	 lineno;
+	uint64_t	 base_off;	/* offset of the current raw chunk */
+	struct tk_session raw_sess;	/* raw and hex input: one stream */
+	const struct tk_fline *fl;	/* the current frame line */
+	int64_t		 recv_ms;
+	struct sess	*tab;		/* lines input: sessions by connection */
+	size_t		 ntab;
+	/* counters */
+	unsigned long	 frames[TK_D__COUNT], decoded[TK_D__COUNT], rejected[TK_D__COUNT];
+	unsigned long	 records, junk_bytes, bad_lines;
+	bool		 output_dead;
+};
+
+static void
+where(const struct ctx *c, char *buf, size_t n, uint64_t off)
+{
+	if (c->form == IN_RAW)
+		snprintf(buf, n, "%s: offset %llu", c->fname, (unsigned long long)off);
+	else if (c->fl != NULL)
+		snprintf(buf, n, "%s:%lu: %s %s conn %llu", c->fname, c->lineno,
+		    c->fl->transport, c->fl->peer, (unsigned long long)c->fl->conn);
+	else
+		snprintf(buf, n, "%s:%lu", c->fname, c->lineno);
+}
+
+static void
+out_check(struct ctx *c)
+{
+	if (c->out.err && !c->output_dead) {
+		c->output_dead = true;
+		if (c->out.err != EPIPE)
+			warnc(c->out.err, "stdout");
+	}
+}
+
+static bool
+keep_dialect(const struct ctx *c, enum tk_dialect d)
+{
+	return !c->have_filter_d || c->filter_d == d;
+}
+
+static int
+emit(void *arg, struct tk_record *r)
+{
+	struct ctx *c = arg;
+
+	if (!keep_dialect(c, r->dialect))
+		return 0;
+	if (c->device && strcmp(c->device, r->id) != 0)
+		return 0;
+	c->records++;
+	if (c->fmt == FMT_FRAMES)
+		return 0;
+	size_t need = 4 * TK_SBUF_MAX + 2 * r->rawlen + 4096;
+	struct tk_buf *b = cli_out_reserve(&c->out, need);
+	int rc = c->fmt == FMT_JSON ? tk_json_record(b, r, c->raw ? TK_JSON_RAW : 0)
+	    : tk_csv_record(b, r);
+	if (rc < 0)
+		warnx("record too large to write (frame %s)", r->id);
+	out_check(c);
+	return c->output_dead ? 1 : 0;
+}
+
+/* frames output: write the frame as a tk-frame(5) line */
+static void
+write_frame_line(struct ctx *c, struct tk_session *s, const uint8_t *f, size_t n)
+{
+	struct tk_fline l;
+
+	if (c->fl != NULL) {
+		l = *c->fl;
+	} else {
+		memset(&l, 0, sizeof(l));
+		l.kind = TK_F_FRAME;
+		l.time_ms = 0;
+		strlcpy(l.transport, "tcp", sizeof(l.transport));
+		strlcpy(l.peer, c->fname, sizeof(l.peer));
+		for (char *p = l.peer; *p; p++)
+			if (*p == ' ')
+				*p = '_';
+	}
+	l.kind = TK_F_FRAME;
+	l.dialect = s->dialect;
+	l.dialect_known = true;
+	if (l.id[0] == '\0')
+		tk_frame_id(s->dialect, f, n, l.id, sizeof(l.id));
+	l.data = f;
+	l.len = n;
+	struct tk_buf *b = cli_out_reserve(&c->out, 4 * n + 512);
+	if (tk_fline_write(b, &l) < 0)
+		warnx("frame too large to write");
+	out_check(c);
+}
+
+static void
+decode_frame(struct ctx *c, struct tk_session *s, const uint8_t *f, size_t n, uint64_t off)
+{
+	char err[200], warn[200], loc[160];
+	enum tk_dialect d = s->dialect;
+
+	c->frames[d]++;
+	if (c->fmt == FMT_FRAMES) {
+		char id[TK_ID_MAX];
+		if (!keep_dialect(c, d))
+			return;
+		if (c->device) {
+			tk_frame_id(d, f, n, id, sizeof(id));
+			if (strcmp(id, c->device) != 0 && strcmp(s->id, c->device) != 0)
+				return;
+		}
+		c->decoded[d]++;
+		write_frame_line(c, s, f, n);
+		return;
+	}
+	int rc = tk_decode(s, f, n, c->recv_ms, &c->rec, emit, c, err, sizeof(err),
+	    warn, sizeof(warn));
+	if (rc < 0) {
+		c->rejected[d]++;
+		where(c, loc, sizeof(loc), off);
+		warnx("%s: %s: %s", loc, tk_dialect_name(d), err);
+	} else {
+		c->decoded[d]++;
+		if (c->verbose && warn[0]) {
+			where(c, loc, sizeof(loc), off);
+			warnx("%s: %s: warning: %s", loc, tk_dialect_name(d), warn);
+		}
+	}
+}
+
+/* ---- raw input --------------------------------------------------- */
+
+static int
+on_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
+{
+	struct ctx *c = arg;
+	c->raw_sess.dialect = d;
+	decode_frame(c, &c->raw_sess, f, n, off);
+	return c->output_dead;
+}
+
+static void
+on_junk(void *arg, const uint8_t *j, size_t n, uint64_t off)
+{
+	struct ctx *c = arg;
+	char loc[160];
+	(void)j;
+	c->junk_bytes += n;
+	if (c->form == IN_HEX)
+		return;	/* reported per line */
+	where(c, loc, sizeof(loc), off);
+	warnx("%s: %zu byte%s of junk skipped", loc, n, n == 1 ? "" : "s");
+}
+
+static void
+feed_result(struct ctx *c, enum tk_feed r, uint64_t off)
+{
+	char loc[160];
+	if (r == TK_FEED_OVERFLOW) {
+		where(c, loc, sizeof(loc), off);
+		warnx("%s: no frame in %zu bytes: dropped them", loc,
+		    tk_frame_max(c->raw_sess.dialect));
+	} else if (r == TK_FEED_NOMEM)
+		err(TK_EXIT_IO, "framer");
+}
+
+static void
+run_raw(struct ctx *c, int fd, const uint8_t *pre, size_t pren)
+{
+	struct tk_framer fr;
+	struct tk_framer_cb cb = {on_frame, on_junk, c};
+	uint8_t buf[65536];
+	bool unknown_said = false;
+
+	tk_session_init(&c->raw_sess, c->force_d);
+	c->raw_sess.photo_dir = c->photo_dir;
+	tk_framer_init(&fr, c->force_d, 0);
+	if (pren) {
+		enum tk_feed r = tk_framer_feed(&fr, pre, pren, &cb);
+		feed_result(c, r, fr.offset);
+	}
+	for (;;) {
+		if (c->output_dead)
+			break;
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			warn("%s", c->fname);
+			break;
+		}
+		if (n == 0)
+			break;
+		enum tk_feed r = tk_framer_feed(&fr, buf, (size_t)n, &cb);
+		if (r == TK_FEED_UNKNOWN && !unknown_said) {
+			unknown_said = true;
+			warnx("%s: the stream matches no known dialect", c->fname);
+		}
+		feed_result(c, r, fr.offset);
+	}
+	if (!c->output_dead)
+		tk_framer_finish(&fr, &cb);
+	else
+		tk_framer_free(&fr);
+	if (fr.failed && !unknown_said)
+		warnx("%s: the stream matches no known dialect", c->fname);
+	tk_session_free(&c->raw_sess);
+}
+
+/* ---- line input (frame lines, hex) ------------------------------- */
+
+static uint64_t
+hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 1099511628211ull;
+	return h;
+}
+
+static struct sess *
+session_for(struct ctx *c, const struct tk_fline *l, bool create)
+{
+	char key[96];
+	snprintf(key, sizeof(key), "%s %s %llu", l->transport, l->peer,
+	    (unsigned long long)l->conn);
+	if (c->tab == NULL) {
+		c->ntab = 1024;
+		c->tab = calloc(c->ntab, sizeof(*c->tab));
+		if (c->tab == NULL)
+			err(TK_EXIT_IO, "calloc");
+	}
+	size_t mask = c->ntab - 1, i = hash(key) & mask;
+	for (;; i = (i + 1) & mask) {
+		if (!c->tab[i].used)
+			break;
+		if (strcmp(c->tab[i].key, key) == 0)
+			return &c->tab[i];
+	}
+	if (!create)
+		return NULL;
+	static size_t live;
+	if ((live + 1) * 2 > c->ntab) {
+		if (c->ntab >= MAX_SESSIONS) {
+			/* bounded memory: forget every session and start over */
+			warnx("%s:%lu: more than %u open connections: forgetting "
+			    "per-connection state", c->fname, c->lineno, MAX_SESSIONS / 2);
+			for (size_t k = 0; k < c->ntab; k++)
+				if (c->tab[k].used)
+					tk_session_free(&c->tab[k].s);
+			memset(c->tab, 0, c->ntab * sizeof(*c->tab));
+			live = 0;
+		} else {
+			struct sess *old = c->tab;
+			size_t on = c->ntab;
+			c->ntab *= 2;
+			c->tab = calloc(c->ntab, sizeof(*c->tab));
+			if (c->tab == NULL)
+				err(TK_EXIT_IO, "calloc");
+			for (size_t k = 0; k < on; k++) {
+				if (!old[k].used)
+					continue;
+				size_t j = hash(old[k].key) & (c->ntab - 1);
+				while (c->tab[j].used)
+					j = (j + 1) & (c->ntab - 1);
+				c->tab[j] = old[k];
+			}
+			free(old);
+		}
+		return session_for(c, l, create);
+	}
+	live++;
+	struct sess *s = &c->tab[i];
+	s->used = true;
+	strlcpy(s->key, key, sizeof(s->key));
+	tk_session_init(&s->s, TK_D_UNKNOWN);
+	s->s.photo_dir = c->photo_dir;
+	return s;
+}
+
+static void
+session_drop(struct ctx *c, struct sess *s)
+{
+	/* backward-shift deletion keeps linear probing intact */
+	size_t mask = c->ntab - 1, i = (size_t)(s - c->tab);
+	tk_session_free(&s->s);
+	s->used = false;
+	for (size_t j = (i + 1) & mask; c->tab[j].used; j = (j + 1) & mask) {
+		size_t h = hash(c->tab[j].key) & mask;
+		if (((j - h) & mask) >= ((j - i) & mask)) {
+			c->tab[i] = c->tab[j];
+			c->tab[j].used = false;
+			i = j;
+		}
+	}
+}
+
+static void
+do_fline(struct ctx *c, const char *line, size_t n, uint8_t *scratch, size_t cap)
+{
+	struct tk_fline l;
+	char e[120];
+
+	if (tk_fline_parse(line, n, &l, scratch, cap, e, sizeof(e)) != 0) {
+		c->bad_lines++;
+		warnx("%s:%lu: not a frame line: %s", c->fname, c->lineno, e);
+		return;
+	}
+	c->fl = &l;
+	c->recv_ms = l.time_ms;
+	if (l.kind == TK_F_CLOSE) {
+		struct sess *s = session_for(c, &l, false);
+		if (s)
+			session_drop(c, s);
+	} else if (l.kind == TK_F_FRAME) {
+		struct sess *s = session_for(c, &l, true);
+		if (!l.dialect_known || l.dialect == TK_D_UNKNOWN) {
+			/* tk-listen could not tell: try ourselves */
+			enum tk_dialect d;
+			size_t skip;
+			if (tk_classify(l.data, l.len, true, &d, &skip) == TK_CLASS_OK)
+				l.dialect = d;
+		}
+		s->s.dialect = l.dialect;
+		if (l.id[0] && s->s.id[0] == '\0')
+			strlcpy(s->s.id, l.id, sizeof(s->s.id));
+		if (l.dialect == TK_D_UNKNOWN) {
+			c->frames[0]++;
+			c->rejected[0]++;
+			warnx("%s:%lu: %s %s: frame of unknown dialect", c->fname,
+			    c->lineno, l.transport, l.peer);
+		} else
+			decode_frame(c, &s->s, l.data, l.len, 0);
+	}
+	c->fl = NULL;
+}
+
+static void
+do_hex(struct ctx *c, const char *line, size_t n, uint8_t *scratch, size_t cap)
+{
+	struct tk_framer fr;
+	struct tk_framer_cb cb = {on_frame, on_junk, c};
+	unsigned long junk0 = c->junk_bytes;
+
+	while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+		n--;
+	if (n == 0)
+		return;
+	long bl = tk_hex_decode(line, n, scratch, cap);
+	if (bl < 0) {
+		c->bad_lines++;
+		warnx("%s:%lu: not a hex frame (odd length or a non-hex digit)",
+		    c->fname, c->lineno);
+		return;
+	}
+	/* one line = one datagram: classify it, frame it, decode every frame */
+	tk_framer_init(&fr, c->force_d, 0);
+	tk_framer_feed(&fr, scratch, (size_t)bl, &cb);
+	tk_framer_finish(&fr, &cb);
+	if (fr.failed) {
+		c->frames[0]++;
+		c->rejected[0]++;
+		warnx("%s:%lu: frame of unknown dialect", c->fname, c->lineno);
+	} else if (c->junk_bytes != junk0)
+		warnx("%s:%lu: %lu byte%s of junk skipped", c->fname, c->lineno,
+		    c->junk_bytes - junk0, c->junk_bytes - junk0 == 1 ? "" : "s");
+}
+
+static bool
+is_hex_line(const char *p, size_t n)
+{
+	while (n && (p[n - 1] == '\r' || p[n - 1] == ' '))
+		n--;
+	if (n < 4 || n % 2)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (tk_hexval((unsigned char)p[i]) < 0)
+			return false;
+	return true;
+}
+
+static void
+run_lines(struct ctx *c, int fd, const uint8_t *pre, size_t pren)
+{
+	size_t cap = LINE_MAX_BYTES;
+	char *buf = malloc(cap);
+	uint8_t *scratch = malloc(cap);
+	size_t len = 0;
+	bool eof = false, skipping = false;
+
+	if (buf == NULL || scratch == NULL)
+		err(TK_EXIT_IO, "malloc");
+	tk_session_init(&c->raw_sess, c->force_d);
+	c->raw_sess.photo_dir = c->photo_dir;
+	memcpy(buf, pre, pren);
+	len = pren;
+	while (!c->output_dead) {
+		char *nl;
+		size_t start = 0;
+		while ((nl = memchr(buf + start, '\n', len - start)) != NULL) {
+			size_t ln = (size_t)(nl - (buf + start));
+			c->lineno++;
+			if (skipping) {
+				skipping = false;
+			} else if (ln > 0) {
+				if (c->form == IN_LINES)
+					do_fline(c, buf + start, ln, scratch, cap);
+				else
+					do_hex(c, buf + start, ln, scratch, cap);
+			}
+			start += ln + 1;
+			if (c->output_dead)
+				break;
+		}
+		memmove(buf, buf + start, len - start);
+		len -= start;
+		if (eof)
+			break;
+		if (len == cap) {
+			if (!skipping)
+				warnx("%s:%lu: line longer than %zu bytes: skipped",
+				    c->fname, c->lineno + 1, cap);
+			skipping = true;
+			c->bad_lines++;
+			len = 0;
+		}
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			warn("%s", c->fname);
+			break;
+		}
+		if (r == 0) {
+			eof = true;
+			if (len > 0 && !skipping) {
+				buf[len++] = '\n';	/* last line without a newline */
+				continue;
+			}
+			break;
+		}
+		len += (size_t)r;
+	}
+	tk_session_free(&c->raw_sess);
+	free(buf);
+	free(scratch);
+}
+
+static void
+run_file(struct ctx *c, int fd)
+{
+	uint8_t pre[4096];
+	size_t pren = 0;
+	enum form saved = c->form;
+
+	c->lineno = 0;
+	if (c->form == IN_AUTO) {
+		/* peek at the first line to choose the input form */
+		while (pren < sizeof(pre)) {
+			ssize_t n = read(fd, pre + pren, sizeof(pre) - pren);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			pren += (size_t)n;
+			if (memchr(pre, '\n', pren))
+				break;
+		}
+		const uint8_t *nl = memchr(pre, '\n', pren);
+		size_t l1 = nl ? (size_t)(nl - pre) : pren;
+		if (tk_fline_probe((const char *)pre, l1))
+			c->form = IN_LINES;
+		else if (is_hex_line((const char *)pre, l1))
+			c->form = IN_HEX;
+		else
+			c->form = IN_RAW;
+	}
+	if (c->form == IN_RAW)
+		run_raw(c, fd, pre, pren);
+	else
+		run_lines(c, fd, pre, pren);
+	c->form = saved;
+}
+
+static void
+summary(const struct ctx *c)
+{
+	unsigned long tf = 0, td = 0, tr = 0;
+	for (int d = 0; d < TK_D__COUNT; d++) {
+		tf += c->frames[d];
+		td += c->decoded[d];
+		tr += c->rejected[d];
+	}
+	fprintf(stderr, "tk-decode: %lu frames, %lu decoded, %lu rejected, %lu records",
+	    tf, td, tr, c->records);
+	if (c->bad_lines)
+		fprintf(stderr, ", %lu bad lines", c->bad_lines);
+	if (c->junk_bytes)
+		fprintf(stderr, ", %lu junk bytes", c->junk_bytes);
+	fputc('\n', stderr);
+	for (int d = 0; d < TK_D__COUNT; d++)
+		if (c->frames[d])
+			fprintf(stderr, "tk-decode:   %-7s %lu frames, %lu decoded, %lu rejected\n",
+			    tk_dialect_name((enum tk_dialect)d), c->frames[d], c->decoded[d],
+			    c->rejected[d]);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{"dialect",   required_argument, NULL, 'd'},
+		{"device",    required_argument, NULL, 'u'},
+		{"format",    required_argument, NULL, 'f'},
+		{"help",      no_argument,       NULL, 'h'},
+		{"input",     required_argument, NULL, 'i'},
+		{"photo-dir", required_argument, NULL, 'o'},
+		{"protocol",  required_argument, NULL, 'P'},
+		{"quiet",     no_argument,       NULL, 'q'},
+		{"raw",       no_argument,       NULL, 'r'},
+		{"strict",    no_argument,       NULL, 's'},
+		{"verbose",   no_argument,       NULL, 'v'},
+		{"version",   no_argument,       NULL, 'V'},
+		{NULL, 0, NULL, 0}
+	};
+	static struct ctx c;
+	int ch, rc = TK_EXIT_OK;
+
+	cli_init(argc, argv);
+	c.force_d = TK_D_UNKNOWN;
+	while ((ch = getopt_long(argc, argv, "d:f:hi:o:P:qrsu:vV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd':
+			if (tk_dialect_parse(optarg, &c.filter_d) != 0)
+				cli_usage_error(usage_text, "unknown dialect: %s", optarg);
+			c.have_filter_d = true;
+			break;
+		case 'f':
+			if (strcmp(optarg, "json") == 0)
+				c.fmt = FMT_JSON;
+			else if (strcmp(optarg, "csv") == 0)
+				c.fmt = FMT_CSV;
+			else if (strcmp(optarg, "frames") == 0)
+				c.fmt = FMT_FRAMES;
+			else
+				cli_usage_error(usage_text, "unknown format: %s", optarg);
+			break;
+		case 'h':
+			printf("%s\n%s", usage_text, help_text);
+			return cli_close_stdout(TK_EXIT_OK);
+		case 'i':
+			if (strcmp(optarg, "auto") == 0)
+				c.form = IN_AUTO;
+			else if (strcmp(optarg, "raw") == 0)
+				c.form = IN_RAW;
+			else if (strcmp(optarg, "lines") == 0)
+				c.form = IN_LINES;
+			else if (strcmp(optarg, "hex") == 0)
+				c.form = IN_HEX;
+			else
+				cli_usage_error(usage_text, "unknown input form: %s", optarg);
+			break;
+		case 'o':
+			c.photo_dir = optarg;
+			break;
+		case 'P':
+			if (tk_dialect_parse(optarg, &c.force_d) != 0 ||
+			    !tk_dialect_decodable(c.force_d))
+				cli_usage_error(usage_text, "not a decodable dialect: %s", optarg);
+			break;
+		case 'q':
+			c.quiet = true;
+			break;
+		case 'r':
+			c.raw = true;
+			break;
+		case 's':
+			c.strict = true;
+			break;
+		case 'u':
+			if (strlen(optarg) >= TK_ID_MAX)
+				cli_usage_error(usage_text, "device id too long: %s", optarg);
+			c.device = optarg;
+			break;
+		case 'v':
+			c.verbose = true;
+			break;
+		case 'V':
+			cli_version();
+		default:
+			cli_usage_error(usage_text, NULL);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (c.force_d != TK_D_UNKNOWN && c.form == IN_LINES)
+		cli_usage_error(usage_text, "-P applies to raw and hex input only");
+
+	/* open every input before hardening */
+	int nf = argc ? argc : 1;
+	int *fds = calloc((size_t)nf, sizeof(int));
+	if (fds == NULL)
+		err(TK_EXIT_IO, "calloc");
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-") == 0)
+			fds[i] = STDIN_FILENO;
+		else if ((fds[i] = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0)
+			err(TK_EXIT_IO, "%s", argv[i]);
+	}
+	if (argc == 0)
+		fds[0] = STDIN_FILENO;
+	if (c.photo_dir == NULL)
+		cli_harden(TK_HARDEN_STDIO);
+
+	cli_out_init(&c.out, STDOUT_FILENO, 1 << 18);
+	if (c.fmt == FMT_CSV)
+		tk_csv_header(cli_out_reserve(&c.out, 512));
+	c.recv_ms = TK_TIME_NONE;
+	for (int i = 0; i < nf && !c.output_dead; i++) {
+		c.fname = argc ? argv[i] : "(stdin)";
+		if (argc && strcmp(argv[i], "-") == 0)
+			c.fname = "(stdin)";
+		run_file(&c, fds[i]);
+		if (fds[i] != STDIN_FILENO)
+			close(fds[i]);
+	}
+	cli_out_flush(&c.out);
+	out_check(&c);
+	if (c.tab) {
+		for (size_t k = 0; k < c.ntab; k++)
+			if (c.tab[k].used)
+				tk_session_free(&c.tab[k].s);
+		free(c.tab);
+	}
+	free(fds);
+	cli_out_free(&c.out);
+	if (!c.quiet)
+		summary(&c);
+	unsigned long rej = c.bad_lines;
+	for (int d = 0; d < TK_D__COUNT; d++)
+		rej += c.rejected[d];
+	if (c.strict && rej)
+		rc = TK_EXIT_DATA;
+	if (c.output_dead)
+		rc = c.out.err == EPIPE ? TK_EXIT_PIPE : TK_EXIT_IO;
+	return cli_close_stdout(rc);
+}

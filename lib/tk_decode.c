@@ -1,0 +1,115 @@
+/* tk_decode.c: dispatch a frame to its dialect decoder. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tk_decode.h"
+#include "tk_util.h"
+
+void tk_photo_free(struct tk_photo *);	/* tk_gps103.c */
+
+void
+tk_session_init(struct tk_session *s, enum tk_dialect d)
+{
+	memset(s, 0, sizeof(*s));
+	s->dialect = d;
+}
+
+void
+tk_session_free(struct tk_session *s)
+{
+	if (s->photo) {
+		tk_photo_free(s->photo);
+		s->photo = NULL;
+	}
+}
+
+void
+tk_dctx_begin(struct tk_dctx *c, enum tk_rtype t)
+{
+	struct tk_record *r = c->r;
+	tk_rec_init(r, c->s->dialect, t);
+	r->server_time = c->recv_ms;
+	tk_strlcpyn(r->id, sizeof(r->id), c->s->id, strlen(c->s->id));
+	r->raw = c->frame;
+	r->rawlen = c->framelen;
+}
+
+int
+tk_dctx_emit(struct tk_dctx *c)
+{
+	if (c->stopped)
+		return -1;
+	c->nemit++;
+	if (c->emit && c->emit(c->arg, c->r) != 0) {
+		c->stopped = true;
+		return -1;
+	}
+	return 0;
+}
+
+int
+tk_dctx_reject(struct tk_dctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof(c->err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void
+tk_dctx_warn(struct tk_dctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->warn, sizeof(c->warn), fmt, ap);
+	va_end(ap);
+}
+
+int
+tk_decode(struct tk_session *s, const uint8_t *f, size_t n, int64_t recv_ms,
+    struct tk_record *scratch, tk_emit_fn emit, void *arg,
+    char *err, size_t errlen, char *warn, size_t warnlen)
+{
+	struct tk_dctx c;
+	int rc;
+
+	c.s = s;
+	c.r = scratch;
+	c.emit = emit;
+	c.arg = arg;
+	c.recv_ms = recv_ms;
+	c.frame = f;
+	c.framelen = n;
+	c.nemit = 0;
+	c.stopped = false;
+	c.err[0] = c.warn[0] = '\0';
+
+	switch (s->dialect) {
+	case TK_D_XEXUN:
+		rc = tk_xexun_decode(&c, f, n);
+		break;
+	case TK_D_TK103:
+		rc = tk_tk103_decode(&c, f, n);
+		break;
+	case TK_D_GPS103:
+		rc = tk_gps103_decode(&c, f, n);
+		break;
+	case TK_D_XEXUN2:
+		rc = tk_xexun2_decode(&c, f, n);
+		break;
+	default:
+		rc = tk_dctx_reject(&c, "%s frames are recognised but not decoded "
+		    "(the device speaks another protocol)", tk_dialect_name(s->dialect));
+		break;
+	}
+	if (rc < 0 && c.err[0] == '\0')
+		snprintf(c.err, sizeof(c.err), "malformed %s frame", tk_dialect_name(s->dialect));
+	if (err && errlen)
+		tk_strlcpyn(err, errlen, c.err, strlen(c.err));
+	if (warn && warnlen)
+		tk_strlcpyn(warn, warnlen, c.warn, strlen(c.warn));
+	return rc < 0 ? -1 : (int)c.nemit;
+}

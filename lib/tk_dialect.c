@@ -1,0 +1,556 @@
+/* tk_dialect.c: dialect names, first-bytes classification, the framer. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tk_dialect.h"
+#include "tk_dialect_int.h"
+
+static const char *const names[TK_D__COUNT] = {
+	"unknown", "xexun", "tk103", "gps103", "xexun2", "xexun3", "gt06", "h02"
+};
+
+const char *
+tk_dialect_name(enum tk_dialect d)
+{
+	return (unsigned)d < TK_D__COUNT ? names[d] : "unknown";
+}
+
+int
+tk_dialect_parse(const char *name, enum tk_dialect *d)
+{
+	for (int i = 1; i < TK_D__COUNT; i++)
+		if (strcmp(name, names[i]) == 0) {
+			*d = (enum tk_dialect)i;
+			return 0;
+		}
+	return -1;
+}
+
+bool
+tk_dialect_decodable(enum tk_dialect d)
+{
+	return d == TK_D_XEXUN || d == TK_D_TK103 || d == TK_D_GPS103 || d == TK_D_XEXUN2;
+}
+
+/* ---- classification (protocol.md section 8) ------------------------ */
+
+static bool
+isdig(uint8_t c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool
+isup(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+static bool
+ishexup(uint8_t c)
+{
+	return isdig(c) || (c >= 'A' && c <= 'F');
+}
+
+static bool
+has(const uint8_t *p, size_t n, const char *lit)
+{
+	size_t l = strlen(lit);
+	return n >= l && memcmp(p, lit, l) == 0;
+}
+
+/*
+ * tk103 confirmation: classic "(" + 11..12 id chars + [A-Z][A-Z0-9]\d\d,
+ * or comma form "(" + 5..20 non-comma chars + "," + [A-Z]{2}[0-9A-F]{2} ",".
+ * Returns 1 confirmed, 0 need more, -1 no.
+ */
+static int
+tk103_confirm(const uint8_t *p, size_t n, bool eof)
+{
+	bool more = false;
+
+	/* comma form */
+	const uint8_t *c = memchr(p + 1, ',', n - 1 < 22 ? n - 1 : 22);
+	if (c != NULL) {
+		size_t idl = (size_t)(c - p) - 1;
+		if (idl >= 5 && idl <= 20) {
+			size_t k = (size_t)(c - p) + 1;
+			if (n < k + 5)
+				more = true;
+			else if (isup(p[k]) && isup(p[k + 1]) && ishexup(p[k + 2]) &&
+			    ishexup(p[k + 3]) && p[k + 4] == ',')
+				return 1;
+		}
+	} else if (n < 23)
+		more = true;
+	/* classic form */
+	for (size_t idl = 11; idl <= 12; idl++) {
+		size_t k = 1 + idl;
+		if (n < k + 4) {
+			more = true;
+			continue;
+		}
+		bool idok = true;
+		for (size_t i = 1; i < k; i++)
+			if (p[i] == '(' || p[i] == ')' || p[i] == ',' || p[i] < 0x20)
+				idok = false;
+		if (idok && isup(p[k]) && (isup(p[k + 1]) || isdig(p[k + 1])) &&
+		    isdig(p[k + 2]) && isdig(p[k + 3]))
+			return 1;
+	}
+	return (more && !eof) ? 0 : -1;
+}
+
+/* Signatures that may start a frame after junk (section 8 fallback). */
+static bool
+find_signature(const uint8_t *p, size_t n, bool eof, enum tk_dialect *d, size_t *at)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '(' && tk103_confirm(p + i, n - i, true) == 1) {
+			*d = TK_D_TK103;
+			*at = i;
+			return true;
+		}
+		if (p[i] == 0xFA && i + 1 < n && p[i + 1] == 0xAF) {
+			*d = TK_D_XEXUN2;
+			*at = i;
+			return true;
+		}
+		if (has(p + i, n - i, "imei:")) {
+			/* xexun puts imei: after GPRMC; gps103 starts with it */
+			bool rmc = false;
+			for (size_t j = 0; j + 5 <= i; j++)
+				if (has(p + j, i - j, "GPRMC,") || has(p + j, i - j, "GNRMC,"))
+					rmc = true;
+			*d = rmc ? TK_D_XEXUN : TK_D_GPS103;
+			*at = rmc ? 0 : i;
+			return true;
+		}
+		if (has(p + i, n - i, "GPRMC,") || has(p + i, n - i, "GNRMC,")) {
+			*d = TK_D_XEXUN;
+			*at = 0;
+			return true;
+		}
+	}
+	(void)eof;
+	return false;
+}
+
+enum tk_class
+tk_classify(const uint8_t *buf, size_t n, bool eof, enum tk_dialect *d, size_t *skip)
+{
+	size_t s = 0;
+
+	while (s < n && tk_is_ws(buf[s]))
+		s++;
+	*skip = s;
+	const uint8_t *p = buf + s;
+	size_t m = n - s;
+	if (m == 0)
+		return eof ? TK_CLASS_UNKNOWN : TK_CLASS_MORE;
+
+#define NEED(k) do { if (m < (k)) goto short_input; } while (0)
+	switch (p[0]) {
+	case 0xFA:
+		NEED(2);
+		if (p[1] == 0xAF) {
+			*d = TK_D_XEXUN2;
+			return TK_CLASS_OK;
+		}
+		break;
+	case 0xFC:
+		NEED(4);
+		if (p[3] == 0x03) {
+			*d = TK_D_XEXUN3;
+			return TK_CLASS_OK;
+		}
+		break;
+	case 0x78:
+	case 0x79:
+		NEED(2);
+		if (p[1] == p[0]) {
+			*d = TK_D_GT06;
+			return TK_CLASS_OK;
+		}
+		break;
+	case '*':
+		NEED(4);
+		if (isup(p[1]) && isup(p[2]) && p[3] == ',') {
+			*d = TK_D_H02;
+			return TK_CLASS_OK;
+		}
+		if (has(p, m, "**,imei:"))	/* a gps103 command echoed back */
+			break;
+		break;
+	case '$':
+		NEED(2);
+		if (p[1] < 0x20 || p[1] >= 0x7f || isdig(p[1])) {
+			/* H02 binary: '$' then the BCD device id */
+			*d = TK_D_H02;
+			return TK_CLASS_OK;
+		}
+		break;
+	case '(': {
+		int r = tk103_confirm(p, m, eof);
+		if (r == 1) {
+			*d = TK_D_TK103;
+			return TK_CLASS_OK;
+		}
+		if (r == 0)
+			goto short_input;
+		break;
+	}
+	case '#':
+		NEED(8);
+		if (has(p, m, "##,imei:")) {
+			*d = TK_D_GPS103;
+			return TK_CLASS_OK;
+		}
+		break;
+	case 'i':
+		NEED(5);
+		if (has(p, m, "imei:")) {
+			size_t k = 5;
+			while (k < m && isdig(p[k]))
+				k++;
+			if (k == m && !eof)
+				goto short_input;
+			if (k + 3 <= m && memcmp(p + k, "rmc", 3) == 0)
+				break;	/* Sanav, not gps103 */
+			*d = TK_D_GPS103;
+			return TK_CLASS_OK;
+		}
+		break;
+	case 'L':
+		NEED(4);
+		if (has(p, m, "LOG") && isdig(p[3])) {
+			*d = TK_D_XEXUN;
+			return TK_CLASS_OK;
+		}
+		break;
+	case 'G':
+		NEED(6);
+		if (has(p, m, "GPRMC,") || has(p, m, "GNRMC,")) {
+			*d = TK_D_XEXUN;
+			return TK_CLASS_OK;
+		}
+		break;
+	case ',':
+		/* xexun with an empty serial: ",phone,GPRMC..." or ",...,L,, imei:" */
+		*d = TK_D_XEXUN;
+		return TK_CLASS_OK;
+	default:
+		if (isdig(p[0])) {
+			size_t k = 0;
+			while (k < m && isdig(p[k]))
+				k++;
+			if (k == m) {
+				if (eof && k >= 14 && k <= 16) {
+					*d = TK_D_GPS103;	/* bare IMEI heartbeat datagram */
+					return TK_CLASS_OK;
+				}
+				goto short_input;
+			}
+			uint8_t c = p[k];
+			if ((c == ';' || c == '\r' || c == '\n') && k >= 14 && k <= 16) {
+				*d = TK_D_GPS103;
+				return TK_CLASS_OK;
+			}
+			if (has(p + k, m - k, "imei:")) {
+				*d = TK_D_GPS103;
+				return TK_CLASS_OK;
+			}
+			if (c == 'i' && m - k < 5 && !eof)
+				goto short_input;
+			if (c == ',' && k >= 10 && k <= 12) {
+				*d = TK_D_XEXUN;
+				return TK_CLASS_OK;
+			}
+		}
+		break;
+	}
+	goto fallback;
+short_input:
+	if (!eof && m < TK_CLASSIFY_MAX)
+		return TK_CLASS_MORE;
+fallback:
+	if (!eof && m < TK_CLASSIFY_MAX) {
+		/* maybe junk before a real frame: wait for more before giving up */
+		size_t at;
+		if (find_signature(p, m, eof, d, &at)) {
+			*skip = s + at;
+			return TK_CLASS_OK;
+		}
+		return TK_CLASS_MORE;
+	}
+	{
+		size_t at;
+		if (find_signature(p, m < 2 * TK_CLASSIFY_MAX ? m : 2 * TK_CLASSIFY_MAX,
+		    eof, d, &at)) {
+			*skip = s + at;
+			return TK_CLASS_OK;
+		}
+	}
+	return TK_CLASS_UNKNOWN;
+#undef NEED
+}
+
+/* ---- dispatch ------------------------------------------------------ */
+
+struct ops {
+	enum tk_scan	(*scan)(const uint8_t *, size_t, bool, struct tk_scan_out *);
+	size_t		(*reply)(const uint8_t *, size_t, uint8_t *, size_t);
+	size_t		(*id)(const uint8_t *, size_t, char *, size_t);
+	size_t		 max;
+};
+
+static const struct ops dops[TK_D__COUNT] = {
+	[TK_D_XEXUN]  = {tk_xexun_scan,  tk_xexun_reply,  tk_xexun_id,  2048},
+	[TK_D_TK103]  = {tk_tk103_scan,  tk_tk103_reply,  tk_tk103_id,  4096},
+	[TK_D_GPS103] = {tk_gps103_scan, tk_gps103_reply, tk_gps103_id, 32768},
+	[TK_D_XEXUN2] = {tk_xexun2_scan, tk_xexun2_reply, tk_xexun2_id, 4096},
+	[TK_D_XEXUN3] = {tk_xexun3_scan, tk_xexun3_reply, tk_xexun3_id, 4096},
+	[TK_D_GT06]   = {tk_gt06_scan,   tk_gt06_reply,   tk_gt06_id,   2048},
+	[TK_D_H02]    = {tk_h02_scan,    tk_h02_reply,    tk_h02_id,    2048},
+};
+
+enum tk_scan
+tk_scan(enum tk_dialect d, const uint8_t *buf, size_t n, bool eof, struct tk_scan_out *o)
+{
+	o->skip = o->len = 0;
+	o->junk = false;
+	if ((unsigned)d >= TK_D__COUNT || dops[d].scan == NULL) {
+		o->skip = n;
+		o->junk = n > 0;
+		return TK_SCAN_MORE;
+	}
+	return dops[d].scan(buf, n, eof, o);
+}
+
+size_t
+tk_frame_max(enum tk_dialect d)
+{
+	return ((unsigned)d < TK_D__COUNT && dops[d].max) ? dops[d].max : 65536;
+}
+
+size_t
+tk_reply(enum tk_dialect d, const uint8_t *f, size_t n, uint8_t *out, size_t cap)
+{
+	if ((unsigned)d >= TK_D__COUNT || dops[d].reply == NULL)
+		return 0;
+	return dops[d].reply(f, n, out, cap);
+}
+
+size_t
+tk_frame_id(enum tk_dialect d, const uint8_t *f, size_t n, char *out, size_t cap)
+{
+	if (cap)
+		out[0] = '\0';
+	if ((unsigned)d >= TK_D__COUNT || dops[d].id == NULL || cap == 0)
+		return 0;
+	return dops[d].id(f, n, out, cap);
+}
+
+/* ---- framer -------------------------------------------------------- */
+
+void
+tk_framer_init(struct tk_framer *fr, enum tk_dialect given, size_t max)
+{
+	memset(fr, 0, sizeof(*fr));
+	fr->dialect = given;
+	fr->given = given != TK_D_UNKNOWN;
+	if (max == 0)
+		max = tk_frame_max(given);
+	fr->max = max > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)max;
+}
+
+void
+tk_framer_free(struct tk_framer *fr)
+{
+	free(fr->buf);
+	fr->buf = NULL;
+	fr->len = fr->cap = 0;
+}
+
+size_t
+tk_framer_pending(const struct tk_framer *fr)
+{
+	return fr->len;
+}
+
+static void
+junk(const struct tk_framer_cb *cb, const uint8_t *p, size_t n, uint64_t off)
+{
+	if (n && cb->junk)
+		cb->junk(cb->arg, p, n, off);
+}
+
+/* Run the classifier and scanner over p[0..n); *used = bytes consumed. */
+static enum tk_feed
+run(struct tk_framer *fr, const uint8_t *p, size_t n, bool eof,
+    const struct tk_framer_cb *cb, size_t *used)
+{
+	size_t pos = 0;
+	enum tk_feed rc = TK_FEED_OK;
+
+	while (pos < n) {
+		if (fr->failed) {
+			junk(cb, p + pos, n - pos, fr->offset + pos);
+			pos = n;
+			rc = TK_FEED_UNKNOWN;
+			break;
+		}
+		if (fr->dialect == TK_D_UNKNOWN) {
+			enum tk_dialect d;
+			size_t skip;
+			enum tk_class c = tk_classify(p + pos, n - pos, eof, &d, &skip);
+			if (c == TK_CLASS_MORE)
+				break;
+			if (c == TK_CLASS_UNKNOWN) {
+				fr->failed = true;
+				continue;
+			}
+			size_t ws = 0;
+			while (ws < skip && tk_is_ws(p[pos + ws]))
+				ws++;
+			if (ws < skip)
+				junk(cb, p + pos, skip, fr->offset + pos);
+			pos += skip;
+			fr->dialect = d;
+			if (!fr->given)
+				fr->max = (uint32_t)tk_frame_max(d);
+			continue;
+		}
+		struct tk_scan_out o;
+		enum tk_scan s = tk_scan(fr->dialect, p + pos, n - pos, eof, &o);
+		if (o.skip > n - pos || (s == TK_SCAN_FRAME && o.len > n - pos - o.skip)) {
+			/* a scanner bug must not become an overread */
+			o.skip = n - pos;
+			o.len = 0;
+			s = TK_SCAN_MORE;
+			o.junk = true;
+		}
+		if (o.skip) {
+			if (o.junk)
+				junk(cb, p + pos, o.skip, fr->offset + pos);
+			pos += o.skip;
+		}
+		if (s != TK_SCAN_FRAME) {
+			if (eof && pos < n) {
+				junk(cb, p + pos, n - pos, fr->offset + pos);
+				pos = n;
+			}
+			break;
+		}
+		if (o.len == 0)
+			continue;
+		int stop = cb->frame ? cb->frame(cb->arg, fr->dialect, p + pos, o.len,
+		    fr->offset + pos) : 0;
+		pos += o.len;
+		if (stop) {
+			rc = TK_FEED_STOPPED;
+			break;
+		}
+	}
+	*used = pos;
+	return rc;
+}
+
+static enum tk_feed
+keep(struct tk_framer *fr, const uint8_t *p, size_t n)
+{
+	if (n == 0) {
+		free(fr->buf);
+		fr->buf = NULL;
+		fr->len = fr->cap = 0;
+		return TK_FEED_OK;
+	}
+	if (n > fr->cap) {
+		size_t c = fr->cap ? fr->cap : 256;
+		while (c < n)
+			c *= 2;
+		if (c > fr->max)
+			c = fr->max;
+		uint8_t *nb = realloc(fr->buf, c);
+		if (nb == NULL)
+			return TK_FEED_NOMEM;
+		fr->buf = nb;
+		fr->cap = (uint32_t)c;
+	}
+	memmove(fr->buf, p, n);
+	fr->len = (uint32_t)n;
+	return TK_FEED_OK;
+}
+
+enum tk_feed
+tk_framer_feed(struct tk_framer *fr, const uint8_t *p, size_t n,
+    const struct tk_framer_cb *cb)
+{
+	enum tk_feed rc = TK_FEED_OK;
+
+	while (n > 0) {
+		const uint8_t *q;
+		size_t qn, used, take;
+
+		if (fr->len == 0) {
+			/* zero-copy: scan the caller's bytes directly */
+			q = p;
+			qn = n;
+			take = n;
+		} else {
+			take = fr->max - fr->len;
+			if (take > n)
+				take = n;
+			if (fr->len + take > fr->cap) {
+				size_t c = fr->cap;
+				while (c < fr->len + take)
+					c *= 2;
+				if (c > fr->max)
+					c = fr->max;
+				uint8_t *nb = realloc(fr->buf, c);
+				if (nb == NULL)
+					return TK_FEED_NOMEM;
+				fr->buf = nb;
+				fr->cap = (uint32_t)c;
+			}
+			memcpy(fr->buf + fr->len, p, take);
+			fr->len += (uint32_t)take;
+			q = fr->buf;
+			qn = fr->len;
+		}
+		p += take;
+		n -= take;
+		rc = run(fr, q, qn, false, cb, &used);
+		size_t rest = qn - used;
+		if (rest >= fr->max) {
+			/* a full buffer without a frame: protocol error */
+			junk(cb, q + used, rest, fr->offset + used);
+			fr->offset += qn;
+			if (keep(fr, NULL, 0) != TK_FEED_OK)
+				return TK_FEED_NOMEM;
+			return TK_FEED_OVERFLOW;
+		}
+		fr->offset += used;
+		if (keep(fr, q + used, rest) != TK_FEED_OK)
+			return TK_FEED_NOMEM;
+		if (rc != TK_FEED_OK)
+			return rc;
+	}
+	return rc;
+}
+
+enum tk_feed
+tk_framer_finish(struct tk_framer *fr, const struct tk_framer_cb *cb)
+{
+	size_t used;
+	enum tk_feed rc = TK_FEED_OK;
+
+	if (fr->len) {
+		rc = run(fr, fr->buf, fr->len, true, cb, &used);
+		if (used < fr->len)
+			junk(cb, fr->buf + used, fr->len - used, fr->offset + used);
+		fr->offset += fr->len;
+	}
+	tk_framer_free(fr);
+	return rc;
+}

@@ -1,0 +1,31 @@
+/*
+ * tk_dialect_int.h: per-dialect entry points behind tk_scan(), tk_reply()
+ * and tk_frame_id().  Internal to libtk103 (not installed).
+ */
+#ifndef TK_DIALECT_INT_H
+#define TK_DIALECT_INT_H
+
+#include "tk_dialect.h"
+
+#define TK_DIALECT_FNS(d)						\
+	enum tk_scan tk_##d##_scan(const uint8_t *, size_t, bool,	\
+	    struct tk_scan_out *);					\
+	size_t tk_##d##_reply(const uint8_t *, size_t, uint8_t *, size_t); \
+	size_t tk_##d##_id(const uint8_t *, size_t, char *, size_t);
+
+TK_DIALECT_FNS(xexun)
+TK_DIALECT_FNS(tk103)
+TK_DIALECT_FNS(gps103)
+TK_DIALECT_FNS(xexun2)
+TK_DIALECT_FNS(xexun3)
+TK_DIALECT_FNS(gt06)
+TK_DIALECT_FNS(h02)
+
+/* Is c CR, LF or space? */
+static inline bool
+tk_is_ws(uint8_t c)
+{
+	return c == '\r' || c == '\n' || c == ' ';
+}
+
+#endif

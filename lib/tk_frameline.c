@@ -1,0 +1,256 @@
+/* tk_frameline.c: tk-listen's frame lines (tk-frame(5)), written and read. */
+#include <string.h>
+
+#include "tk_frameline.h"
+#include "tk_util.h"
+
+static const char *const knames[TK_F__COUNT] = {"frame", "open", "close", "junk", "send"};
+
+const char *
+tk_fkind_name(enum tk_fkind k)
+{
+	return (unsigned)k < TK_F__COUNT ? knames[k] : "?";
+}
+
+/*
+ * Byte-for-byte the output of strvisx(3) with VIS_CSTYLE|VIS_OCTAL|VIS_WHITE
+ * (a unit test compares the two), written out for speed: printable ASCII
+ * but space and backslash passes through.
+ */
+size_t
+tk_fline_escape(const uint8_t *p, size_t n, char *out)
+{
+	char *o = out;
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+		if (c > 0x20 && c < 0x7f && c != '\\') {
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '\\': *o++ = '\\'; break;
+		case ' ': *o++ = 's'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		case '\a': *o++ = 'a'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\v': *o++ = 'v'; break;
+		case '\f': *o++ = 'f'; break;
+		case 0:
+			*o++ = '0';
+			if (i + 1 < n && p[i + 1] >= '0' && p[i + 1] <= '7') {
+				*o++ = '0';
+				*o++ = '0';
+			}
+			break;
+		default:
+			*o++ = (char)('0' + (c >> 6));
+			*o++ = (char)('0' + ((c >> 3) & 7));
+			*o++ = (char)('0' + (c & 7));
+			break;
+		}
+	}
+	*o = '\0';
+	return (size_t)(o - out);
+}
+
+/* The inverse of the above (and of strvisx's C-style escapes in general). */
+static long
+unescape(const char *s, size_t n, uint8_t *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = (uint8_t)s[i];
+		if (o == cap)
+			return -1;
+		if (c != '\\') {
+			out[o++] = c;
+			continue;
+		}
+		if (++i == n)
+			return -1;
+		c = (uint8_t)s[i];
+		switch (c) {
+		case '\\': out[o++] = '\\'; break;
+		case 's': out[o++] = ' '; break;
+		case 'n': out[o++] = '\n'; break;
+		case 'r': out[o++] = '\r'; break;
+		case 't': out[o++] = '\t'; break;
+		case 'a': out[o++] = '\a'; break;
+		case 'b': out[o++] = '\b'; break;
+		case 'v': out[o++] = '\v'; break;
+		case 'f': out[o++] = '\f'; break;
+		case 'E': out[o++] = 033; break;
+		default:
+			if (c >= '0' && c <= '7') {
+				unsigned v = 0, k = 0;
+				while (k < 3 && i < n && s[i] >= '0' && s[i] <= '7') {
+					v = v * 8 + (unsigned)(s[i] - '0');
+					i++;
+					k++;
+				}
+				i--;
+				if (v > 255)
+					return -1;
+				out[o++] = (uint8_t)v;
+			} else
+				return -1;
+		}
+	}
+	return (long)o;
+}
+
+static int
+put(struct tk_buf *b, const char *s, size_t n)
+{
+	if (b->cap - b->len < n)
+		return -1;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
+static int
+putw(struct tk_buf *b, const char *s)
+{
+	if (s == NULL || *s == '\0')
+		s = "-";
+	if (put(b, s, strlen(s)) < 0)
+		return -1;
+	return put(b, " ", 1);
+}
+
+int
+tk_fline_write(struct tk_buf *b, const struct tk_fline *l)
+{
+	size_t save = b->len;
+	char t[32];
+	size_t tn = tk_fmt_time(t, l->time_ms);
+	t[tn++] = ' ';
+
+	if (put(b, t, tn) < 0 || putw(b, tk_fkind_name(l->kind)) < 0 ||
+	    putw(b, l->transport) < 0 || putw(b, l->peer) < 0)
+		goto full;
+	char c[24];
+	size_t cn = 0;
+	uint64_t v = l->conn;
+	char rev[24];
+	do {
+		rev[cn++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < cn; i++)
+		c[i] = rev[cn - 1 - i];
+	c[cn] = '\0';
+	if (putw(b, c) < 0 ||
+	    putw(b, l->dialect_known ? tk_dialect_name(l->dialect) : "-") < 0 ||
+	    putw(b, l->id) < 0 || putw(b, l->flags) < 0)
+		goto full;
+	if (l->len == 0) {
+		if (put(b, "-\n", 2) < 0)
+			goto full;
+		return 0;
+	}
+	if (b->cap - b->len < 4 * l->len + 2)
+		goto full;
+	b->len += tk_fline_escape(l->data, l->len, b->p + b->len);
+	b->p[b->len++] = '\n';
+	return 0;
+full:
+	b->len = save;
+	return -1;
+}
+
+static int
+parse_time(const char *p, size_t n, int64_t *ms)
+{
+	/* YYYY-MM-DDTHH:MM:SS.mmmZ */
+	uint64_t y, mo, d, h, mi, s, f;
+	if (n != 24 || p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' ||
+	    p[16] != ':' || p[19] != '.' || p[23] != 'Z')
+		return -1;
+	if (tk_parse_uint(p, 4, 9999, &y) || tk_parse_uint(p + 5, 2, 12, &mo) ||
+	    tk_parse_uint(p + 8, 2, 31, &d) || tk_parse_uint(p + 11, 2, 23, &h) ||
+	    tk_parse_uint(p + 14, 2, 59, &mi) || tk_parse_uint(p + 17, 2, 60, &s) ||
+	    tk_parse_uint(p + 20, 3, 999, &f))
+		return -1;
+	return tk_time_utc((int)y, (int)mo, (int)d, (int)h, (int)mi, (int)s, (int)f, ms);
+}
+
+bool
+tk_fline_probe(const char *line, size_t n)
+{
+	int64_t ms;
+	const char *sp = memchr(line, ' ', n);
+	return sp != NULL && parse_time(line, (size_t)(sp - line), &ms) == 0;
+}
+
+#define FAIL(m) do { tk_strlcpyn(err, errlen, m, strlen(m)); return -1; } while (0)
+
+int
+tk_fline_parse(const char *line, size_t n, struct tk_fline *l, uint8_t *scratch,
+    size_t cap, char *err, size_t errlen)
+{
+	struct tk_span f[9];
+
+	if (n && line[n - 1] == '\n')
+		n--;
+	if (n && line[n - 1] == '\r')
+		n--;
+	if (tk_split(line, n, ' ', f, 9) != 9)
+		FAIL("expected 9 space-separated fields");
+	memset(l, 0, sizeof(*l));
+	if (parse_time(f[0].p, f[0].n, &l->time_ms) != 0)
+		FAIL("bad time field");
+	int k;
+	for (k = 0; k < TK_F__COUNT; k++)
+		if (tk_span_eq(f[1], knames[k]))
+			break;
+	if (k == TK_F__COUNT)
+		FAIL("unknown kind");
+	l->kind = (enum tk_fkind)k;
+	if (!tk_span_eq(f[2], "tcp") && !tk_span_eq(f[2], "udp"))
+		FAIL("transport is neither tcp nor udp");
+	memcpy(l->transport, f[2].p, 3);
+	if (f[3].n == 0 || f[3].n >= sizeof(l->peer))
+		FAIL("bad peer");
+	tk_strlcpyn(l->peer, sizeof(l->peer), f[3].p, f[3].n);
+	if (tk_parse_uint(f[4].p, f[4].n, UINT64_MAX, &l->conn) != 0)
+		FAIL("bad connection number");
+	if (tk_span_eq(f[5], "-")) {
+		l->dialect = TK_D_UNKNOWN;
+	} else {
+		char dn[16];
+		if (f[5].n >= sizeof(dn))
+			FAIL("unknown dialect");
+		tk_strlcpyn(dn, sizeof(dn), f[5].p, f[5].n);
+		if (strcmp(dn, "unknown") == 0)
+			l->dialect = TK_D_UNKNOWN;
+		else if (tk_dialect_parse(dn, &l->dialect) != 0)
+			FAIL("unknown dialect");
+		l->dialect_known = true;
+	}
+	if (f[6].n >= sizeof(l->id))
+		FAIL("device id too long");
+	if (!tk_span_eq(f[6], "-"))
+		tk_strlcpyn(l->id, sizeof(l->id), f[6].p, f[6].n);
+	if (f[7].n >= sizeof(l->flags))
+		FAIL("flags too long");
+	if (!tk_span_eq(f[7], "-"))
+		tk_strlcpyn(l->flags, sizeof(l->flags), f[7].p, f[7].n);
+	if (tk_span_eq(f[8], "-") || f[8].n == 0) {
+		l->data = scratch;
+		l->len = 0;
+		return 0;
+	}
+	long dl = unescape(f[8].p, f[8].n, scratch, cap);
+	if (dl < 0)
+		FAIL("bad escape in data");
+	l->data = scratch;
+	l->len = (size_t)dl;
+	return 0;
+}

@@ -1,0 +1,580 @@
+/* tk_record.c: the decoded record, and its JSON and CSV writers. */
+#include <math.h>
+#include <string.h>
+
+#include "tk_record.h"
+#include "tk_util.h"
+
+static const char *const rtype_names[TK_R__COUNT] = {
+	"position", "event", "login", "heartbeat", "reply", "photo"
+};
+
+const char *
+tk_rtype_name(enum tk_rtype t)
+{
+	return (unsigned)t < TK_R__COUNT ? rtype_names[t] : "unknown";
+}
+
+void
+tk_rec_init(struct tk_record *r, enum tk_dialect d, enum tk_rtype t)
+{
+	r->type = t;
+	r->dialect = d;
+	r->id[0] = '\0';
+	r->fix_time = r->device_time = r->server_time = TK_TIME_NONE;
+	r->has_pos = r->valid = false;
+	r->has_alt = r->has_speed = r->has_course = false;
+	r->lat = r->lon = r->alt = r->speed = r->course = 0;
+	r->alarm[0] = '\0';
+	r->nattr = 0;
+	r->truncated = false;
+	r->slen = 0;
+	r->raw = NULL;
+	r->rawlen = 0;
+}
+
+static struct tk_attr *
+slot(struct tk_record *r, const char *key)
+{
+	for (unsigned i = 0; i < r->nattr; i++)
+		if (strcmp(r->attr[i].key, key) == 0)
+			return &r->attr[i];
+	if (r->nattr == TK_ATTR_MAX) {
+		r->truncated = true;
+		return NULL;
+	}
+	struct tk_attr *a = &r->attr[r->nattr++];
+	a->key = key;
+	return a;
+}
+
+void
+tk_rec_int(struct tk_record *r, const char *key, int64_t v)
+{
+	struct tk_attr *a = slot(r, key);
+	if (a) {
+		a->type = TK_V_INT;
+		a->v.i = v;
+	}
+}
+
+void
+tk_rec_num(struct tk_record *r, const char *key, double v, int prec)
+{
+	struct tk_attr *a = slot(r, key);
+	if (a) {
+		a->type = TK_V_NUM;
+		a->prec = (uint8_t)(prec < 0 ? 0 : prec > 9 ? 9 : prec);
+		a->v.d = v;
+	}
+}
+
+void
+tk_rec_bool(struct tk_record *r, const char *key, bool v)
+{
+	struct tk_attr *a = slot(r, key);
+	if (a) {
+		a->type = TK_V_BOOL;
+		a->v.i = v;
+	}
+}
+
+void
+tk_rec_str(struct tk_record *r, const char *key, const void *s, size_t n)
+{
+	if (n > UINT16_MAX || n > TK_SBUF_MAX - r->slen) {
+		r->truncated = true;
+		return;
+	}
+	struct tk_attr *a = slot(r, key);
+	if (a == NULL)
+		return;
+	a->type = TK_V_STR;
+	a->len = (uint16_t)n;
+	a->v.off = r->slen;
+	memcpy(r->sbuf + r->slen, s, n);
+	r->slen += (uint32_t)n;
+}
+
+void
+tk_rec_cstr(struct tk_record *r, const char *key, const char *s)
+{
+	tk_rec_str(r, key, s, strlen(s));
+}
+
+const char *
+tk_rec_key(struct tk_record *r, const char *key)
+{
+	size_t n = strlen(key) + 1;
+	if (n > TK_SBUF_MAX - r->slen) {
+		r->truncated = true;
+		return "overflow";
+	}
+	char *k = r->sbuf + r->slen;
+	memcpy(k, key, n);
+	r->slen += (uint32_t)n;
+	return k;
+}
+
+void
+tk_rec_alarm(struct tk_record *r, const char *alarm)
+{
+	size_t have = strlen(r->alarm), n = strlen(alarm);
+	/* no duplicates */
+	const char *p = r->alarm;
+	while (*p) {
+		const char *c = strchr(p, ',');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		if (l == n && memcmp(p, alarm, n) == 0)
+			return;
+		p += l + (c != NULL);
+	}
+	if (have + (have > 0) + n + 1 > sizeof(r->alarm)) {
+		r->truncated = true;
+		return;
+	}
+	if (have)
+		r->alarm[have++] = ',';
+	memcpy(r->alarm + have, alarm, n + 1);
+}
+
+const struct tk_attr *
+tk_rec_get(const struct tk_record *r, const char *key)
+{
+	for (unsigned i = 0; i < r->nattr; i++)
+		if (strcmp(r->attr[i].key, key) == 0)
+			return &r->attr[i];
+	return NULL;
+}
+
+void
+tk_rec_set_id(struct tk_record *r, const char *id, size_t n)
+{
+	tk_strlcpyn(r->id, sizeof(r->id), id, n);
+}
+
+/* ---- formatting ---------------------------------------------------- */
+
+static char *
+put2(char *o, int v)
+{
+	o[0] = (char)('0' + v / 10);
+	o[1] = (char)('0' + v % 10);
+	return o + 2;
+}
+
+size_t
+tk_fmt_time(char *out, int64_t ms)
+{
+	int y, mo, d, h, mi, s, msec;
+	char *o = out;
+
+	tk_civil_from_ms(ms, &y, &mo, &d, &h, &mi, &s, &msec);
+	if (y < 0 || y > 9999) {
+		memcpy(out, "0000-00-00T00:00:00.000Z", 25);
+		return 24;
+	}
+	o = put2(o, y / 100);
+	o = put2(o, y % 100);
+	*o++ = '-';
+	o = put2(o, mo);
+	*o++ = '-';
+	o = put2(o, d);
+	*o++ = 'T';
+	o = put2(o, h);
+	*o++ = ':';
+	o = put2(o, mi);
+	*o++ = ':';
+	o = put2(o, s);
+	*o++ = '.';
+	*o++ = (char)('0' + msec / 100);
+	o = put2(o, msec % 100);
+	*o++ = 'Z';
+	*o = '\0';
+	return (size_t)(o - out);
+}
+
+static size_t
+fmt_u64(char *out, uint64_t v)
+{
+	char tmp[24];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
+}
+
+static size_t
+fmt_i64(char *out, int64_t v)
+{
+	if (v < 0) {
+		out[0] = '-';
+		return 1 + fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v);
+	}
+	return fmt_u64(out, (uint64_t)v);
+}
+
+static const double p10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+
+size_t
+tk_fmt_num(char *out, double v, int prec)
+{
+	if (!isfinite(v)) {
+		memcpy(out, "null", 5);
+		return 4;
+	}
+	if (prec < 0)
+		prec = 0;
+	if (prec > 9)
+		prec = 9;
+	double a = fabs(v) * p10[prec];
+	if (a >= 9e18) {	/* out of fixed-point range: give up on pretty */
+		memcpy(out, "null", 5);
+		return 4;
+	}
+	uint64_t m = (uint64_t)llround(a);
+	uint64_t ip = m / (uint64_t)p10[prec], fp = m % (uint64_t)p10[prec];
+	size_t n = 0;
+	if (v < 0 && m != 0)
+		out[n++] = '-';
+	n += fmt_u64(out + n, ip);
+	if (prec > 0 && fp != 0) {
+		char f[10];
+		for (int i = prec - 1; i >= 0; i--) {
+			f[i] = (char)('0' + fp % 10);
+			fp /= 10;
+		}
+		int l = prec;
+		while (l > 0 && f[l - 1] == '0')
+			l--;
+		out[n++] = '.';
+		memcpy(out + n, f, (size_t)l);
+		n += (size_t)l;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/* ---- JSON --------------------------------------------------------- */
+
+static bool
+room(struct tk_buf *b, size_t n)
+{
+	return b->cap - b->len >= n;
+}
+
+static int
+put(struct tk_buf *b, const void *s, size_t n)
+{
+	if (!room(b, n))
+		return -1;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
+#define PUTS(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+/* Length of a valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
+static size_t
+utf8_len(const uint8_t *p, size_t n)
+{
+	uint8_t c = p[0];
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		return (n >= 2 && (p[1] & 0xc0) == 0x80) ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
+			return 0;
+		if (c == 0xe0 && p[1] < 0xa0)
+			return 0;	/* overlong */
+		if (c == 0xed && p[1] >= 0xa0)
+			return 0;	/* surrogate */
+		return 3;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
+		    (p[3] & 0xc0) != 0x80)
+			return 0;
+		if (c == 0xf0 && p[1] < 0x90)
+			return 0;
+		if (c == 0xf4 && p[1] >= 0x90)
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+int
+tk_buf_json_str(struct tk_buf *b, const void *sv, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+	const uint8_t *s = sv;
+	size_t save = b->len;
+
+	/* Worst case: every byte becomes \ufffd (6 bytes) or \u00XX. */
+	if (!room(b, 2))
+		return -1;
+	b->p[b->len++] = '"';
+	for (size_t i = 0; i < n;) {
+		uint8_t c = s[i];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			/* fast run of plain ASCII */
+			size_t j = i + 1;
+			while (j < n && s[j] >= 0x20 && s[j] < 0x7f && s[j] != '"' && s[j] != '\\')
+				j++;
+			if (put(b, s + i, j - i) < 0)
+				goto full;
+			i = j;
+			continue;
+		}
+		if (!room(b, 6))
+			goto full;
+		char *o = b->p + b->len;
+		if (c == '"' || c == '\\') {
+			o[0] = '\\';
+			o[1] = (char)c;
+			b->len += 2;
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			const char *e = NULL;
+			switch (c) {
+			case '\n': e = "\\n"; break;
+			case '\r': e = "\\r"; break;
+			case '\t': e = "\\t"; break;
+			default: break;
+			}
+			if (e) {
+				memcpy(o, e, 2);
+				b->len += 2;
+			} else {
+				memcpy(o, "\\u00", 4);
+				o[4] = hx[c >> 4];
+				o[5] = hx[c & 15];
+				b->len += 6;
+			}
+			i++;
+		} else {
+			size_t l = utf8_len(s + i, n - i);
+			if (l == 0) {
+				memcpy(o, "\\ufffd", 6);
+				b->len += 6;
+				i++;
+			} else {
+				memcpy(o, s + i, l);
+				b->len += l;
+				i += l;
+			}
+		}
+	}
+	if (!room(b, 1))
+		goto full;
+	b->p[b->len++] = '"';
+	return 0;
+full:
+	b->len = save;
+	return -1;
+}
+
+static int
+put_key(struct tk_buf *b, const char *k)
+{
+	/* keys are ours (static ASCII), but run-time keys go through the escaper */
+	if (tk_buf_json_str(b, k, strlen(k)) < 0)
+		return -1;
+	return PUTS(b, ":");
+}
+
+static int
+put_num(struct tk_buf *b, double v, int prec)
+{
+	char t[48];
+	return put(b, t, tk_fmt_num(t, v, prec));
+}
+
+static int
+put_time(struct tk_buf *b, int64_t ms)
+{
+	char t[32];
+	t[0] = '"';
+	size_t n = tk_fmt_time(t + 1, ms);
+	t[n + 1] = '"';
+	return put(b, t, n + 2);
+}
+
+static int
+put_attr(struct tk_buf *b, const struct tk_record *r, const struct tk_attr *a)
+{
+	char t[32];
+
+	if (put_key(b, a->key) < 0)
+		return -1;
+	switch (a->type) {
+	case TK_V_INT:
+		return put(b, t, fmt_i64(t, a->v.i));
+	case TK_V_NUM:
+		return put_num(b, a->v.d, a->prec);
+	case TK_V_BOOL:
+		return a->v.i ? PUTS(b, "true") : PUTS(b, "false");
+	default:
+		return tk_buf_json_str(b, r->sbuf + a->v.off, a->len);
+	}
+}
+
+int
+tk_json_record(struct tk_buf *b, const struct tk_record *r, int flags)
+{
+	size_t save = b->len;
+
+	if (PUTS(b, "{\"type\":\"") < 0 || put(b, tk_rtype_name(r->type),
+	    strlen(tk_rtype_name(r->type))) < 0 || PUTS(b, "\",\"protocol\":\"") < 0 ||
+	    put(b, tk_dialect_name(r->dialect), strlen(tk_dialect_name(r->dialect))) < 0 ||
+	    PUTS(b, "\"") < 0)
+		goto full;
+	if (r->id[0] != '\0' && (PUTS(b, ",\"uniqueId\":") < 0 ||
+	    tk_buf_json_str(b, r->id, strlen(r->id)) < 0))
+		goto full;
+	if (r->server_time != TK_TIME_NONE &&
+	    (PUTS(b, ",\"serverTime\":") < 0 || put_time(b, r->server_time) < 0))
+		goto full;
+	if (r->device_time != TK_TIME_NONE &&
+	    (PUTS(b, ",\"deviceTime\":") < 0 || put_time(b, r->device_time) < 0))
+		goto full;
+	if (r->fix_time != TK_TIME_NONE &&
+	    (PUTS(b, ",\"fixTime\":") < 0 || put_time(b, r->fix_time) < 0))
+		goto full;
+	if (r->has_pos) {
+		if ((r->valid ? PUTS(b, ",\"valid\":true") : PUTS(b, ",\"valid\":false")) < 0 ||
+		    PUTS(b, ",\"latitude\":") < 0 || put_num(b, r->lat, 6) < 0 ||
+		    PUTS(b, ",\"longitude\":") < 0 || put_num(b, r->lon, 6) < 0)
+			goto full;
+	}
+	if (r->has_alt && (PUTS(b, ",\"altitude\":") < 0 || put_num(b, r->alt, 2) < 0))
+		goto full;
+	if (r->has_speed && (PUTS(b, ",\"speed\":") < 0 || put_num(b, r->speed, 3) < 0))
+		goto full;
+	if (r->has_course && (PUTS(b, ",\"course\":") < 0 || put_num(b, r->course, 2) < 0))
+		goto full;
+	if (PUTS(b, ",\"attributes\":{") < 0)
+		goto full;
+	bool first = true;
+	if (r->alarm[0]) {
+		if (PUTS(b, "\"alarm\":") < 0 || tk_buf_json_str(b, r->alarm, strlen(r->alarm)) < 0)
+			goto full;
+		first = false;
+	}
+	for (unsigned i = 0; i < r->nattr; i++) {
+		if (!first && PUTS(b, ",") < 0)
+			goto full;
+		first = false;
+		if (put_attr(b, r, &r->attr[i]) < 0)
+			goto full;
+	}
+	if (PUTS(b, "}") < 0)
+		goto full;
+	if ((flags & TK_JSON_RAW) && r->raw != NULL) {
+		if (PUTS(b, ",\"raw\":\"") < 0 || !room(b, 2 * r->rawlen + 1))
+			goto full;
+		tk_hex_encode(r->raw, r->rawlen, b->p + b->len);
+		b->len += 2 * r->rawlen;
+		if (PUTS(b, "\"") < 0)
+			goto full;
+	}
+	if (PUTS(b, "}\n") < 0)
+		goto full;
+	return 0;
+full:
+	b->len = save;
+	return -1;
+}
+
+/* ---- CSV ---------------------------------------------------------- */
+
+int
+tk_csv_header(struct tk_buf *b)
+{
+	return PUTS(b, "type,protocol,uniqueId,serverTime,deviceTime,fixTime,valid,"
+	    "latitude,longitude,altitude,speed,course,alarm,attributes\n");
+}
+
+/* RFC 4180 field: quoted when it holds a comma, quote or line break. */
+static int
+csv_field(struct tk_buf *b, const char *s, size_t n)
+{
+	bool q = false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
+			q = true;
+	if (!q)
+		return put(b, s, n);
+	if (PUTS(b, "\"") < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"' && PUTS(b, "\"") < 0)
+			return -1;
+		if (put(b, s + i, 1) < 0)
+			return -1;
+	}
+	return PUTS(b, "\"");
+}
+
+int
+tk_csv_record(struct tk_buf *b, const struct tk_record *r)
+{
+	size_t save = b->len;
+	char t[48];
+	const char *tn = tk_rtype_name(r->type), *dn = tk_dialect_name(r->dialect);
+
+	if (put(b, tn, strlen(tn)) < 0 || PUTS(b, ",") < 0 ||
+	    put(b, dn, strlen(dn)) < 0 || PUTS(b, ",") < 0 ||
+	    csv_field(b, r->id, strlen(r->id)) < 0)
+		goto full;
+	int64_t times[3] = {r->server_time, r->device_time, r->fix_time};
+	for (int i = 0; i < 3; i++) {
+		if (PUTS(b, ",") < 0)
+			goto full;
+		if (times[i] != TK_TIME_NONE && put(b, t, tk_fmt_time(t, times[i])) < 0)
+			goto full;
+	}
+	if (PUTS(b, ",") < 0)
+		goto full;
+	if (r->has_pos) {
+		if ((r->valid ? PUTS(b, "true,") : PUTS(b, "false,")) < 0 ||
+		    put_num(b, r->lat, 6) < 0 || PUTS(b, ",") < 0 ||
+		    put_num(b, r->lon, 6) < 0)
+			goto full;
+	} else if (PUTS(b, ",,") < 0)
+		goto full;
+	struct { bool has; double v; int prec; } f[3] = {
+		{r->has_alt, r->alt, 2}, {r->has_speed, r->speed, 3}, {r->has_course, r->course, 2}
+	};
+	for (int i = 0; i < 3; i++) {
+		if (PUTS(b, ",") < 0 || (f[i].has && put_num(b, f[i].v, f[i].prec) < 0))
+			goto full;
+	}
+	if (PUTS(b, ",") < 0 || csv_field(b, r->alarm, strlen(r->alarm)) < 0 ||
+	    PUTS(b, ",") < 0)
+		goto full;
+	/* attributes as one JSON object in a quoted field */
+	char tmp[TK_SBUF_MAX * 2 + 1024];
+	struct tk_buf a = {tmp, 0, sizeof(tmp)};
+	if (PUTS(&a, "{") < 0)
+		goto full;
+	for (unsigned i = 0; i < r->nattr; i++) {
+		if (i && PUTS(&a, ",") < 0)
+			goto full;
+		if (put_attr(&a, r, &r->attr[i]) < 0)
+			goto full;
+	}
+	if (PUTS(&a, "}") < 0 || csv_field(b, a.p, a.len) < 0 || PUTS(b, "\n") < 0)
+		goto full;
+	return 0;
+full:
+	b->len = save;
+	return -1;
+}

@@ -1,0 +1,113 @@
+/*
+ * tk_record.h: the decoded record (one position, event, login, heartbeat,
+ * reply or photo) and its JSON / CSV writers.
+ *
+ * A record is a fixed-size value with no heap pointers: decoders fill one,
+ * hand it to the caller's emit callback, and reuse it.  Attribute keys are
+ * static strings (Traccar's attribute names); string values live in the
+ * record's own bounded arena.
+ */
+#ifndef TK_RECORD_H
+#define TK_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tk_dialect.h"
+
+#define TK_ID_MAX	32	/* uniqueId, NUL included */
+#define TK_ATTR_MAX	64	/* attributes per record */
+#define TK_SBUF_MAX	2048	/* string arena per record */
+#define TK_ALARM_MAX	128	/* "sos,overspeed,..." */
+#define TK_TIME_NONE	INT64_MIN
+
+enum tk_rtype {
+	TK_R_POSITION = 0,	/* has a fix: latitude/longitude present */
+	TK_R_EVENT,		/* alarm or status without a location */
+	TK_R_LOGIN,
+	TK_R_HEARTBEAT,
+	TK_R_REPLY,		/* answer to a command (text, parameters) */
+	TK_R_PHOTO,		/* a completed photo */
+	TK_R__COUNT
+};
+
+enum tk_vtype { TK_V_INT, TK_V_NUM, TK_V_BOOL, TK_V_STR };
+
+struct tk_attr {
+	const char	*key;		/* static string, or inside sbuf */
+	uint8_t		 type;		/* enum tk_vtype */
+	uint8_t		 prec;		/* TK_V_NUM: decimals to print (max 9) */
+	uint16_t	 len;		/* TK_V_STR: byte length */
+	union {
+		int64_t	 i;		/* TK_V_INT, TK_V_BOOL */
+		double	 d;		/* TK_V_NUM */
+		uint32_t off;		/* TK_V_STR: offset in sbuf */
+	} v;
+};
+
+struct tk_record {
+	enum tk_rtype	 type;
+	enum tk_dialect	 dialect;
+	char		 id[TK_ID_MAX];		/* "" when unknown */
+	int64_t		 fix_time;		/* ms since the epoch, UTC, or TK_TIME_NONE */
+	int64_t		 device_time;
+	int64_t		 server_time;
+	bool		 has_pos;		/* latitude/longitude valid numbers */
+	bool		 valid;			/* the device says the fix is valid */
+	bool		 has_alt, has_speed, has_course;
+	double		 lat, lon;		/* decimal degrees */
+	double		 alt;			/* metres */
+	double		 speed;			/* knots, as Traccar */
+	double		 course;		/* degrees */
+	char		 alarm[TK_ALARM_MAX];	/* comma-joined Traccar alarms */
+	unsigned	 nattr;
+	bool		 truncated;		/* an attribute or string did not fit */
+	struct tk_attr	 attr[TK_ATTR_MAX];
+	uint32_t	 slen;
+	char		 sbuf[TK_SBUF_MAX];
+	const uint8_t	*raw;			/* the frame, for -r; not owned */
+	size_t		 rawlen;
+};
+
+/* Reset to an empty record of the given dialect and type. */
+void	tk_rec_init(struct tk_record *, enum tk_dialect, enum tk_rtype);
+
+/* Attribute setters.  A key set twice keeps the last value.  When the
+ * record is full the attribute is dropped and r->truncated is set. */
+void	tk_rec_int(struct tk_record *, const char *key, int64_t);
+void	tk_rec_num(struct tk_record *, const char *key, double, int prec);
+void	tk_rec_bool(struct tk_record *, const char *key, bool);
+void	tk_rec_str(struct tk_record *, const char *key, const void *s, size_t n);
+void	tk_rec_cstr(struct tk_record *, const char *key, const char *s);
+/* Copy a key built at run time (io5, cell2Lac ...) into the arena. */
+const char *tk_rec_key(struct tk_record *, const char *key);
+/* Append an alarm to r->alarm (no duplicates). */
+void	tk_rec_alarm(struct tk_record *, const char *alarm);
+const struct tk_attr *tk_rec_get(const struct tk_record *, const char *key);
+void	tk_rec_set_id(struct tk_record *, const char *id, size_t n);
+
+const char *tk_rtype_name(enum tk_rtype);
+
+/* Output buffer for the writers: a growable-free bounded buffer.  The
+ * writers never overflow: they return -1 when cap is too small. */
+struct tk_buf {
+	char	*p;
+	size_t	 len, cap;
+};
+
+#define TK_JSON_RAW	0x01	/* carry the raw frame as "raw" (hex) */
+
+/* Append one JSON object and a '\n'.  Returns 0, or -1 if it did not fit
+ * (b->len is then unchanged).  Output is valid UTF-8 whatever the input. */
+int	tk_json_record(struct tk_buf *, const struct tk_record *, int flags);
+/* CSV: one header line, then one line per record. */
+int	tk_csv_header(struct tk_buf *);
+int	tk_csv_record(struct tk_buf *, const struct tk_record *);
+
+/* Small formatting helpers shared by the writers and the tools. */
+size_t	tk_fmt_time(char *out, int64_t ms);	/* 2011-09-01T15:01:20.000Z, 24 bytes + NUL */
+size_t	tk_fmt_num(char *out, double v, int prec); /* fixed decimals, trailing zeros trimmed */
+int	tk_buf_json_str(struct tk_buf *, const void *s, size_t n); /* quoted, escaped, UTF-8 repaired */
+
+#endif

@@ -1,0 +1,323 @@
+/* tk_util.c: bounded parsing helpers, times, checksums. */
+#include <string.h>
+
+#include "tk_util.h"
+
+size_t
+tk_split(const char *p, size_t n, char sep, struct tk_span *f, size_t max)
+{
+	size_t nf = 0;
+	const char *end = p + n;
+
+	for (;;) {
+		const char *q = memchr(p, sep, (size_t)(end - p));
+		const char *e = q ? q : end;
+		if (nf < max) {
+			f[nf].p = p;
+			f[nf].n = (size_t)(e - p);
+		}
+		nf++;
+		if (q == NULL)
+			break;
+		p = q + 1;
+	}
+	return nf;
+}
+
+bool
+tk_span_eq(struct tk_span s, const char *lit)
+{
+	size_t l = strlen(lit);
+	return s.n == l && memcmp(s.p, lit, l) == 0;
+}
+
+static int
+lower(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+bool
+tk_span_ieq(struct tk_span s, const char *lit)
+{
+	size_t l = strlen(lit);
+	if (s.n != l)
+		return false;
+	for (size_t i = 0; i < l; i++)
+		if (lower((unsigned char)s.p[i]) != lower((unsigned char)lit[i]))
+			return false;
+	return true;
+}
+
+bool
+tk_span_prefix(struct tk_span s, const char *lit)
+{
+	size_t l = strlen(lit);
+	return s.n >= l && memcmp(s.p, lit, l) == 0;
+}
+
+struct tk_span
+tk_span_trim(struct tk_span s)
+{
+	while (s.n > 0 && (s.p[0] == ' ' || s.p[0] == '\r' || s.p[0] == '\n')) {
+		s.p++;
+		s.n--;
+	}
+	while (s.n > 0 && (s.p[s.n - 1] == ' ' || s.p[s.n - 1] == '\r' ||
+	    s.p[s.n - 1] == '\n'))
+		s.n--;
+	return s;
+}
+
+int
+tk_parse_uint(const char *p, size_t n, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0 || n > 20)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = (unsigned)(unsigned char)p[i] - '0';
+		if (d > 9)
+			return -1;
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static const double pow10tab[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18
+};
+
+int
+tk_parse_dec(const char *p, size_t n, double *out)
+{
+	size_t i = 0;
+	bool neg = false, dot = false, any = false;
+	uint64_t m = 0;
+	unsigned sig = 0, frac = 0;
+
+	if (n == 0)
+		return -1;
+	if (p[0] == '-' || p[0] == '+') {
+		neg = p[0] == '-';
+		i = 1;
+	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c == '.') {
+			if (dot)
+				return -1;
+			dot = true;
+			continue;
+		}
+		if (c < '0' || c > '9')
+			return -1;
+		any = true;
+		if (sig == 0 && c == '0') {
+			if (dot)
+				frac++;
+			continue;
+		}
+		if (sig >= 18) {
+			/* Further digits are beyond double precision anyway. */
+			if (!dot)
+				return -1;	/* integer part too long */
+			continue;
+		}
+		m = m * 10 + (c - '0');
+		sig++;
+		if (dot)
+			frac++;
+	}
+	if (!any)
+		return -1;
+	double v = (double)m;
+	if (frac > 18)
+		return -1;
+	if (frac)
+		v /= pow10tab[frac];
+	*out = neg ? -v : v;
+	return 0;
+}
+
+int
+tk_parse_hex(const char *p, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0 || n > 16)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int h = tk_hexval((unsigned char)p[i]);
+		if (h < 0)
+			return -1;
+		v = v << 4 | (unsigned)h;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+tk_parse_nmea(const char *p, size_t n, double *deg)
+{
+	const char *dot = memchr(p, '.', n);
+	size_t ip = dot ? (size_t)(dot - p) : n;	/* integer digits */
+	double v;
+	uint64_t d;
+
+	if (ip < 3 || ip > 5)	/* at least d + mm, at most ddd + mm */
+		return -1;
+	if (tk_parse_uint(p, ip - 2, 180, &d) != 0)
+		return -1;
+	if (tk_parse_dec(p + ip - 2, n - (ip - 2), &v) != 0 || v < 0 || v >= 60)
+		return -1;
+	*deg = (double)d + v / 60.0;
+	return 0;
+}
+
+int
+tk_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+long
+tk_hex_decode(const char *s, size_t n, uint8_t *out, size_t cap)
+{
+	if (n % 2 != 0 || n / 2 > cap)
+		return -1;
+	for (size_t i = 0; i < n; i += 2) {
+		int hi = tk_hexval((unsigned char)s[i]);
+		int lo = tk_hexval((unsigned char)s[i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	return (long)(n / 2);
+}
+
+void
+tk_hex_encode(const uint8_t *p, size_t n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hx[p[i] >> 4];
+		out[2 * i + 1] = hx[p[i] & 15];
+	}
+}
+
+int64_t
+tk_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	/* Howard Hinnant's algorithm. */
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool
+leap(int y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+int
+tk_time_utc(int y, int mo, int d, int h, int mi, int s, int ms, int64_t *out)
+{
+	static const unsigned char mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1)
+		return -1;
+	if (d > mdays[mo - 1] + (mo == 2 && leap(y)))
+		return -1;
+	if (h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60 || ms < 0 || ms > 999)
+		return -1;
+	int64_t days = tk_days_from_civil(y, (unsigned)mo, (unsigned)d);
+	*out = ((days * 24 + h) * 60 + mi) * 60000 + (int64_t)s * 1000 + ms;
+	return 0;
+}
+
+void
+tk_civil_from_ms(int64_t ms, int *y, int *mo, int *d, int *h, int *mi, int *s, int *msec)
+{
+	int64_t days = ms / 86400000, rem = ms % 86400000;
+	if (rem < 0) {
+		rem += 86400000;
+		days--;
+	}
+	*msec = (int)(rem % 1000);
+	rem /= 1000;
+	*s = (int)(rem % 60);
+	rem /= 60;
+	*mi = (int)(rem % 60);
+	*h = (int)(rem / 60);
+
+	int64_t z = days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t yy = (int64_t)yoe + era * 400;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*mo = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yy + (*mo <= 2));
+}
+
+uint16_t
+tk_crc16_xmodem(const uint8_t *p, size_t n)
+{
+	static uint16_t tab[256];
+	static bool init;
+	uint16_t crc = 0;
+
+	if (!init) {
+		for (unsigned i = 0; i < 256; i++) {
+			uint16_t c = (uint16_t)(i << 8);
+			for (int k = 0; k < 8; k++)
+				c = (c & 0x8000) ? (uint16_t)(c << 1 ^ 0x1021) : (uint16_t)(c << 1);
+			tab[i] = c;
+		}
+		init = true;
+	}
+	for (size_t i = 0; i < n; i++)
+		crc = (uint16_t)(crc << 8 ^ tab[(crc >> 8 ^ p[i]) & 0xff]);
+	return crc;
+}
+
+uint8_t
+tk_nmea_xor(const uint8_t *p, size_t n)
+{
+	uint8_t x = 0;
+	for (size_t i = 0; i < n; i++)
+		x ^= p[i];
+	return x;
+}
+
+size_t
+tk_strlcpyn(char *dst, size_t cap, const void *src, size_t n)
+{
+	if (cap == 0)
+		return 0;
+	if (n > cap - 1)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return n;
+}
