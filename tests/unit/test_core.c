@@ -1,0 +1,369 @@
+/* test_core.c: the core library: parsing helpers, times, records and the
+ * JSON writer, frame-line escaping, the classifier and the framer. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LIBBSD_NETBSD_VIS
+#include <vis.h>
+
+#include "tk103.h"
+#include "tk_test.h"
+
+static void
+test_parse_numbers(void **state)
+{
+	uint64_t u;
+	double d;
+	(void)state;
+	assert_int_equal(tk_parse_uint("0123", 4, 200, &u), 0);
+	assert_int_equal(u, 123);
+	assert_int_equal(tk_parse_uint("201", 3, 200, &u), -1);	/* over max */
+	assert_int_equal(tk_parse_uint("1a", 2, 200, &u), -1);
+	assert_int_equal(tk_parse_uint("", 0, 200, &u), -1);
+	assert_int_equal(tk_parse_uint("99999999999999999999", 20, UINT64_MAX, &u), -1);
+	assert_int_equal(tk_parse_dec("-12.5", 5, &d), 0);
+	assert_true(d == -12.5);
+	assert_int_equal(tk_parse_dec(".5", 2, &d), 0);
+	assert_true(d == 0.5);
+	assert_int_equal(tk_parse_dec("1.2.3", 5, &d), -1);
+	assert_int_equal(tk_parse_dec("-", 1, &d), -1);
+	assert_int_equal(tk_parse_dec("1e5", 3, &d), -1);
+	/* NMEA: 3346.4463 = 33 deg 46.4463 min */
+	assert_int_equal(tk_parse_nmea("3346.4463", 9, &d), 0);
+	assert_true(d > 33.774104 && d < 33.774106);
+	/* non-padded: 811.299200 = 8 deg 11.2992 min */
+	assert_int_equal(tk_parse_nmea("811.299200", 10, &d), 0);
+	assert_true(d > 8.18831 && d < 8.18833);
+	assert_int_equal(tk_parse_nmea("12.5", 4, &d), -1);
+	assert_int_equal(tk_parse_nmea("1261.0", 6, &d), -1);	/* 61 minutes */
+}
+
+static void
+test_time(void **state)
+{
+	int64_t ms;
+	char buf[32];
+	(void)state;
+	assert_int_equal(tk_time_utc(2011, 9, 1, 15, 1, 20, 0, &ms), 0);
+	tk_fmt_time(buf, ms);
+	assert_string_equal(buf, "2011-09-01T15:01:20.000Z");
+	assert_int_equal(tk_time_utc(2016, 2, 29, 0, 0, 0, 0, &ms), 0);
+	assert_int_equal(tk_time_utc(2015, 2, 29, 0, 0, 0, 0, &ms), -1);
+	assert_int_equal(tk_time_utc(2006, 18, 30, 0, 0, 0, 0, &ms), -1);
+	assert_int_equal(tk_time_utc(1970, 1, 1, 0, 0, 0, 0, &ms), 0);
+	assert_int_equal(ms, 0);
+	tk_fmt_time(buf, 1710273218000);	/* 2024-03-12T19:53:38Z */
+	assert_string_equal(buf, "2024-03-12T19:53:38.000Z");
+}
+
+static void
+test_checksums(void **state)
+{
+	(void)state;
+	/* CRC-16/XMODEM check value */
+	assert_int_equal(tk_crc16_xmodem((const uint8_t *)"123456789", 9), 0x31C3);
+	assert_int_equal(tk_nmea_xor((const uint8_t *)"AB", 2), 'A' ^ 'B');
+}
+
+static void
+test_fmt_num(void **state)
+{
+	char b[48];
+	(void)state;
+	tk_fmt_num(b, 4.28, 2);
+	assert_string_equal(b, "4.28");
+	tk_fmt_num(b, 10.0, 3);
+	assert_string_equal(b, "10");
+	tk_fmt_num(b, -0.0001, 3);
+	assert_string_equal(b, "0");
+	tk_fmt_num(b, -33.774105, 6);
+	assert_string_equal(b, "-33.774105");
+	tk_fmt_num(b, 0.0 / 0.0, 2);
+	assert_string_equal(b, "null");
+}
+
+static void
+test_json_record(void **state)
+{
+	struct tk_record r;
+	char out[8192];
+	struct tk_buf b = {out, 0, sizeof(out)};
+	(void)state;
+
+	tk_rec_init(&r, TK_D_GPS103, TK_R_POSITION);
+	tk_rec_set_id(&r, "359586015829802", 15);
+	r.fix_time = 1220164167294;
+	r.has_pos = r.valid = true;
+	r.lat = 22.573377;
+	r.lon = 113.905462;
+	r.has_speed = true;
+	r.speed = 0;
+	tk_rec_alarm(&r, "sos");
+	tk_rec_alarm(&r, "sos");	/* no duplicate */
+	tk_rec_int(&r, "sat", 7);
+	tk_rec_bool(&r, "ignition", true);
+	tk_rec_str(&r, "event", "a\"b\\c\n\x01\xff", 8);
+	assert_int_equal(tk_json_record(&b, &r, 0), 0);
+	out[b.len] = '\0';
+	assert_string_equal(out,
+	    "{\"type\":\"position\",\"protocol\":\"gps103\",\"uniqueId\":\"359586015829802\","
+	    "\"fixTime\":\"2008-08-31T06:29:27.294Z\",\"valid\":true,\"latitude\":22.573377,"
+	    "\"longitude\":113.905462,\"speed\":0,\"attributes\":{\"alarm\":\"sos\",\"sat\":7,"
+	    "\"ignition\":true,\"event\":\"a\\\"b\\\\c\\n\\u0001\\ufffd\"}}\n");
+	/* a buffer too small leaves it unchanged */
+	struct tk_buf small = {out, 0, 40};
+	assert_int_equal(tk_json_record(&small, &r, 0), -1);
+	assert_int_equal(small.len, 0);
+}
+
+static void
+test_record_bounds(void **state)
+{
+	struct tk_record r;
+	char big[TK_SBUF_MAX + 10];
+	(void)state;
+	memset(big, 'x', sizeof(big));
+	tk_rec_init(&r, TK_D_TK103, TK_R_EVENT);
+	tk_rec_str(&r, "result", big, sizeof(big));
+	assert_true(r.truncated);
+	assert_null(tk_rec_get(&r, "result"));
+	tk_rec_init(&r, TK_D_TK103, TK_R_EVENT);
+	for (int i = 0; i < TK_ATTR_MAX + 5; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "io%d", i);
+		tk_rec_int(&r, tk_rec_key(&r, k), i);
+	}
+	assert_int_equal(r.nattr, TK_ATTR_MAX);
+	assert_true(r.truncated);
+}
+
+/* Our escaper must produce exactly what strvisx(3) produces. */
+static void
+test_fline_escape_matches_vis(void **state)
+{
+	uint8_t in[512];
+	char a[4 * sizeof(in) + 1], b[4 * sizeof(in) + 1];
+	(void)state;
+	srandom(42);
+	for (int round = 0; round < 2000; round++) {
+		size_t n = (size_t)(random() % (long)sizeof(in));
+		for (size_t i = 0; i < n; i++)
+			in[i] = (uint8_t)(round % 3 == 0 ? random() % 8 + '0' - 4 : random());
+		size_t la = tk_fline_escape(in, n, a);
+		strvisx(b, (const char *)in, n, VIS_CSTYLE | VIS_OCTAL | VIS_WHITE);
+		assert_string_equal(a, b);
+		assert_int_equal(la, strlen(b));
+	}
+}
+
+static void
+test_fline_roundtrip(void **state)
+{
+	struct tk_fline l, p;
+	char out[4096], err[100];
+	uint8_t scratch[2048];
+	struct tk_buf b = {out, 0, sizeof(out)};
+	static const uint8_t frame[] = "(0270\x00" "44) \r\n\\x\xfa\xaf";
+	(void)state;
+
+	memset(&l, 0, sizeof(l));
+	l.kind = TK_F_FRAME;
+	l.time_ms = 1700000000123;
+	strcpy(l.transport, "tcp");
+	strcpy(l.peer, "[::1]:4000");
+	l.conn = 17;
+	l.dialect = TK_D_TK103;
+	l.dialect_known = true;
+	strcpy(l.id, "027044702512");
+	l.data = frame;
+	l.len = sizeof(frame) - 1;
+	assert_int_equal(tk_fline_write(&b, &l), 0);
+	assert_true(tk_fline_probe(out, b.len));
+	assert_null(memchr(out, ' ', 0));
+	assert_int_equal(tk_fline_parse(out, b.len, &p, scratch, sizeof(scratch), err,
+	    sizeof(err)), 0);
+	assert_int_equal(p.kind, TK_F_FRAME);
+	assert_int_equal(p.time_ms, l.time_ms);
+	assert_string_equal(p.peer, "[::1]:4000");
+	assert_int_equal(p.conn, 17);
+	assert_int_equal(p.dialect, TK_D_TK103);
+	assert_string_equal(p.id, "027044702512");
+	assert_string_equal(p.flags, "");
+	assert_int_equal(p.len, l.len);
+	assert_memory_equal(p.data, frame, l.len);
+	/* bad lines are rejected with a reason */
+	assert_int_equal(tk_fline_parse("garbage", 7, &p, scratch, sizeof(scratch), err,
+	    sizeof(err)), -1);
+	assert_true(strlen(err) > 0);
+}
+
+struct got {
+	int n;
+	enum tk_dialect d[16];
+	uint8_t f[16][256];
+	size_t len[16];
+	size_t junk;
+};
+
+static int
+got_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
+{
+	struct got *g = arg;
+	(void)off;
+	if (g->n < 16 && n < 256) {
+		g->d[g->n] = d;
+		memcpy(g->f[g->n], f, n);
+		g->len[g->n] = n;
+	}
+	g->n++;
+	return 0;
+}
+
+static void
+got_junk(void *arg, const uint8_t *j, size_t n, uint64_t off)
+{
+	struct got *g = arg;
+	(void)j;
+	(void)off;
+	g->junk += n;
+}
+
+static void
+test_classify(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		enum tk_class want;
+		enum tk_dialect d;
+	} cases[] = {
+		{"\xfa\xaf", 2, TK_CLASS_OK, TK_D_XEXUN2},
+		{"\xfa", 1, TK_CLASS_MORE, TK_D_UNKNOWN},
+		{"\x78\x78\x11\x01", 4, TK_CLASS_OK, TK_D_GT06},
+		{"*HQ,1234", 8, TK_CLASS_OK, TK_D_H02},
+		{"\xfc\x00\x10\x03", 4, TK_CLASS_OK, TK_D_XEXUN3},
+		{"(027044702512BP00HSO)", 21, TK_CLASS_OK, TK_D_TK103},
+		{"(864768011069660,ZC11,2505", 26, TK_CLASS_OK, TK_D_TK103},
+		{"(0270", 5, TK_CLASS_MORE, TK_D_UNKNOWN},
+		{"##,imei:359586015829802,A;", 26, TK_CLASS_OK, TK_D_GPS103},
+		{"imei:359586015829802,tracker", 28, TK_CLASS_OK, TK_D_GPS103},
+		{"359586015829802;", 16, TK_CLASS_OK, TK_D_GPS103},
+		{"359769031878322imei:3597", 24, TK_CLASS_OK, TK_D_GPS103},
+		{"111111120009,+436763737552,GPRMC", 32, TK_CLASS_OK, TK_D_XEXUN},
+		{"LOG150202162307,", 16, TK_CLASS_OK, TK_D_XEXUN},
+		{"GPRMC,150120.000", 16, TK_CLASS_OK, TK_D_XEXUN},
+		{"\r\n\rGPRMC,150120.000", 19, TK_CLASS_OK, TK_D_XEXUN},
+		{",+48606717068,,L,, imei:0122", 28, TK_CLASS_OK, TK_D_XEXUN},
+		{"GET / HTTP/1.1\r\nHost: x\r\n\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 75,
+		    TK_CLASS_UNKNOWN, TK_D_UNKNOWN},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum tk_dialect d = TK_D_UNKNOWN;
+		size_t skip;
+		enum tk_class c = tk_classify((const uint8_t *)cases[i].in, cases[i].len, false,
+		    &d, &skip);
+		if (c != cases[i].want || (c == TK_CLASS_OK && d != cases[i].d))
+			fail_msg("case %zu (%s): got class %d dialect %s", i, cases[i].in, c,
+			    tk_dialect_name(d));
+	}
+	/* a bare IMEI datagram is a heartbeat only when nothing more can come */
+	enum tk_dialect d;
+	size_t skip;
+	assert_int_equal(tk_classify((const uint8_t *)"359586015829802", 15, false, &d, &skip),
+	    TK_CLASS_MORE);
+	assert_int_equal(tk_classify((const uint8_t *)"359586015829802", 15, true, &d, &skip),
+	    TK_CLASS_OK);
+	assert_int_equal(d, TK_D_GPS103);
+}
+
+/* The foreign GT06 scanner is simple enough to test the framer with. */
+static void
+test_framer_chunks(void **state)
+{
+	static const uint8_t stream[] =
+	    "\x78\x78\x03\x01\x02\x03\x0d\x0a"
+	    "\x78\x78\x01\xaa\x0d\x0a"
+	    "\x78\x78\x02\x01\x02\x0d\x0a";
+	size_t n = sizeof(stream) - 1;
+	(void)state;
+	for (size_t chunk = 1; chunk <= n; chunk++) {
+		struct tk_framer fr;
+		struct got g = {0};
+		struct tk_framer_cb cb = {got_frame, got_junk, &g};
+		tk_framer_init(&fr, TK_D_UNKNOWN, 0);
+		for (size_t off = 0; off < n; off += chunk) {
+			size_t k = n - off < chunk ? n - off : chunk;
+			assert_int_equal(tk_framer_feed(&fr, stream + off, k, &cb), TK_FEED_OK);
+		}
+		tk_framer_finish(&fr, &cb);
+		if (g.n != 3) fail_msg("chunk %zu: %d frames", chunk, g.n);
+		assert_int_equal(g.d[0], TK_D_GT06);
+		assert_int_equal(g.len[0], 8);
+		assert_int_equal(g.len[1], 6);
+		assert_int_equal(g.len[2], 7);
+		assert_int_equal(g.junk, 0);
+		assert_null(fr.buf);
+	}
+}
+
+static void
+test_framer_overflow(void **state)
+{
+	struct tk_framer fr;
+	struct got g = {0};
+	struct tk_framer_cb cb = {got_frame, got_junk, &g};
+	uint8_t big[300];
+	(void)state;
+	/* an H02 text frame that never ends: the cap must hold */
+	memset(big, 'A', sizeof(big));
+	big[0] = '*';
+	big[1] = 'H';
+	big[2] = 'Q';
+	big[3] = ',';
+	tk_framer_init(&fr, TK_D_H02, 256);
+	enum tk_feed r = TK_FEED_OK;
+	for (int i = 0; i < 10 && r == TK_FEED_OK; i++)
+		r = tk_framer_feed(&fr, big, sizeof(big), &cb);
+	assert_int_equal(r, TK_FEED_OVERFLOW);
+	assert_true(tk_framer_pending(&fr) <= 256);
+	assert_true(g.junk >= 256);
+	tk_framer_free(&fr);
+}
+
+static void
+test_vectors_readable(void **state)
+{
+	struct tkt_row *rows;
+	(void)state;
+	size_t n = tkt_read_tsv(tkt_data("vectors/tk103.tsv"), &rows);
+	assert_true(n >= 50);
+	assert_string_equal(rows[0].expectation, "attributes");
+	free(rows);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_numbers),
+		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_checksums),
+		cmocka_unit_test(test_fmt_num),
+		cmocka_unit_test(test_json_record),
+		cmocka_unit_test(test_record_bounds),
+		cmocka_unit_test(test_fline_escape_matches_vis),
+		cmocka_unit_test(test_fline_roundtrip),
+		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_framer_chunks),
+		cmocka_unit_test(test_framer_overflow),
+		cmocka_unit_test(test_vectors_readable),
+	};
+	return cmocka_run_group_tests_name("core", tests, NULL, NULL);
+}

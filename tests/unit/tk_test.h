@@ -1,0 +1,32 @@
+/*
+ * tk_test.h: helpers shared by the cmocka suites: reading the conformance
+ * vectors (tests/data/vectors/NAME.tsv) and unescaping their messages.
+ */
+#ifndef TK_TEST_H
+#define TK_TEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TKT_MSG_MAX	8192
+
+struct tkt_row {
+	unsigned	 line;		/* line number in the file */
+	char		 expectation[32];
+	uint8_t		 msg[TKT_MSG_MAX];
+	size_t		 len;
+	char		 checks[1024];
+	char		 encoding[8];
+};
+
+/* Path of a test data file, relative to the source tree (TK_TESTDATA env
+ * or tests/data). */
+const char *tkt_data(const char *rel);
+/* Read every row of a vectors TSV; returns the count (rows are malloc'd). */
+size_t	tkt_read_tsv(const char *path, struct tkt_row **rows);
+/* The value of key in a "k=v;k=v" checks string, or NULL (static buffer). */
+const char *tkt_check(const char *checks, const char *key);
+/* Unescape the vectors' text escapes (\r \n \t \\ \xHH). */
+size_t	tkt_unescape(const char *s, uint8_t *out, size_t cap);
+
+#endif
