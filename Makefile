@@ -21,7 +21,12 @@ AR          ?= ar
 PKG_CONFIG  ?= pkg-config
 INSTALL     ?= install
 
-ifeq ($(SANITIZE),1)
+ifeq ($(FUZZ),1)
+O           ?= build-fuzz
+CC           = clang
+SANFLAGS     = -fsanitize=fuzzer-no-link,address,undefined \
+               -fno-sanitize-recover=all -fno-omit-frame-pointer
+else ifeq ($(SANITIZE),1)
 O           ?= build-san
 SANFLAGS     = -fsanitize=address,undefined -fno-sanitize-recover=all \
                -fno-omit-frame-pointer
@@ -64,6 +69,9 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 UNIT_HELP   := $(filter-out tests/unit/test_%.c,$(sort $(wildcard tests/unit/*.c)))
 UNIT_HOBJS  := $(UNIT_HELP:%.c=$(O)/%.o)
 
+FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
+
 MAN1        := $(sort $(wildcard man/*.1))
 MAN5        := $(sort $(wildcard man/*.5))
 MAN7        := $(sort $(wildcard man/*.7))
@@ -76,7 +84,7 @@ Q = @
 endif
 
 .PHONY: all lib tools tests check check-unit check-cli check-man deps demo \
-        install uninstall clean bench fuzz
+        install uninstall clean bench fuzz fuzz-bins
 
 all: $(TOOL_BINS) $(O)/libtk103.pc
 
@@ -142,6 +150,18 @@ deps:
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@TK_BIN=$(CURDIR)/$(O)/bin sh scripts/demo
+
+# libFuzzer harnesses (clang, ASan+UBSan) into build-fuzz/; scripts/fuzz runs them.
+fuzz:
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
+
+fuzz-bins: $(FUZZ_BINS)
+
+$(O)/fuzz/%: tests/fuzz/%.c $(LIB_A)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(LIB_A) $(PKG_LIBS) -lm
 
 bench: all
 	@for b in scripts/bench-*; do echo "== $$b"; TK_BIN=$(CURDIR)/$(O)/bin sh $$b || exit 1; done
