@@ -83,7 +83,7 @@ else
 Q = @
 endif
 
-.PHONY: all lib tools tests check check-unit check-cli check-man deps demo \
+.PHONY: all lib tools tests check check-unit check-cli check-man check-valgrind deps demo \
         install uninstall clean bench fuzz fuzz-bins
 
 all: $(TOOL_BINS) $(O)/libtk103.pc
@@ -140,6 +140,15 @@ check-unit: $(UNIT_BINS)
 
 check-cli: $(TOOL_BINS)
 	@TK_BIN=$(CURDIR)/$(O)/bin sh scripts/run-bats tests/cli
+
+# The whole bats suite with every tool under valgrind memcheck; any
+# memcheck error (exit 99, or a non-empty log) fails.
+check-valgrind: $(TOOL_BINS)
+	@rm -rf $(O)/vg && sh scripts/valgrind-bin $(O)/bin $(O)/vg
+	@TK_BIN=$(CURDIR)/$(O)/vg TK_WAIT=60 TK_VALGRIND=1 sh scripts/run-bats tests/cli; rc=$$?; \
+	 bad=$$(find $(O)/vg/logs -name '*.log' -size +0 | head -20); \
+	 if [ -n "$$bad" ]; then echo "valgrind reported errors:"; \
+	   for f in $$bad; do echo "== $$f"; head -30 $$f; done; exit 1; fi; exit $$rc
 
 check-man:
 	@sh scripts/check-man $(MAN1) $(MAN5) $(MAN7)
