@@ -132,7 +132,7 @@ $(O)/libtk103.pc: Makefile
 # ---- tests -------------------------------------------------------------
 # check installs what is missing first (scripts/deps is quick when nothing is).
 check: deps
-	@$(MAKE) --no-print-directory all tests
+	@$(MAKE) --no-print-directory -j2 all tests
 	@$(MAKE) --no-print-directory check-unit check-cli check-man
 
 check-unit: $(UNIT_BINS)
