@@ -139,7 +139,7 @@ struct opts {
 struct stats {
 	uint64_t connects, connect_failed, closed_by_peer, disconnects, max_up, up;
 	uint64_t frames, bytes, logins, heartbeats, alarms, positions;
-	uint64_t ok, wrong, missing, commands, answers, unknown_rx, dropped;
+	uint64_t ok, wrong, missing, commands, answers, unknown_rx, dropped, alarm_acks;
 	uint64_t rx_bytes;
 };
 
@@ -691,7 +691,10 @@ handle_rx(struct dev *d, int64_t now)
 		uint8_t a[TK_SIM_FRAME_MAX];
 		position(d, tk_wall_ms(), (double)(now - t0_us) / 1e6, &p);
 		size_t an = tk_sim_answer(&d->sd, &p, d->rx, c, &eff, a, sizeof(a));
-		if (eff.recognised) {
+		if (d->sd.dialect == TK_D_TK103 && c == 19 && memcmp(d->rx + 13, "AS01", 4) == 0 &&
+		    memcmp(d->rx + 1, d->sd.id, 12) == 0) {
+			st.alarm_acks++;	/* the optional BO01 acknowledgement */
+		} else if (eff.recognised) {
 			st.commands++;
 			if (an > 0) {
 				st.answers++;
@@ -1280,7 +1283,7 @@ report(FILE *f, double elapsed)
 	    "\"closed_by_peer\":%llu,\"frames\":%llu,\"bytes\":%llu,\"frames_per_s\":%.1f,"
 	    "\"logins\":%llu,\"heartbeats\":%llu,\"positions\":%llu,\"alarms\":%llu,"
 	    "\"replies_ok\":%llu,\"replies_wrong\":%llu,\"replies_missing\":%llu,"
-	    "\"commands\":%llu,\"answers\":%llu,\"unknown_rx\":%llu,\"dropped\":%llu,"
+	    "\"commands\":%llu,\"answers\":%llu,\"alarm_acks\":%llu,\"unknown_rx\":%llu,\"dropped\":%llu,"
 	    "\"rx_bytes\":%llu,"
 	    "\"login_latency_us\":{\"n\":%zu,\"p50\":%u,\"p99\":%u,\"max\":%u},"
 	    "\"reply_latency_us\":{\"n\":%zu,\"p50\":%u,\"p99\":%u,\"max\":%u}}\n",
@@ -1294,7 +1297,8 @@ report(FILE *f, double elapsed)
 	    (unsigned long long)st.positions, (unsigned long long)st.alarms,
 	    (unsigned long long)st.ok, (unsigned long long)st.wrong,
 	    (unsigned long long)st.missing, (unsigned long long)st.commands,
-	    (unsigned long long)st.answers, (unsigned long long)st.unknown_rx,
+	    (unsigned long long)st.answers, (unsigned long long)st.alarm_acks,
+	    (unsigned long long)st.unknown_rx,
 	    (unsigned long long)st.dropped, (unsigned long long)st.rx_bytes,
 	    login_lat.n, lat_pct(&login_lat, 50), lat_pct(&login_lat, 99),
 	    lat_pct(&login_lat, 100),

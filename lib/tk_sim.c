@@ -580,7 +580,6 @@ tk_sim_answer(struct tk_sim_dev *d, const struct tk_sim_pos *p, const uint8_t *c
 			return 0;
 		const uint8_t *code = c + 13, *data = c + 17;
 		size_t dn = n - 18;
-		eff->recognised = true;
 		if (memcmp(code, "AP00", 4) == 0) {
 			tk103_frame(&w, d, TK_SIM_ANSWER, p, TK_SIM_A_SOS);
 		} else if (memcmp(code, "AV01", 4) == 0 || memcmp(code, "AV00", 4) == 0) {
@@ -606,6 +605,7 @@ tk_sim_answer(struct tk_sim_dev *d, const struct tk_sim_pos *p, const uint8_t *c
 		} else {
 			return 0;
 		}
+		eff->recognised = true;
 		return w.full ? 0 : w.len;
 	}
 	case TK_D_GPS103: {
