@@ -16,6 +16,8 @@
 
 /* Traccar's rule: an unterminated frame longer than this is given up. */
 #define TK103_GIVEUP	1024
+/* Faster than this (869 knots, Traccar's sanity limit) is a garbled field. */
+#define TK103_MAX_KMH	1609.0
 
 /* ---- framing ----------------------------------------------------------- */
 
@@ -516,7 +518,7 @@ classic_block(struct tk_dctx *c, const char *p, size_t n)
 	/* speed (5), time (6) */
 	if (e - p < 11)
 		return tk_dctx_reject(c, "position block: truncated after the longitude");
-	if (dec_sp(p, 5, &v) != 0 || v < 0)
+	if (dec_sp(p, 5, &v) != 0 || v < 0 || v > TK103_MAX_KMH)
 		return tk_dctx_reject(c, "position block: bad speed '%.5s'", p);
 	set_speed(r, v);
 	p += 5;
@@ -821,7 +823,7 @@ comma_pos(struct tk_dctx *c, struct tk_span *f, size_t nf)
 	    (f[3].p[f[3].n - 1] != 'E' && f[3].p[f[3].n - 1] != 'W'))
 		return tk_dctx_reject(c, "comma position: bad longitude");
 	r->has_pos = true;
-	if (dec_sp(f[4].p, f[4].n, &v) != 0 || v < 0)
+	if (dec_sp(f[4].p, f[4].n, &v) != 0 || v < 0 || v > TK103_MAX_KMH)
 		return tk_dctx_reject(c, "comma position: bad speed");
 	set_speed(r, v);
 	if (f[5].n != 6)
