@@ -42,6 +42,13 @@ frame_end(const uint8_t *p, size_t n, size_t *restart)
 	bool odd = false;
 
 	*restart = 0;
+	/* fast path (vectorised memchr): a ')' with no '$' or '(' before it */
+	const uint8_t *cl = n > 1 ? memchr(p + 1, ')', n - 1) : NULL;
+	if (cl != NULL) {
+		size_t k = (size_t)(cl - p) - 1;
+		if (memchr(p + 1, '$', k) == NULL && memchr(p + 1, '(', k) == NULL)
+			return k + 2;
+	}
 	for (size_t i = 1; i < n; i++) {
 		uint8_t c = p[i];
 		if (c == '$')
