@@ -760,6 +760,12 @@ sentence(struct tk_dctx *c, const uint8_t *s, size_t n)
 		if (nf > 3)
 			return tk_dctx_reject(c, "field 5 is '%.*s', not F or L",
 			    (int)(fl.n > 20 ? 20 : fl.n), fl.p);
+		/* "imei:<IMEI>,A": a login without "##," (it gets LOAD too) */
+		if (nf == 2 && IS(kw, "A") && n <= 30) {
+			tk_dctx_begin(c, TK_R_LOGIN);
+			tk_dctx_emit(c);
+			return 0;
+		}
 		/* a short line: keyword only ("imei:...,L,*") */
 		tk_dctx_begin(c, TK_R_EVENT);
 		keyword(c->r, kw, fld(f, nf, 3));

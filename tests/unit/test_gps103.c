@@ -393,6 +393,8 @@ static const struct dec_case dec_cases[] = {
 	    "rssi=26;hdop=1;sat=8;ignition=false;charge=true;event=", 0},
 	{"login: a login record naming the device", "##,imei:359586015829802,A;", 1, 0,
 	    TK_R_LOGIN, "359586015829802", NULL, false, 0, 0, -1, "", "", 0},
+	{"short login without ##: a login too (as it gets LOAD)", "imei:359586015829802,A;", 1, 0,
+	    TK_R_LOGIN, "359586015829802", NULL, false, 0, 0, -1, "", "", 0},
 	{"bare-IMEI heartbeat", "359586015829802", 1, 0, TK_R_HEARTBEAT, "359586015829802",
 	    NULL, false, 0, 0, -1, "", "", 0},
 	{"glued heartbeat then data: heartbeat first",
