@@ -507,6 +507,20 @@ keyword(struct tk_record *r, struct tk_span kw, struct tk_span field4)
 	}
 }
 
+/*
+ * A command acknowledgement (protocol.md 3.6): the device answers a
+ * command letter X with the keyword "xt" ("jt" for J, "qt" for Q ...), or
+ * echoes the letter alone in a short line ("imei:<IMEI>,L,*").  "vt" is
+ * the photo announcement, not an acknowledgement.
+ */
+static bool
+is_ack(struct tk_span kw)
+{
+	if (kw.n == 2)
+		return kw.p[1] == 't' && kw.p[0] >= 'a' && kw.p[0] <= 'z' && kw.p[0] != 'v';
+	return kw.n == 1 && kw.p[0] >= 'A' && kw.p[0] <= 'Z';
+}
+
 /* A coordinate: [hem,]number[,hem] starting at field *i. */
 static bool
 coord(const struct tk_span *f, size_t nf, size_t *i, char pos, char neg, double *out)
@@ -767,8 +781,13 @@ sentence(struct tk_dctx *c, const uint8_t *s, size_t n)
 			return 0;
 		}
 		/* a short line: keyword only ("imei:...,L,*") */
-		tk_dctx_begin(c, TK_R_EVENT);
-		keyword(c->r, kw, fld(f, nf, 3));
+		if (is_ack(kw)) {
+			tk_dctx_begin(c, TK_R_REPLY);
+			tk_rec_str(c->r, "result", kw.p, kw.n);
+		} else {
+			tk_dctx_begin(c, TK_R_EVENT);
+			keyword(c->r, kw, fld(f, nf, 3));
+		}
 		tk_dctx_emit(c);
 		return 0;
 	}
@@ -780,6 +799,12 @@ sentence(struct tk_dctx *c, const uint8_t *s, size_t n)
 			return -1;
 		/* after the fields: "acc off" beats an ACC field of 1 */
 		keyword(c->r, kw, f[3]);
+	} else if (is_ack(kw)) {
+		/* an acknowledgement without a fix: a reply (with a fix it is a
+		 * position carrying event=<keyword>, as Traccar records it) */
+		tk_dctx_begin(c, TK_R_REPLY);
+		tk_rec_str(c->r, "result", kw.p, kw.n);
+		regular_lbs(c->r, f, nf);
 	} else {
 		tk_dctx_begin(c, TK_R_EVENT);
 		keyword(c->r, kw, f[3]);

@@ -405,8 +405,17 @@ static const struct dec_case dec_cases[] = {
 	    "359769031878322imei:359769031878322,tracker,1602160718,2,F,221811.000,A,"
 	    "1655.2193,S,14546.6722,E,0.00,,", 2, 1, TK_R_POSITION, "359769031878322",
 	    "2016-02-15T22:18:11.000Z", true, -16.920322, 145.77787, 0, "", "", 0},
-	{"short data line (Traccar: null): an event, no position", "imei:123451234512345,L,*",
-	    1, 0, TK_R_EVENT, "123451234512345", NULL, false, 0, 0, -1, "", "event=L", 0},
+	{"short line echoing command letter L (Traccar: null): a reply",
+	    "imei:123451234512345,L,*", 1, 0, TK_R_REPLY, "123451234512345", NULL, false, 0, 0,
+	    -1, "", "result=L;event=", 0},
+	{"acknowledgement keyword jt without a fix: a reply", "imei:1,jt,000000000,,L,;", 1, 0,
+	    TK_R_REPLY, "1", NULL, false, 0, 0, -1, "", "result=jt;event=", 0},
+	{"acknowledgement with a fix: a position with event (as Traccar)",
+	    "imei:1,qt,1301251602,,F,080251.000,A,3223.5832,N,11058.9449,W,,", 1, 0,
+	    TK_R_POSITION, "1", "2013-01-25T08:02:51.000Z", true, 32.393053, -110.982415, -1,
+	    "", "event=qt;result=", 0},
+	{"a short line with an unknown keyword: an event", "imei:1,xyz;", 1, 0, TK_R_EVENT, "1",
+	    NULL, false, 0, 0, -1, "", "event=xyz", 0},
 };
 
 static void
