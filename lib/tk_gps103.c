@@ -833,9 +833,11 @@ tk_gps103_decode(struct tk_dctx *c, const uint8_t *f, size_t n)
 		while (k < n && isdig(f[k]))
 			k++;
 		bool glued = LIT(f + k, n - k, "imei:");
-		if (k >= TK_ID_MAX || (!glued && !at_end(f + k, n - k)))
-			return tk_dctx_reject(c, "digits that are neither a heartbeat "
-			    "nor followed by imei:");
+		if (k > GPS103_IMEI_MAX || (!glued && (k < GPS103_HB_MIN ||
+		    !at_end(f + k, n - k))))
+			return tk_dctx_reject(c, "%zu digits that are neither a heartbeat "
+			    "IMEI (%d-%d digits) nor followed by imei:", k, GPS103_HB_MIN,
+			    GPS103_IMEI_MAX);
 		tk_strlcpyn(c->s->id, sizeof(c->s->id), f, k);
 		tk_dctx_begin(c, TK_R_HEARTBEAT);
 		if (tk_dctx_emit(c) < 0 || !glued)

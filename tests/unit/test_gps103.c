@@ -500,6 +500,7 @@ static const struct bad_case bad_cases[] = {
 	{"white space only", "\r\n ", 0},
 	{"not gps103", "hello world;", 0},
 	{"digits then junk", "359586015829802abc", 0},
+	{"too few digits for a heartbeat id", "12;", 0},
 	{"digit run too long for an id", "1234567890123456789012345678901234567890;", 0},
 	{"imei: without digits", "imei:,tracker,;", 0},
 	{"imei: with letters", "imei:12ab,tracker,;", 0},
