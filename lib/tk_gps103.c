@@ -14,6 +14,18 @@
  * keyword); a short data line gets no reply and is decoded as what it is.
  * Traccar answers ON to anything starting with a digit; we answer ON only
  * when the digits are a heartbeat (digits then end, delimiter or "imei:").
+ *
+ * Records: a position for every F sentence and the '*' format; an event
+ * for L sentences (with the cell tower when LAC/CID are given), OBD data
+ * and keyword-only lines; a reply (result=<keyword>) for a command
+ * acknowledgement without a fix ("jt", "qt" ..., or an echoed letter); a
+ * login for "##,imei:"; a heartbeat for a bare IMEI (a glued heartbeat is
+ * emitted before its data); a photo when the last "vr" chunk arrives
+ * (imageSize always, image = the file name when s->photo_dir is set).
+ * Differences from Traccar, on purpose: without a usable UTC time the local
+ * seconds are kept (Traccar uses 0); fractional UTC seconds are kept as ms;
+ * the keyword is applied after the I/O fields ("acc off" wins over an ACC
+ * field of 1); a DTC code in the fuel fields becomes dtcs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -317,6 +329,22 @@ span_pre(struct tk_span s, const char *l, size_t n)
 }
 #define PRE(s, l)	span_pre((s), (l), sizeof(l) - 1)
 
+/* A field for a diagnostic: at most 24 bytes, non-printable bytes as '?'. */
+struct shown {
+	char	s[28];
+};
+
+static struct shown
+show(struct tk_span f)
+{
+	struct shown o;
+	size_t n = f.n > 24 ? 24 : f.n;
+	for (size_t i = 0; i < n; i++)
+		o.s[i] = f.p[i] >= 0x20 && f.p[i] < 0x7f ? f.p[i] : '?';
+	memcpy(o.s + n, f.n > n ? "..." : "", f.n > n ? 4 : 1);
+	return o;
+}
+
 /* Two digits at p. */
 static int
 d2(const char *p)
@@ -562,7 +590,7 @@ regular_fix(struct tk_dctx *c, const struct tk_span *f, size_t nf, int lt_rc,
 	double lat, lon;
 
 	if (lt_rc < 0)
-		return tk_dctx_reject(c, "bad local date/time '%.*s'", (int)f[2].n, f[2].p);
+		return tk_dctx_reject(c, "bad local date/time '%s'", show(f[2]).s);
 	bool utc = parse_hms(fld(f, nf, 5), &h, &mi, &sec, &ms);
 	if (lt_rc == 1) {
 		int64_t t = lt->day_ms + (int64_t)lt->h * 3600000 + (int64_t)lt->mi * 60000;
@@ -694,18 +722,17 @@ alternative(struct tk_dctx *c, const struct tk_span *f, size_t nf)
 	int h, mi, sec, ms;
 
 	if (!parse_hms(t, &h, &mi, &sec, &ms) || d.n != 6)
-		return tk_dctx_reject(c, "bad time '%.*s' or date '%.*s'",
-		    (int)(t.n > 16 ? 16 : t.n), t.p, (int)(d.n > 16 ? 16 : d.n), d.p);
+		return tk_dctx_reject(c, "bad time '%s' or date '%s'", show(t).s,
+		    show(d).s);
 	uint64_t dd;
 	if (tk_parse_uint(d.p, 6, 999999, &dd) != 0 ||
 	    tk_time_utc(2000 + d2(d.p + 4), d2(d.p + 2), d2(d.p), h, mi, sec, ms,
 	    &r->fix_time) != 0)
-		return tk_dctx_reject(c, "bad date '%.6s'", d.p);
+		return tk_dctx_reject(c, "bad date '%s'", show(d).s);
 	r->device_time = r->fix_time;
 	if (!num(f[9], &lat) || !num(f[10], &lon) || fabs(lat) > 90 || fabs(lon) > 180)
-		return tk_dctx_reject(c, "bad coordinates '%.*s,%.*s'",
-		    (int)(f[9].n > 20 ? 20 : f[9].n), f[9].p,
-		    (int)(f[10].n > 20 ? 20 : f[10].n), f[10].p);
+		return tk_dctx_reject(c, "bad coordinates '%s,%s'", show(f[9]).s,
+		    show(f[10]).s);
 	r->lat = lat;
 	r->lon = lon;
 	r->has_pos = true;
@@ -754,8 +781,7 @@ sentence(struct tk_dctx *c, const uint8_t *s, size_t n)
 		nf = GPS103_FIELDS;
 	size_t d = digits(s + 5, f[0].n - 5);
 	if (d == 0 || d != f[0].n - 5 || d >= TK_ID_MAX)
-		return tk_dctx_reject(c, "bad IMEI '%.*s'", (int)(f[0].n > 30 ? 30 : f[0].n),
-		    f[0].p);
+		return tk_dctx_reject(c, "bad IMEI '%s'", show(f[0]).s);
 	tk_strlcpyn(c->s->id, sizeof(c->s->id), s + 5, d);
 	struct tk_span kw = fld(f, nf, 1);
 
@@ -772,8 +798,7 @@ sentence(struct tk_dctx *c, const uint8_t *s, size_t n)
 	struct tk_span fl = fld(f, nf, 4);
 	if (nf < 5 || !(IS(fl, "F") || IS(fl, "L"))) {
 		if (nf > 3)
-			return tk_dctx_reject(c, "field 5 is '%.*s', not F or L",
-			    (int)(fl.n > 20 ? 20 : fl.n), fl.p);
+			return tk_dctx_reject(c, "field 5 is '%s', not F or L", show(fl).s);
 		/* "imei:<IMEI>,A": a login without "##," (it gets LOAD too) */
 		if (nf == 2 && IS(kw, "A") && n <= 30) {
 			tk_dctx_begin(c, TK_R_LOGIN);
@@ -870,8 +895,8 @@ photo_start(struct tk_dctx *c, struct tk_span kw)
 	    np > TK_PHOTO_PACKETS) {
 		if (p)
 			photo_reset(p);
-		tk_dctx_warn(c, "photo of '%.*s' packets refused (at most %u)",
-		    (int)(kw.n > 20 ? 20 : kw.n), kw.p, TK_PHOTO_PACKETS);
+		tk_dctx_warn(c, "photo of '%s' packets refused (at most %u)", show(kw).s,
+		    TK_PHOTO_PACKETS);
 		return 0;
 	}
 	if (p == NULL) {
