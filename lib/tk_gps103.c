@@ -22,9 +22,9 @@
  * login for "##,imei:"; a heartbeat for a bare IMEI (a glued heartbeat is
  * emitted before its data); a photo when the last "vr" chunk arrives
  * (imageSize always, image = the file name when s->photo_dir is set).
- * Differences from Traccar, on purpose: without a usable UTC time the local
- * seconds are kept (Traccar uses 0); fractional UTC seconds are kept as ms;
- * the keyword is applied after the I/O fields ("acc off" wins over an ACC
+ * Choices where Traccar is silent or differs: without a usable UTC time
+ * ("31.0") the local time is used, with its own seconds when it has them;
+ * fractional UTC seconds are kept as milliseconds; the keyword is applied after the I/O fields ("acc off" wins over an ACC
  * field of 1); a DTC code in the fuel fields becomes dtcs.
  */
 #include <errno.h>
@@ -603,7 +603,7 @@ regular_fix(struct tk_dctx *c, const struct tk_span *f, size_t nf, int lt_rc,
 				delta -= 24 * 60;
 			t += (int64_t)sec * 1000 + ms - (int64_t)delta * 60000;
 		} else {
-			/* no usable UTC time: the local time as is (Traccar) */
+			/* no usable UTC time ("31.0"): the local time as is */
 			t += (int64_t)lt->s * 1000;
 		}
 		r->fix_time = r->device_time = t;
