@@ -1,0 +1,211 @@
+/*
+ * test_xexun.c: the xexun dialect (protocol.md section 4): the structural
+ * frame scanner (split input at every chunk size, glued messages, CRC
+ * bytes that look like delimiters, garbage), the device id, no reply, and
+ * the decoder's exact values, checksums and keyword mapping.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tk103.h"
+#include "tk_test.h"
+
+/* ---- frames through the streaming framer --------------------------- */
+
+#define MAXF 16
+
+struct frames {
+	int	 n;
+	size_t	 len[MAXF];
+	uint8_t	 f[MAXF][512];
+	size_t	 junk;
+};
+
+static int
+got_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
+{
+	struct frames *g = arg;
+	(void)off;
+	assert_int_equal(d, TK_D_XEXUN);
+	if (g->n < MAXF && n <= sizeof(g->f[0])) {
+		memcpy(g->f[g->n], f, n);
+		g->len[g->n] = n;
+	}
+	g->n++;
+	return 0;
+}
+
+static void
+got_junk(void *arg, const uint8_t *j, size_t n, uint64_t off)
+{
+	struct frames *g = arg;
+	(void)j;
+	(void)off;
+	g->junk += n;
+}
+
+/* Feed s in chunks of k bytes (k = 0: all at once), then finish. */
+static void
+feed(const uint8_t *s, size_t n, size_t k, struct frames *g)
+{
+	struct tk_framer fr;
+	struct tk_framer_cb cb = {got_frame, got_junk, g};
+
+	memset(g, 0, sizeof(*g));
+	tk_framer_init(&fr, TK_D_XEXUN, 0);
+	if (k == 0)
+		k = n;
+	for (size_t off = 0; off < n; off += k) {
+		size_t m = n - off < k ? n - off : k;
+		assert_int_equal(tk_framer_feed(&fr, s + off, m, &cb), TK_FEED_OK);
+	}
+	tk_framer_finish(&fr, &cb);
+}
+
+/* A short-trailer message whose binary CRC-16/XMODEM (LE) is 0A 80: an LF. */
+#define CRC_LF_MSG "151012145900,+31652454927,GPRMC,205935.000,A,5140.4350,N," \
+	"00501.0686,E,2.10,0.00,121015,00,0000.0,A*73,F,,imei:359587014718392,126\x0a\x80"
+/* ... whose CRC is 2C 87: a comma first. */
+#define CRC_COMMA_MSG "151012145900,+31652454927,GPRMC,205935.000,A,5140.4350,N," \
+	"00501.0686,E,1.64,0.00,121015,00,0000.0,A*73,F,,imei:359587014718392,126\x2c\x87"
+/* ... whose CRC is 38 E8: a digit first, glued to LEN. */
+#define CRC_DIGIT_MSG "151012145900,+31652454927,GPRMC,205935.000,A,5140.4350,N," \
+	"00501.0686,E,0.13,0.00,121015,00,0000.0,A*72,F,,imei:359587014718392,126\x38\xe8"
+#define EXT_MSG "150615123731,+33647384611,GPRMC,103731.636,A,4545.5266,N," \
+	"00448.8259,E,21.12,276.01,150615,,,A*57,L,, imei:013949002026675,04," \
+	"3522.9,F:3.72V,0,142,21744,208,01,0702,9C8C"
+#define NOFIX_MSG ",+48606717068,,L,, imei:012207005047292,,,F:4.28V,1,52,11565,247,01,000E,1FC5"
+#define SPLIT_MSG "111111120009,+436763737552,GPRMC,120009.590,A,4639.6774,N," \
+	"01418.5737,E,0.00,0.00,111111,,,A*68\r\n,F,, imei:359853000144328,04,481.2," \
+	"F:4.15V,0,139,2689,232,03,2725,0576"
+#define BASIC_MSG "GPRMC,150120.000,A,3346.4463,S,15057.3083,E,0.0,117.4,010911,,,A*76,F,imei:351525010943661,"
+
+struct scan_case {
+	const char	*legend;
+	const char	*in;
+	size_t		 inlen;
+	int		 nframes;
+	const char	*frame[4];	/* expected frames, NULL: not compared */
+	size_t		 flen[4];
+	bool		 junk;		/* some junk is reported */
+};
+
+#define S(x) x, sizeof(x) - 1
+
+static const struct scan_case scans[] = {
+	{"short trailer, CRC low byte is LF, then CRLF",
+	    S(CRC_LF_MSG "\r\n"), 1, {CRC_LF_MSG}, {sizeof(CRC_LF_MSG) - 1}, false},
+	{"short trailer, CRC low byte is a comma",
+	    S(CRC_COMMA_MSG "\r\n"), 1, {CRC_COMMA_MSG}, {sizeof(CRC_COMMA_MSG) - 1}, false},
+	{"short trailer, CRC low byte is a digit after LEN",
+	    S(CRC_DIGIT_MSG "\r\n"), 1, {CRC_DIGIT_MSG}, {sizeof(CRC_DIGIT_MSG) - 1}, false},
+	{"two short messages glued without a line end",
+	    S(CRC_LF_MSG CRC_COMMA_MSG), 2, {CRC_LF_MSG, CRC_COMMA_MSG},
+	    {sizeof(CRC_LF_MSG) - 1, sizeof(CRC_COMMA_MSG) - 1}, false},
+	{"extended trailer, LF CR line ends (stray CR starts the next line)",
+	    S(EXT_MSG "\n\r" NOFIX_MSG "\n\r"), 2, {EXT_MSG, NOFIX_MSG},
+	    {sizeof(EXT_MSG) - 1, sizeof(NOFIX_MSG) - 1}, false},
+	{"CRLF inside the message after *hh",
+	    S(SPLIT_MSG "\n\r"), 1, {SPLIT_MSG}, {sizeof(SPLIT_MSG) - 1}, false},
+	{"basic frame, unterminated at the end of the stream",
+	    S(BASIC_MSG), 1, {BASIC_MSG}, {sizeof(BASIC_MSG) - 1}, false},
+	{"garbage line, then a message",
+	    S("hello world\r\n" EXT_MSG "\n\r"), 1, {EXT_MSG}, {sizeof(EXT_MSG) - 1}, true},
+	{"binary garbage glued before GPRMC",
+	    S("\x01\x02zz" BASIC_MSG "\r\n"), 1, {BASIC_MSG}, {sizeof(BASIC_MSG) - 1}, true},
+	{"LOG stored record",
+	    S("LOG150202162307,," BASIC_MSG "\r\n"), 1, {"LOG150202162307,," BASIC_MSG},
+	    {sizeof("LOG150202162307,," BASIC_MSG) - 1}, false},
+	{"a gps103 heartbeat line is junk",
+	    S("359587014718392;\r\n" EXT_MSG "\r\n"), 1, {EXT_MSG}, {sizeof(EXT_MSG) - 1}, true},
+};
+
+static void
+test_scan_table(void **state)
+{
+	static struct frames g;
+	(void)state;
+	for (size_t t = 0; t < sizeof(scans) / sizeof(scans[0]); t++) {
+		const struct scan_case *c = &scans[t];
+		for (size_t k = 0; k <= c->inlen; k++) {
+			feed((const uint8_t *)c->in, c->inlen, k, &g);
+			if (g.n != c->nframes)
+				fail_msg("%s (chunk %zu): %d frames, want %d", c->legend, k,
+				    g.n, c->nframes);
+			for (int i = 0; i < c->nframes; i++) {
+				if (c->frame[i] == NULL)
+					continue;
+				if (g.len[i] != c->flen[i] ||
+				    memcmp(g.f[i], c->frame[i], c->flen[i]) != 0)
+					fail_msg("%s (chunk %zu): frame %d differs (%zu bytes, "
+					    "want %zu)", c->legend, k, i, g.len[i], c->flen[i]);
+			}
+			if ((g.junk > 0) != c->junk)
+				fail_msg("%s (chunk %zu): junk %zu", c->legend, k, g.junk);
+		}
+	}
+}
+
+/* The two "frame" rows of xexun.tsv: our frame is the whole message,
+ * which contains Traccar's basic frame and ends where the message ends. */
+static void
+test_scan_traccar_frames(void **state)
+{
+	struct tkt_row *rows;
+	size_t n = tkt_read_tsv(tkt_data("vectors/xexun.tsv"), &rows);
+	int seen = 0;
+	(void)state;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(rows[i].expectation, "frame") != 0)
+			continue;
+		const char *want = tkt_check(rows[i].checks, "expect");
+		uint8_t exp[TKT_MSG_MAX];
+		long el = tk_hex_decode(want, strlen(want), exp, sizeof(exp));
+		assert_true(el > 0);
+		struct tk_scan_out o;
+		/* at the end of the stream the whole message is one frame */
+		assert_int_equal(tk_scan(TK_D_XEXUN, rows[i].msg, rows[i].len, true, &o),
+		    TK_SCAN_FRAME);
+		assert_int_equal(o.skip, 0);
+		size_t end = rows[i].len;
+		while (end > 0 && (rows[i].msg[end - 1] == '\r' || rows[i].msg[end - 1] == '\n'))
+			end--;
+		assert_int_equal(o.len, end);
+		assert_non_null(memmem(rows[i].msg, o.len, exp, (size_t)el));
+		seen++;
+	}
+	free(rows);
+	assert_int_equal(seen, 2);
+}
+
+static void
+test_id_reply(void **state)
+{
+	char id[TK_ID_MAX];
+	uint8_t out[TK_REPLY_MAX];
+	(void)state;
+	assert_int_equal(tk_frame_id(TK_D_XEXUN, (const uint8_t *)EXT_MSG,
+	    sizeof(EXT_MSG) - 1, id, sizeof(id)), 15);
+	assert_string_equal(id, "013949002026675");
+	assert_int_equal(tk_frame_id(TK_D_XEXUN, (const uint8_t *)"GPRMC,", 6, id,
+	    sizeof(id)), 0);
+	assert_int_equal(tk_reply(TK_D_XEXUN, (const uint8_t *)EXT_MSG, sizeof(EXT_MSG) - 1,
+	    out, sizeof(out)), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scan_table),
+		cmocka_unit_test(test_scan_traccar_frames),
+		cmocka_unit_test(test_id_reply),
+	};
+	return cmocka_run_group_tests_name("xexun", tests, NULL, NULL);
+}
