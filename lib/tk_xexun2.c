@@ -182,9 +182,297 @@ tk_xexun2_id(const uint8_t *f, size_t n, char *out, size_t cap)
 	return imei_str(h + 6, out, cap);
 }
 
+
+/* ---- decoding (5.3) ------------------------------------------------ */
+
+/* A bounded big-endian reader over the unescaped payload. */
+struct rd {
+	const uint8_t	*p;
+	size_t		 pos, end;
+	bool		 bad;		/* a read went past end */
+};
+
+static bool
+need(struct rd *r, size_t k)
+{
+	if (r->bad || k > r->end - r->pos) {
+		r->bad = true;
+		return false;
+	}
+	return true;
+}
+
+static uint32_t
+u8(struct rd *r)
+{
+	return need(r, 1) ? r->p[r->pos++] : 0;
+}
+
+static uint32_t
+u16(struct rd *r)
+{
+	if (!need(r, 2))
+		return 0;
+	uint32_t v = (uint32_t)r->p[r->pos] << 8 | r->p[r->pos + 1];
+	r->pos += 2;
+	return v;
+}
+
+static uint32_t
+u32(struct rd *r)
+{
+	if (!need(r, 4))
+		return 0;
+	const uint8_t *q = r->p + r->pos;
+	r->pos += 4;
+	return (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3];
+}
+
+static float
+f32(struct rd *r)
+{
+	uint32_t v = u32(r);
+	float f;
+	memcpy(&f, &v, sizeof(f));
+	return f;
+}
+
+static double
+f64(struct rd *r)
+{
+	uint64_t v = (uint64_t)u32(r) << 32;
+	v |= u32(r);
+	double d;
+	memcpy(&d, &v, sizeof(d));
+	return d;
+}
+
+static void
+skip(struct rd *r, size_t k)
+{
+	if (need(r, k))
+		r->pos += k;
+}
+
+/* NMEA-style ddmm.mmmm stored as a number, sign kept. */
+static double
+nmea(double v)
+{
+	double deg = (double)(long long)(v / 100);
+	return deg + (v - deg * 100) / 60;
+}
+
+static bool
+coord_ok(double lat, double lon)
+{
+	return lat == lat && lon == lon && lat >= -90 && lat <= 90 &&
+	    lon >= -180 && lon <= 180;
+}
+
+static void
+set_pos(struct tk_record *t, double lon, double lat, bool valid)
+{
+	lat = nmea(lat);
+	lon = nmea(lon);
+	if (!coord_ok(lat, lon))
+		return;
+	t->has_pos = true;
+	t->valid = valid;
+	t->lat = lat;
+	t->lon = lon;
+}
+
+/* The position block (mask bit1).  Returns false on an unknown block. */
+static bool
+position_block(struct rd *r, struct tk_record *t)
+{
+	uint32_t pm = u8(r);
+
+	if (pm & 0x01) {			/* GPS, float */
+		tk_rec_int(t, "sat", u8(r));
+		double lon = f32(r), lat = f32(r);
+		if (!r->bad)
+			set_pos(t, lon, lat, true);
+	}
+	if (pm & 0x02) {			/* WiFi */
+		uint32_t k = u8(r);
+		for (uint32_t i = 0; i < k && !r->bad; i++) {
+			struct tk_wifi w;
+			if (!need(r, 7))
+				break;
+			memcpy(w.mac, r->p + r->pos, 6);
+			r->pos += 6;
+			w.rssi = (int8_t)u8(r);
+			w.has_rssi = true;
+			w.channel = -1;
+			tk_rec_wifi(t, &w);
+		}
+	}
+	if (pm & 0x04) {			/* cells */
+		uint32_t k = u8(r);
+		for (uint32_t i = 0; i < k && !r->bad; i++) {
+			struct tk_cell cl;
+			if (!need(r, 13))
+				break;
+			cl.mcc = (uint16_t)u16(r);
+			cl.mnc = (uint16_t)u16(r);
+			cl.has_mcc = true;
+			cl.lac = u32(r);
+			cl.cid = u32(r);
+			cl.rssi = (int8_t)u8(r);
+			cl.has_rssi = true;
+			tk_rec_cell(t, &cl);
+		}
+	}
+	if (pm & 0x08)				/* TOF: skipped */
+		skip(r, (size_t)u8(r) * 12);
+	if (pm & 0x10)
+		return false;			/* undocumented: stop here */
+	if (pm & 0x20) {			/* motion */
+		t->speed = u16(r) * 0.1 * TK_KMH_TO_KN;
+		t->course = u16(r) * 0.1;
+		t->has_speed = t->has_course = !r->bad;
+	}
+	if (pm & 0x40) {			/* GPS, double */
+		tk_rec_int(t, "sat", u8(r));
+		double lon = f64(r), lat = f64(r);
+		if (!r->bad)
+			set_pos(t, lon, lat, true);
+	}
+	if (pm & 0x80) {			/* extended */
+		size_t len = u16(r);
+		if (len > 0 && need(r, len)) {
+			struct rd x = {r->p, r->pos, r->pos + len, false};
+			uint32_t type = u8(&x);
+			size_t sub = u16(&x);
+			if (type == 'G' && sub >= 27 && need(&x, 27)) {
+				double lon = f64(&x), lat = f64(&x);
+				bool valid = u8(&x) != 0;
+				tk_rec_int(t, "sat", u8(&x));
+				tk_rec_int(t, "snr", u8(&x));
+				t->speed = u16(&x) * 0.1 * TK_KMH_TO_KN;
+				t->course = u16(&x) * 0.1;
+				t->has_speed = t->has_course = true;
+				t->alt = f32(&x);
+				t->has_alt = t->alt == t->alt;
+				set_pos(t, lon, lat, valid);
+			}
+			r->pos += len;
+		}
+	}
+	return true;
+}
+
+/* One record of a position payload, r limited to its declared length. */
+static int
+record(struct tk_dctx *c, struct rd *r, const char *id, int cks)
+{
+	struct tk_record *t = c->r;
+
+	tk_dctx_begin(c, TK_R_EVENT);
+	tk_rec_set_id(t, id, strlen(id));
+	tk_rec_int(t, "index", u8(r));
+	uint32_t tm = u32(r);
+	tk_rec_int(t, "rssi", u8(r));
+	uint32_t bat = u16(r);
+	uint32_t mask = u8(r);
+	if (r->bad)
+		return tk_dctx_reject(c, "xexun2 record shorter than its header (9 bytes)");
+	t->fix_time = t->device_time = (int64_t)tm * 1000;
+	tk_rec_bool(t, "charge", (bat & 0x8000) != 0);
+	tk_rec_int(t, "batteryLevel", bat & 0x7FFF);
+	if (cks >= 0)
+		tk_rec_bool(t, "checksumValid", cks != 0);
+	if (mask & 0x01) {
+		uint32_t al = u32(r);
+		if (al & 0x0001)
+			tk_rec_alarm(t, "sos");
+		if (al & 0x0002)
+			tk_rec_alarm(t, "removing");
+		if (al & 0x8000)
+			tk_rec_alarm(t, "fallDown");
+	}
+	bool known = true;
+	if (mask & 0x02)
+		known = position_block(r, t);
+	if (known && !(mask & 0x04)) {
+		if (mask & 0x08)
+			skip(r, 4);		/* fingerprint */
+		if (mask & 0x10)
+			skip(r, 20 + 8 + 10);	/* version, IMSI, ICCID */
+		if (mask & 0x20)
+			skip(r, 12);		/* device parameters */
+	}
+	if (r->bad)
+		tk_dctx_warn(c, "xexun2 record blocks run past the record length");
+	if (t->has_pos)
+		t->type = TK_R_POSITION;
+	return tk_dctx_emit(c);
+}
+
 int
 tk_xexun2_decode(struct tk_dctx *c, const uint8_t *f, size_t n)
 {
-	(void)f; (void)n;
-	return tk_dctx_reject(c, "xexun2 decoding not implemented yet");
+	uint8_t u[FRAME_MAX];
+	char id[16];
+
+	if (n > sizeof(u))
+		return tk_dctx_reject(c, "xexun2 frame of %zu bytes is longer than %zu", n,
+		    sizeof(u));
+	size_t m = tk_xexun2_unescape(f, n, u, sizeof(u));
+	if (m < TK_XEXUN2_HDR + 2)
+		return tk_dctx_reject(c, "xexun2 frame too short (%zu bytes unescaped)", m);
+	if (u[0] != 0xFA || u[1] != 0xAF || u[m - 2] != 0xFA || u[m - 1] != 0xAF)
+		return tk_dctx_reject(c, "xexun2 frame without its FA AF flags");
+	uint32_t type = (uint32_t)u[2] << 8 | u[3];
+	size_t plen = ((size_t)u[14] << 8 | u[15]) & 0x3FF;
+	uint32_t want = (uint32_t)u[16] << 8 | u[17];
+	if (TK_XEXUN2_HDR + plen + 2 != m)
+		return tk_dctx_reject(c, "xexun2 length field says %zu payload bytes, "
+		    "the frame has %zu", plen, m - TK_XEXUN2_HDR - 2);
+	imei_str(u + 6, id, sizeof(id));
+	tk_strlcpyn(c->s->id, sizeof(c->s->id), id, strlen(id));
+
+	const uint8_t *pl = u + TK_XEXUN2_HDR;
+	uint32_t s = 0;
+	for (size_t i = 0; i < plen; i++)
+		s += pl[i];
+	uint16_t folded = tk_xexun2_checksum(pl, plen);
+	uint16_t trunc = (uint16_t)~s;
+	int cks = 1;
+	if (want == folded) {
+		/* the usual case; identical to the truncated form below 0x10000 */
+	} else if (want == trunc) {
+		tk_dctx_warn(c, "xexun2 checksum matches the truncated sum (~s & 0xFFFF), "
+		    "not the folded one");
+	} else {
+		cks = 0;
+		tk_dctx_warn(c, "xexun2 checksum mismatch: frame says %04X, payload "
+		    "gives %04X", want, folded);
+	}
+	if (type != TYPE_POSITION)
+		return 0;		/* acknowledged, not decoded */
+
+	struct rd r = {pl, 0, plen, false};
+	uint32_t count = u8(&r);
+	if (count == 0 || !need(&r, (size_t)count * 2))
+		return tk_dctx_reject(c, "xexun2 record count %u does not fit the payload "
+		    "(%zu bytes)", count, plen);
+	size_t lens = r.pos, at = r.pos + (size_t)count * 2;
+	for (uint32_t i = 0; i < count; i++) {
+		size_t len = (size_t)pl[lens + 2 * i] << 8 | pl[lens + 2 * i + 1];
+		if (len > plen - at) {
+			if (c->nemit == 0)
+				return tk_dctx_reject(c, "xexun2 record %u of %zu bytes runs "
+				    "past the payload", i + 1, len);
+			tk_dctx_warn(c, "xexun2 record %u of %zu bytes runs past the "
+			    "payload: dropped", i + 1, len);
+			break;
+		}
+		struct rd rr = {pl, at, at + len, false};
+		if (record(c, &rr, id, cks) < 0)
+			return c->stopped ? (int)c->nemit : -1;
+		at += len;
+	}
+	return (int)c->nemit;
 }
