@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 
 #include "tk103.h"
 #include "tk_test.h"
@@ -199,6 +200,203 @@ test_id_reply(void **state)
 	    out, sizeof(out)), 0);
 }
 
+/* ---- decoding ------------------------------------------------------ */
+
+struct got {
+	int		 n;
+	struct tk_record r;
+};
+
+static int
+keep_first(void *arg, struct tk_record *r)
+{
+	struct got *g = arg;
+	if (g->n++ == 0)
+		g->r = *r;
+	return 0;
+}
+
+static int
+decode(const char *m, size_t n, struct got *g, char *err, char *warn)
+{
+	struct tk_session s;
+	static struct tk_record scratch;
+	tk_session_init(&s, TK_D_XEXUN);
+	g->n = 0;
+	int rc = tk_decode(&s, (const uint8_t *)m, n, TK_TIME_NONE, &scratch, keep_first, g,
+	    err, 200, warn, 200);
+	if (rc > 0)
+		assert_string_equal(s.id, g->r.id);
+	tk_session_free(&s);
+	return rc;
+}
+
+#define NONE	(-1)
+
+struct dec_case {
+	const char	*legend;
+	const char	*in;
+	size_t		 inlen;
+	enum tk_rtype	 type;
+	const char	*id;
+	const char	*time;		/* NULL: no fix time */
+	double		 lat, lon, speed, course;	/* course < 0: absent */
+	int		 sat;		/* NONE: absent */
+	double		 power;		/* < 0: absent */
+	int		 crc;		/* crcValid: NONE, 0, 1 */
+	int		 cks;		/* checksumValid: NONE, 0, 1 */
+	int		 ncell;
+	const char	*alarm;
+	const char	*event;		/* NULL: absent */
+	bool		 warn;		/* a warning is expected */
+};
+
+static const struct dec_case decs[] = {
+	{"basic frame (Traccar's cut), southern hemisphere, NMEA checksum ok",
+	    S(BASIC_MSG), TK_R_POSITION, "351525010943661", "2011-09-01T15:01:20.000Z",
+	    -33.774105, 150.955138, 0.0, 117.4, NONE, -1, NONE, 1, 0, "", NULL, false},
+	{"short trailer, binary CRC with an LF byte verifies",
+	    S(CRC_LF_MSG), TK_R_POSITION, "359587014718392", "2015-10-12T20:59:35.000Z",
+	    51.67391667, 5.01781, 2.10, 0.0, NONE, -1, 1, 1, 0, "", NULL, false},
+	{"short trailer, CRC starting with a digit glued to LEN verifies",
+	    S(CRC_DIGIT_MSG), TK_R_POSITION, "359587014718392", "2015-10-12T20:59:35.000Z",
+	    51.67391667, 5.01781, 0.13, 0.0, NONE, -1, 1, 1, 0, "", NULL, false},
+	{"short trailer, a corrupted CRC byte: crcValid false, a warning",
+	    S("151012145900,+31652454927,GPRMC,205935.000,A,5140.4350,N,00501.0686,E,"
+	    "2.10,0.00,121015,00,0000.0,A*73,F,,imei:359587014718392,126\x0a\x81"),
+	    TK_R_POSITION, "359587014718392", "2015-10-12T20:59:35.000Z",
+	    51.67391667, 5.01781, 2.10, 0.0, NONE, -1, 0, 1, 0, "", NULL, true},
+	{"extended trailer: sats, altitude, power, decimal CRC, cell",
+	    S(EXT_MSG), TK_R_POSITION, "013949002026675", "2015-06-15T10:37:31.636Z",
+	    45.758777, 4.813765, 21.12, 276.01, 4, 3.72, 1, 1, 1, "", NULL, false},
+	{"CRLF after *hh, edited CRC 2689 fails (warning), keyword empty",
+	    S(SPLIT_MSG), TK_R_POSITION, "359853000144328", "2011-11-11T12:00:09.590Z",
+	    46.66129, 14.309562, 0.0, 0.0, 4, 4.15, 0, 1, 1, "", NULL, true},
+	{"no fix: an event with the cell tower",
+	    S(NOFIX_MSG), TK_R_EVENT, "012207005047292", NULL,
+	    0, 0, 0, -1, NONE, 4.28, 1, NONE, 1, "", NULL, false},
+	{"help me! keyword: sos, raw keyword kept, NMEA checksum wrong (edited)",
+	    S("111111120009,+436763737552,GPRMC,120600.000,A,6000.0000,N,13000.0000,E,"
+	    "0.00,0.00,010112,,,A*68,F,help me!, imei:123456789012345,"),
+	    TK_R_POSITION, "123456789012345", "2012-01-01T12:06:00.000Z",
+	    60, 130, 0, 0, NONE, -1, NONE, 0, 0, "sos", "help me!", true},
+	{"lenient keyword: stockade -> geofence",
+	    S("GPRMC,150120.000,A,3346.4463,S,15057.3083,E,0.0,117.4,010911,,,A*76,F,"
+	    "stockade!, imei:351525010943661,"),
+	    TK_R_POSITION, "351525010943661", "2011-09-01T15:01:20.000Z",
+	    -33.774105, 150.955138, 0.0, 117.4, NONE, -1, NONE, 1, 0, "geofence",
+	    "stockade!", false},
+	{"decimal-degree quirk 10.2368,E read as minutes, with a warning",
+	    S("GPRMC,150120.000,A,5323.4680,N,10.2368,E,0.0,117.4,010911,,,A*76,F,"
+	    "imei:351525010943661,"),
+	    TK_R_POSITION, "351525010943661", "2011-09-01T15:01:20.000Z",
+	    53.3911333, 0.17061333, 0.0, 117.4, NONE, -1, NONE, 0, 0, "", NULL, true},
+	{"empty longitude hemisphere and empty course",
+	    S("GPRMC,220828.678,A,5206.1446,N,02038.2403,,0,,160912,,,E*23,L,"
+	    "imei:358948012501019,"),
+	    TK_R_POSITION, "358948012501019", "2012-09-16T22:08:28.678Z",
+	    52.10241, 20.637338, 0, -1, NONE, -1, NONE, 0, 0, "", NULL, true},
+};
+
+static void
+test_decode_table(void **state)
+{
+	static struct got g;
+	char err[200], warn[200], t[32];
+	(void)state;
+	for (size_t i = 0; i < sizeof(decs) / sizeof(decs[0]); i++) {
+		const struct dec_case *c = &decs[i];
+		int rc = decode(c->in, c->inlen, &g, err, warn);
+		if (rc != 1)
+			fail_msg("%s: rc %d (%s)", c->legend, rc, err);
+		const struct tk_record *r = &g.r;
+		if (r->type != c->type)
+			fail_msg("%s: type %s", c->legend, tk_rtype_name(r->type));
+		assert_string_equal(r->id, c->id);
+		if (c->time) {
+			tk_fmt_time(t, r->fix_time);
+			if (strcmp(t, c->time) != 0)
+				fail_msg("%s: time %s", c->legend, t);
+			if (!r->has_pos || fabs(r->lat - c->lat) > 1e-6 ||
+			    fabs(r->lon - c->lon) > 1e-6)
+				fail_msg("%s: lat/lon %.7f %.7f", c->legend, r->lat, r->lon);
+			if (!r->has_speed || fabs(r->speed - c->speed) > 1e-9)
+				fail_msg("%s: speed %g", c->legend, r->speed);
+			if (c->course < 0 ? r->has_course :
+			    (!r->has_course || fabs(r->course - c->course) > 1e-9))
+				fail_msg("%s: course %g", c->legend, r->course);
+		} else if (r->has_pos)
+			fail_msg("%s: unexpected position", c->legend);
+		const struct tk_attr *a = tk_rec_get(r, "sat");
+		if (c->sat == NONE ? a != NULL : (a == NULL || a->v.i != c->sat))
+			fail_msg("%s: sat", c->legend);
+		a = tk_rec_get(r, "power");
+		if (c->power < 0 ? a != NULL : (a == NULL || fabs(a->v.d - c->power) > 1e-9))
+			fail_msg("%s: power", c->legend);
+		a = tk_rec_get(r, "crcValid");
+		if (c->crc == NONE ? a != NULL : (a == NULL || a->v.i != c->crc))
+			fail_msg("%s: crcValid", c->legend);
+		a = tk_rec_get(r, "checksumValid");
+		if (c->cks == NONE ? a != NULL : (a == NULL || a->v.i != c->cks))
+			fail_msg("%s: checksumValid", c->legend);
+		if ((int)r->ncell != c->ncell)
+			fail_msg("%s: %u cells", c->legend, r->ncell);
+		assert_string_equal(r->alarm, c->alarm);
+		a = tk_rec_get(r, "event");
+		if (c->event == NULL ? a != NULL :
+		    (a == NULL || a->len != strlen(c->event) ||
+		    memcmp(r->sbuf + a->v.off, c->event, a->len) != 0))
+			fail_msg("%s: event", c->legend);
+		if ((warn[0] != '\0') != c->warn)
+			fail_msg("%s: warning \"%s\"", c->legend, warn);
+	}
+	/* the no-fix cell, exactly */
+	assert_int_equal(decode(S(NOFIX_MSG), &g, err, warn), 1);
+	assert_int_equal(g.r.cell[0].mcc, 247);
+	assert_int_equal(g.r.cell[0].mnc, 1);
+	assert_int_equal(g.r.cell[0].lac, 0x000E);
+	assert_int_equal(g.r.cell[0].cid, 0x1FC5);
+}
+
+/* Hostile input: a reject with a reason, never a crash or an overread. */
+static void
+test_decode_hostile(void **state)
+{
+	static const struct {
+		const char	*legend;
+		const char	*in;
+		size_t		 n;
+		const char	*why;	/* substring of the reason */
+	} bad[] = {
+		{"no imei", S("GPRMC,150120.000,A,3346.4463,S"), "imei"},
+		{"empty imei", S("GPRMC,1,A*00,F,imei:,"), "IMEI"},
+		{"GPRMC without *", S("GPRMC,150120.000,A,3346.4463,S,imei:1,"), "checksum"},
+		{"too few fields", S("GPRMC,150120.000,A*00,F,imei:1,"), "fields"},
+		{"bad validity", S("GPRMC,150120.000,X,3346.4463,S,15057.3083,E,0,0,010911,,,A*00,"
+		    "F,imei:1,"), "validity"},
+		{"bad latitude", S("GPRMC,150120.000,A,33x6.4463,S,15057.3083,E,0,0,010911,,,A*00,"
+		    "F,imei:1,"), "latitude"},
+		{"bad date", S("GPRMC,150120.000,A,3346.4463,S,15057.3083,E,0,0,320911,,,A*00,"
+		    "F,imei:1,"), "date"},
+		{"truncated in the middle", S("151012145900,+3165,GPRMC,2059"), "imei"},
+		{"empty", "", 0, "imei"},
+	};
+	static struct got g;
+	char err[200], warn[200];
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = decode(bad[i].in, bad[i].n, &g, err, warn);
+		if (rc != -1 || strstr(err, bad[i].why) == NULL)
+			fail_msg("%s: rc %d, \"%s\"", bad[i].legend, rc, err);
+	}
+	/* every prefix of a real message: no crash; a result or a reason */
+	const char *m = SPLIT_MSG;
+	for (size_t k = 0; k <= strlen(m); k++) {
+		int rc = decode(m, k, &g, err, warn);
+		assert_true(rc == 1 || (rc == -1 && err[0] != '\0'));
+	}
+}
+
 int
 main(void)
 {
@@ -206,6 +404,8 @@ main(void)
 		cmocka_unit_test(test_scan_table),
 		cmocka_unit_test(test_scan_traccar_frames),
 		cmocka_unit_test(test_id_reply),
+		cmocka_unit_test(test_decode_table),
+		cmocka_unit_test(test_decode_hostile),
 	};
 	return cmocka_run_group_tests_name("xexun", tests, NULL, NULL);
 }
