@@ -113,6 +113,33 @@ short_crc(const uint8_t *m, size_t e, size_t n, size_t *k, uint16_t *got,
 	return 0;
 }
 
+/*
+ * Does an extended trailer (4.2b) start at p[e]?  "<sats>,<alt>,F:" or
+ * "L:": 1 yes, 0 no, -1 not enough bytes to tell.  The short trailer's
+ * raw CRC bytes can be a comma and a digit, but not this whole shape.
+ */
+static int
+ext_trailer(const uint8_t *p, size_t e, size_t n)
+{
+	size_t i = e;
+	while (i < n && isdig(p[i]) && i - e < 8)
+		i++;
+	if (i == n)
+		return -1;
+	if (p[i] != ',')
+		return 0;
+	i++;
+	while (i < n && (isdig(p[i]) || p[i] == '-' || p[i] == '.') && i - e < 24)
+		i++;
+	if (i == n)
+		return -1;
+	if (p[i] != ',')
+		return 0;
+	if (i + 3 > n)
+		return -1;
+	return (p[i + 1] == 'F' || p[i + 1] == 'L') && p[i + 2] == ':';
+}
+
 enum tk_scan
 tk_xexun_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 {
@@ -232,22 +259,16 @@ tk_xexun_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 			size_t k = 0;
 			while (e + k < n && isdig(p[e + k]) && k < 8)
 				k++;
-			/* where does the text line end? */
-			size_t le = e;
-			size_t commas = 0;
-			while (le < n && !iseol(p[le])) {
-				if (p[le] == ',')
-					commas++;
-				le++;
-			}
-			if (k == 0 || (k < 8 && e + k < n && p[e + k] == ',' &&
-			    (le < n || eof) && commas >= 4)) {
-				/* extended (or other text) trailer: the line */
+			int ext = ext_trailer(p, e, n);
+			if (ext == 1 || (k == 0 && ext == 0)) {
+				/* extended (or other text) trailer: to the line end */
+				size_t le = e;
+				while (le < n && !iseol(p[le]))
+					le++;
 				if (le == n && !eof)
 					return TK_SCAN_MORE;
 				end = le;
-			} else if (e + k == n || (e + k < n && p[e + k] == ',' &&
-			    le == n && !eof)) {
+			} else if (ext == -1 || e + k == n) {
 				if (!eof)
 					return TK_SCAN_MORE;
 				end = n;
@@ -600,10 +621,7 @@ tk_xexun_decode(struct tk_dctx *c, const uint8_t *f, size_t n)
 
 	/* the trailer */
 	if (e < n) {
-		size_t commas = 0;
-		for (size_t i = e; i < n; i++)
-			commas += f[i] == ',';
-		if (commas >= 4)
+		if (ext_trailer(f, e, n) == 1)
 			extended(c, m, e, n);
 		else {
 			size_t k;

@@ -123,6 +123,9 @@ static const struct scan_case scans[] = {
 	{"LOG stored record",
 	    S("LOG150202162307,," BASIC_MSG "\r\n"), 1, {"LOG150202162307,," BASIC_MSG},
 	    {sizeof("LOG150202162307,," BASIC_MSG) - 1}, false},
+	{"short message with a comma CRC byte glued to an extended one",
+	    S(CRC_COMMA_MSG EXT_MSG "\n\r"), 2, {CRC_COMMA_MSG, EXT_MSG},
+	    {sizeof(CRC_COMMA_MSG) - 1, sizeof(EXT_MSG) - 1}, false},
 	{"a gps103 heartbeat line is junk",
 	    S("359587014718392;\r\n" EXT_MSG "\r\n"), 1, {EXT_MSG}, {sizeof(EXT_MSG) - 1}, true},
 };
