@@ -619,15 +619,19 @@ tk_xexun_decode(struct tk_dctx *c, const uint8_t *f, size_t n)
 	}
 	keyword(r, kw);
 
-	/* the trailer */
-	if (e < n) {
-		if (ext_trailer(f, e, n) == 1)
-			extended(c, m, e, n);
+	/* the trailer; a frame from a hex or text line may keep its line end */
+	size_t tn = n;
+	while (tn > e && tk_is_ws(f[tn - 1]))
+		tn--;
+	if (e < tn) {
+		if (ext_trailer(f, e, tn) == 1)
+			extended(c, m, e, tn);
 		else {
 			size_t k;
 			uint16_t got = 0, want = 0;
 			int ok = short_crc(f, e, n, &k, &got, &want);
-			if (ok >= 0 && e + k + 2 == n) {
+			if (ok >= 0 && e + k + 2 <= n && (e + k + 2 == n ||
+			    (e + k + 2 >= tn && iseol(f[e + k + 2])))) {
 				tk_rec_bool(r, "crcValid", ok == 1);
 				if (ok != 1)
 					tk_dctx_warn(c, "xexun trailer CRC %04X, computed %04X",
