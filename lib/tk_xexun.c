@@ -77,6 +77,24 @@ short_crc(const uint8_t *m, size_t e, size_t n, size_t *k, uint16_t *got,
 	size_t d = 0;
 	while (e + d < n && d < 6 && isdig(m[e + d]))
 		d++;
+	if (want == NULL) {
+		/* framing only: with one plausible LEN the CRC need not be computed */
+		size_t plaus = 0, pt = 0;
+		for (size_t t = d; t >= 1; t--) {
+			uint64_t len = 0;
+			for (size_t i = 0; i < t; i++)
+				len = len * 10 + (uint64_t)(m[e + i] - '0');
+			if (len > 0 && len <= e) {
+				plaus++;
+				if (pt == 0)
+					pt = t;
+			}
+		}
+		if (plaus == 1) {
+			*k = pt;
+			return e + pt + 2 > n ? -1 : 0;
+		}
+	}
 	size_t best = 0;
 	for (size_t t = d; t >= 1; t--) {
 		uint64_t len = 0;

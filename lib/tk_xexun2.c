@@ -123,20 +123,44 @@ tk_xexun2_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 	o->skip = s;
 	if (s + 2 > n || p[s + 1] != 0xAF)
 		return TK_SCAN_MORE;
-	/* the closing flag: the next FA AF (escaping keeps it out of the body) */
-	size_t i = s + 2;
-	while (i + 1 < n) {
-		const uint8_t *q = memchr(p + i, 0xFA, n - i - 1);
-		if (q == NULL)
-			break;
-		i = (size_t)(q - p);
-		if (p[i + 1] == 0xAF) {
-			o->len = i + 2 - s;
-			return TK_SCAN_FRAME;
+	/*
+	 * The closing flag: the next FA AF (escaping keeps it out of the
+	 * body).  A frame is accepted only when its body holds the 16-byte
+	 * header and exactly the payload length it declares; otherwise the
+	 * bytes before that FA AF are junk and the FA AF may open the next
+	 * frame.  This keeps a stream in step after a truncated frame or
+	 * garbage: a closing flag is never taken for an opening one for long.
+	 */
+	for (;;) {
+		size_t i = s + 2, body = 0;
+		for (;;) {
+			if (i + 1 >= n)
+				return TK_SCAN_MORE;	/* o->skip = s */
+			if (p[i] == 0xFA && p[i + 1] == 0xAF)
+				break;
+			if (p[i] == 0xFB && i + 2 < n && p[i + 1] == 0xBF &&
+			    (p[i + 2] == 0x01 || p[i + 2] == 0x02)) {
+				body += 2;
+				i += 3;
+			} else {
+				body++;
+				i++;
+			}
 		}
-		i++;
+		if (body >= TK_XEXUN2_HDR - 2) {
+			uint8_t h[TK_XEXUN2_HDR];
+			header(p + s, i + 2 - s, h, sizeof(h));
+			size_t want = TK_XEXUN2_HDR - 2 + (((size_t)h[14] << 8 | h[15]) & 0x3FF);
+			if (body == want) {
+				o->skip = s;
+				o->len = i + 2 - s;
+				return TK_SCAN_FRAME;
+			}
+		}
+		s = i;
+		o->skip = s;
+		o->junk = true;
 	}
-	return TK_SCAN_MORE;
 }
 
 size_t

@@ -64,16 +64,16 @@ XEXUN2=captures/xexun2-stream.raw
 	[[ "$stderr" == *"junk"* ]]
 }
 
-@test "xexun2 hex lines: decoded; a bad length is rejected with a reason" {
+@test "xexun2 hex lines: decoded; a bad record count is rejected with a reason" {
 	printf '%s\n' \
 	    FAAF0014000086220505123456700016F86F0100130065F0B2C200000002010Ac63daae045679dd0FAAF \
-	    FAAF0014000086220505123456700017F86F0100130065F0B2C200000002010Ac63daae045679dd0FAAF \
+	    FAAF001400008622050512345670000200F50900FAAF \
 	    > "$TK_TMP/x2.hex"
 	run_tk tk-decode -i hex -P xexun2 "$TK_TMP/x2.hex"
 	assert_success
 	assert_equal "${#lines[@]}" 1
 	assert_output --partial '"uniqueId":"862205051234567"'
-	[[ "$stderr" == *"length field says 23"* ]]
+	[[ "$stderr" == *"record count 9 does not fit"* ]]
 	run_tk tk-decode -s -i hex -P xexun2 "$TK_TMP/x2.hex"
 	assert_failure 1
 }
@@ -85,4 +85,12 @@ XEXUN2=captures/xexun2-stream.raw
 	assert_output --partial '"latitude":45.758777,"longitude":4.813765'
 	assert_output --partial '"locationAreaCode":1794,"cellId":40076'
 	assert_output --partial '"crcValid":true'
+}
+
+@test "xexun2 hex line: a frame whose length field disagrees is junk, not a frame" {
+	printf '%s\n' FAAF0014000086220505123456700017F86F0100130065F0B2C200000002010Ac63daae045679dd0FAAF > "$TK_TMP/bad.hex"
+	run_tk tk-decode -v -i hex -P xexun2 "$TK_TMP/bad.hex"
+	assert_success
+	assert_output ''
+	[[ "$stderr" == *"42 bytes of junk"* ]]
 }

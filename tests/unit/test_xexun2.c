@@ -79,6 +79,9 @@ feed(const uint8_t *s, size_t n, size_t k, struct frames *g)
 #define POS7 "FAAF0014000086220505123456700016F86F0100130065F0B2C200000002010A" \
 	"c63daae045679dd0FAAF"
 #define ESC "FAAF123456FBBF01123456FBBF02123456FAAF"
+/* POS7 with the index FA AF, escaped: the flag inside must not end it */
+#define ESCF "FAAF0014FBBF018622050512345670" \
+	"0016F86F0100130065F0B2C200000002010Ac63daae045679dd0FAAF"
 
 struct scan_case {
 	const char	*legend;
@@ -90,11 +93,18 @@ struct scan_case {
 
 static const struct scan_case scans[] = {
 	{"one position frame", POS7, 1, {POS7}, false},
-	{"escaped flags inside the frame do not end it", ESC, 1, {ESC}, false},
-	{"two frames glued", POS7 ESC, 2, {POS7, ESC}, false},
-	{"garbage before, between and after", "0102FA" POS7 "AFAF" ESC "FA",
-	    2, {POS7, ESC}, true},
+	{"an escaped flag inside the frame does not end it", ESCF, 1, {ESCF}, false},
+	{"two frames glued", POS7 ESCF, 2, {POS7, ESCF}, false},
+	{"garbage before, between and after", "0102FA" POS7 "AFAF" ESCF "FA",
+	    2, {POS7, ESCF}, true},
 	{"truncated frame at the end: junk, not a frame", POS7 "FAAF0014", 1, {POS7}, true},
+	{"a truncated frame, garbage, then frames: back in step at once",
+	    "FAAF00140000" "0D0A01" POS7 "0D0A" ESCF, 2, {POS7, ESCF}, true},
+	{"a body too short for the header is junk (Traccar's synthetic row)",
+	    ESC POS7, 1, {POS7}, true},
+	{"a declared length that disagrees: junk up to the next flag",
+	    "FAAF0014000086220505123456700017F86F0100130065F0B2C200000002010A"
+	    "c63daae045679dd0FAAF" POS7, 1, {POS7}, true},
 };
 
 static void
