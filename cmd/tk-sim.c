@@ -332,7 +332,7 @@ dev_setup(uint32_t i)
 
 	memset(d, 0, sizeof(*d));
 	tk_sim_dev_init(&d->sd, dl, o.seed % 1000000 * 1000000, i);
-	d->sd.tz_min = (int)(tk_sim_rand(&rng) % 25) * 60 - 720;	/* UTC-12 .. UTC+12 */
+	d->sd.tz_min = (int)(tk_sim_rand(&rng) % 24) * 60 - 660;	/* UTC-11 .. UTC+12 */
 	d->fd = -1;
 	d->hpos = UINT32_MAX;
 	d->speed = (float)(o.speed / 3.6 * (0.5 + tk_sim_rand01(&rng)));

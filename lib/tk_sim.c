@@ -406,8 +406,10 @@ xexun2_frame(struct tk_sim_dev *d, enum tk_sim_kind k, const struct tk_sim_pos *
 	bool alarm = k == TK_SIM_ALARM;
 	rec[r++] = (uint8_t)((alarm ? 0x01 : 0) | 0x02);
 	if (alarm) {
-		uint32_t bits = a == TK_SIM_A_SOS ? 0x1u : a == TK_SIM_A_ACCIDENT ? 0x8000u
-		    : a == TK_SIM_A_VIBRATION ? 0x2u : 0x1u;
+		/* the record knows only sos (bit0), removing/tamper (bit1) and
+		 * fallDown (bit15): accident -> fallDown, vibration -> tamper,
+		 * the rest -> sos */
+		uint32_t bits = a == TK_SIM_A_ACCIDENT ? 0x8000u : a == TK_SIM_A_VIBRATION ? 0x2u : 0x1u;
 		r += be32(rec + r, bits);
 	}
 	rec[r++] = 0x60;	/* posMask: motion (bit5) + GPS double (bit6) */

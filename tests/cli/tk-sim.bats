@@ -150,3 +150,27 @@ xexun2 10"
 	run_tk tk-sim -q -o "$TK_TMP/no/such/dir/f" -N 1
 	assert_failure 3
 }
+
+@test "tk-sim -o | tk-decode: every frame decodes, positions and alarms come back" {
+	run_tk tk-sim -o "$TK_TMP/c" -n 40 -d mix -T 300 -i 5 -a 0.2 --heartbeat 60 \
+		--stats-json "$TK_TMP/s.json" -q
+	assert_success
+	run_tk tk-decode -s "$TK_TMP/c"
+	assert_success
+	[[ "$stderr" == *"2480 frames, 2480 decoded, 0 rejected"* ]]
+	printf '%s\n' "$output" > "$TK_TMP/j"
+	# 60 reports per device; the tk103 login (BP05) carries a position too
+	for d in xexun tk103 gps103 xexun2; do
+		n=$(grep -c "\"type\":\"position\",\"protocol\":\"$d\"" "$TK_TMP/j")
+		want=600
+		[ "$d" = gps103 ] && want=590	# its login (##) has no position
+		[ "$n" -eq "$want" ] || { echo "$d: $n positions"; return 1; }
+	done
+	[ "$(grep -c '"type":"heartbeat"' "$TK_TMP/j")" -eq 80 ]
+	alarms=$(sed -n 's/.*"alarms":\([0-9]*\),.*/\1/p' "$TK_TMP/s.json")
+	[ "$alarms" -gt 300 ]
+	[ "$(grep -c '"alarm":' "$TK_TMP/j")" -eq "$alarms" ]
+	# every position within the default area (52.52,13.405 +- 0.2 deg + 3 km)
+	! grep -o '"latitude":[-0-9.]*,"longitude":[-0-9.]*' "$TK_TMP/j" | tr ':,' '  ' |
+		awk '$2 < 52.29 || $2 > 52.75 || $4 < 13.16 || $4 > 13.65' | grep -q .
+}

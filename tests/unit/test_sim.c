@@ -586,6 +586,125 @@ test_rand_reproducible(void **state)
 	}
 }
 
+/* ---- round trip through the decoders and the server's replies ---------- */
+
+struct last {
+	unsigned	 n, positions;
+	struct tk_record r;	/* the last position */
+};
+
+static int
+keep_pos(void *arg, struct tk_record *r)
+{
+	struct last *l = arg;
+	l->n++;
+	if (r->has_pos) {
+		l->positions++;
+		l->r = *r;
+	}
+	return 0;
+}
+
+/* Decode one generated frame; returns the records emitted. */
+static int
+decode_one(enum tk_dialect d, const uint8_t *f, size_t n, struct last *l)
+{
+	struct tk_session s;
+	static struct tk_record scratch;
+	char err[200], warn[200];
+	tk_session_init(&s, d);
+	memset(l, 0, sizeof(*l));
+	err[0] = warn[0] = '\0';
+	int r = tk_decode(&s, f, n, TK_TIME_NONE, &scratch, keep_pos, l, err, sizeof(err),
+	    warn, sizeof(warn));
+	if (r < 0 || warn[0] != '\0')
+		print_message("%s: %s%s\n", tk_dialect_name(d), err, warn);
+	tk_session_free(&s);
+	return r;
+}
+
+static void
+test_decode_roundtrip(void **state)
+{
+	uint64_t seed = 99;
+	(void)state;
+	for (size_t di = 0; di < sizeof(dialects) / sizeof(dialects[0]); di++) {
+		struct tk_sim_dev d;
+		tk_sim_dev_init(&d, dialects[di], 777, di);
+		for (int i = 0; i < 300; i++) {
+			struct tk_sim_pos p = example_pos();
+			/* whole seconds over several years, both hemispheres */
+			p.time_ms = t_utc(2020, 1, 1, 0, 0, 0) +
+			    (int64_t)(tk_sim_rand(&seed) % (3u * 365 * 86400)) * 1000;
+			p.lat = tk_sim_rand01(&seed) * 170 - 85;
+			p.lon = tk_sim_rand01(&seed) * 358 - 179;
+			p.speed_kmh = floor(tk_sim_rand01(&seed) * 1500) / 10;
+			p.course = floor(tk_sim_rand01(&seed) * 3590) / 10;
+			/* gps103: local time zones from UTC-11 to UTC+12, across midnight
+			 * (protocol.md 3.3 wraps the offset into (-12 h, +12 h]) */
+			d.tz_min = (int)(tk_sim_rand(&seed) % 24) * 60 - 660;
+			enum tk_sim_kind k = i % 4 == 3 ? TK_SIM_ALARM : TK_SIM_POSITION;
+			uint8_t b[TK_SIM_FRAME_MAX];
+			size_t n = tk_sim_frame(&d, k, &p, (enum tk_sim_alarm)(i % TK_SIM_A__COUNT),
+			    b, sizeof(b));
+			assert_true(n > 0);
+			struct last l;
+			assert_true(decode_one(dialects[di], b, n, &l) >= 1);
+			assert_int_equal(l.positions, 1);
+			assert_true(fabs(l.r.lat - p.lat) < 1e-5);
+			assert_true(fabs(l.r.lon - p.lon) < 1e-5);
+			if (l.r.fix_time != p.time_ms)
+				print_message("%s tz %d: %lld != %lld\n", tk_dialect_name(dialects[di]),
+				    d.tz_min, (long long)l.r.fix_time, (long long)p.time_ms);
+			assert_true(l.r.fix_time == p.time_ms);
+			assert_true(l.r.valid);
+			/* speed: knots in the record; within the wire's rounding */
+			assert_true(l.r.has_speed);
+			assert_true(fabs(l.r.speed * 1.852 - p.speed_kmh) < 0.11);
+			if (k == TK_SIM_ALARM)
+				assert_true(l.r.alarm[0] != '\0');
+			assert_string_equal(l.r.id, dialects[di] == TK_D_TK103 ? d.id : d.imei);
+		}
+	}
+}
+
+/* tk_reply() (the server's) and tk_sim_expect() (the device's), written
+ * apart from the same document, agree on every generated frame. */
+static void
+test_reply_agrees(void **state)
+{
+	uint64_t seed = 5;
+	(void)state;
+	for (size_t di = 0; di < sizeof(dialects) / sizeof(dialects[0]); di++) {
+		struct tk_sim_dev d;
+		tk_sim_dev_init(&d, dialects[di], 4242, di);
+		for (int i = 0; i < 100; i++) {
+			struct tk_sim_pos p = example_pos();
+			p.lat = tk_sim_rand01(&seed) * 170 - 85;
+			p.lon = tk_sim_rand01(&seed) * 358 - 179;
+			d.index = (uint16_t)tk_sim_rand(&seed);	/* escapes in the ACK too */
+			for (int k = 0; k < TK_SIM__KINDS; k++) {
+				uint8_t b[TK_SIM_FRAME_MAX], e[TK_SIM_REPLY_MAX], r[TK_REPLY_MAX];
+				size_t n = tk_sim_frame(&d, (enum tk_sim_kind)k, &p,
+				    (enum tk_sim_alarm)(i % TK_SIM_A__COUNT), b, sizeof(b));
+				if (n == 0)
+					continue;
+				size_t en = tk_sim_expect(dialects[di], b, n, e, sizeof(e));
+				size_t rn = tk_reply(dialects[di], b, n, r, sizeof(r));
+				if (dialects[di] == TK_D_TK103 && k == TK_SIM_ALARM && rn > 0) {
+					/* the optional alarm ack: (<id>AS01<n>) */
+					assert_int_equal(en, 0);
+					assert_int_equal(rn, 19);
+					assert_memory_equal(r + 13, "AS01", 4);
+					continue;
+				}
+				assert_int_equal(rn, en);
+				assert_memory_equal(r, e, en);
+			}
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -601,6 +720,8 @@ main(void)
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_rand_reproducible),
+		cmocka_unit_test(test_decode_roundtrip),
+		cmocka_unit_test(test_reply_agrees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
