@@ -40,10 +40,19 @@ struct xw {
 	bool		 bad;
 };
 
+static void
+xml_quiet(void *ctx, const char *fmt, ...)
+{
+	(void)ctx;
+	(void)fmt;
+}
+
 static int
 xw_open(struct xw *x, FILE *f, char *err, size_t errlen)
 {
 	x->bad = false;
+	/* the library never prints: failures come back through err */
+	xmlSetGenericErrorFunc(NULL, xml_quiet);
 	xmlOutputBufferPtr ob = xmlOutputBufferCreateFile(f, NULL);
 	if (ob == NULL) {
 		seterr(err, errlen, "cannot create an XML output buffer");
