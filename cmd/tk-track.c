@@ -47,7 +47,7 @@ static const char help_text[] =
     "      --min-trip METRES   shortest trip (500)\n"
     "      --max-speed S    drop fixes implying a jump faster than S\n"
     "                       (300kmh; 0 = keep all)\n"
-    "      --max-points N   keep at most N fixes in memory (4000000)\n"
+    "      --max-points N   keep at most N fixes in memory (2000000)\n"
     "  -h, --help           this help\n"
     "  -V, --version        print the version\n"
     "\n"

@@ -965,6 +965,103 @@ nice_len(double max_m)
 	return p;
 }
 
+/* Event and fence labels: a greedy placer that tries a few spots around
+ * each marker and takes the first that overlaps nothing placed before
+ * and stays inside the map. */
+struct lbl {
+	double	(*b)[4];
+	size_t	 n, cap;
+	double	 x0, y0, x1, y1;	/* the map area */
+};
+
+static size_t
+u8len(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+static bool
+lbl_free(const struct lbl *L, const double b[4])
+{
+	if (b[0] < L->x0 || b[2] > L->x1 || b[1] < L->y0 || b[3] > L->y1)
+		return false;
+	for (size_t i = 0; i < L->n; i++)
+		if (b[0] < L->b[i][2] && L->b[i][0] < b[2] && b[1] < L->b[i][3] &&
+		    L->b[i][1] < b[3])
+			return false;
+	return true;
+}
+
+static void
+lbl_add(struct lbl *L, double x0, double y0, double x1, double y1)
+{
+	if (L->n == L->cap) {
+		size_t nc = L->cap ? L->cap * 2 : 64;
+		if (nc > 100000)
+			return;	/* enough: later labels may overlap */
+		void *nb = reallocarray(L->b, nc, sizeof(*L->b));
+		if (nb == NULL)
+			return;
+		L->b = nb;
+		L->cap = nc;
+	}
+	L->b[L->n][0] = x0;
+	L->b[L->n][1] = y0;
+	L->b[L->n][2] = x1;
+	L->b[L->n][3] = y1;
+	L->n++;
+}
+
+/* Where to write a label next to (X, Y): the text position and its
+ * anchor (0 start, 1 end, 2 middle). */
+static int
+lbl_place(struct lbl *L, double X, double Y, const char *text, double *tx, double *ty)
+{
+	const double w = (double)u8len(text) * 6.3 + 2, h = 12;
+	static const double spots[][3] = {	/* dx, dy (baseline), anchor */
+		{9, -5, 0}, {9, 14, 0}, {-9, -5, 1}, {-9, 14, 1}, {0, -12, 2}, {0, 22, 2},
+		{9, -18, 0}, {9, 27, 0}, {-9, -18, 1}, {-9, 27, 1}, {9, -31, 0}, {9, 40, 0},
+		{-9, -31, 1}, {-9, 40, 1}
+	};
+	const size_t nspots = sizeof(spots) / sizeof(spots[0]);
+	for (size_t i = 0; i <= nspots; i++) {
+		size_t k = i < nspots ? i : 0;	/* nowhere free: the first spot */
+		int anchor = (int)spots[k][2];
+		double bx = X + spots[k][0], by = Y + spots[k][1], b[4];
+		b[0] = anchor == 1 ? bx - w : anchor == 2 ? bx - w / 2 : bx;
+		b[1] = by - h + 2;
+		b[2] = b[0] + w;
+		b[3] = by + 3;
+		if (i == nspots || lbl_free(L, b)) {
+			lbl_add(L, b[0], b[1], b[2], b[3]);
+			*tx = bx;
+			*ty = by;
+			return anchor;
+		}
+	}
+	return 0;	/* not reached */
+}
+
+static void
+svg_label(struct xw *x, struct lbl *L, double X, double Y, const char *cls,
+    const char *text)
+{
+	static const char *const anchors[] = {"start", "end", "middle"};
+	double tx, ty;
+	int a = lbl_place(L, X, Y, text, &tx, &ty);
+	xs(x, "text");
+	xaf(x, "x", "%.1f", tx);
+	xaf(x, "y", "%.1f", ty);
+	xa(x, "class", cls);
+	if (a)
+		xa(x, "text-anchor", anchors[a]);
+	xtext(x, text);
+	xe(x);
+}
+
 int
 tk_export_svg(FILE *f, const struct tk_track *t, const struct tk_export_opts *o,
     char *err, size_t errlen)
@@ -1025,6 +1122,12 @@ tk_export_svg(FILE *f, const struct tk_track *t, const struct tk_export_opts *o,
 		bb.lo0 = c - minspan / 2 / pr.kx;
 		bb.lo1 = c + minspan / 2 / pr.kx;
 	}
+	/* room around the drawing for the labels */
+	double padla = (bb.la1 - bb.la0) * 0.06, padlo = (bb.lo1 - bb.lo0) * 0.06;
+	bb.la0 -= padla;
+	bb.la1 += padla;
+	bb.lo0 -= padlo;
+	bb.lo1 += padlo;
 	double mapw = W - legend_w - 2 * margin, maph = H - title_h - 2 * margin;
 	double sx = mapw / ((bb.lo1 - bb.lo0) * pr.kx), sy = maph / (bb.la1 - bb.la0);
 	pr.scale = fmin(sx, sy);
@@ -1034,6 +1137,8 @@ tk_export_svg(FILE *f, const struct tk_track *t, const struct tk_export_opts *o,
 	pr.ox = margin + (mapw - (bb.lo1 - bb.lo0) * pr.kx * pr.scale) / 2;
 	pr.oy = title_h + margin + (maph - (bb.la1 - bb.la0) * pr.scale) / 2;
 
+	struct lbl L = {NULL, 0, 0, margin / 2 + 2, title_h + margin / 2 + 2,
+	    margin * 1.5 + mapw - 2, title_h + margin * 1.5 + maph - 2};
 	if (xw_open(&x, f, err, errlen) != 0)
 		return -1;
 	xs(&x, "svg");
@@ -1056,7 +1161,8 @@ tk_export_svg(FILE *f, const struct tk_track *t, const struct tk_export_opts *o,
 	    ".track{fill:none;stroke-width:2.5;stroke-linejoin:round;stroke-linecap:round}"
 	    ".stop{fill:#fff;stroke-width:2.5}"
 	    ".event{fill:" EVENT_COLOR ";stroke:#fff;stroke-width:1}"
-	    ".elabel{font-size:11px;fill:" EVENT_COLOR "}"
+	    ".elabel{font-size:11px;fill:#a01010;stroke:#fff;stroke-width:3;paint-order:stroke;stroke-linejoin:round}"
+	    ".flabel{stroke:#fff;stroke-width:3;paint-order:stroke}"
 	    ".start{stroke:#fff;stroke-width:1.5}");
 	xe(&x);
 	/* background, map frame, title */
@@ -1073,10 +1179,18 @@ tk_export_svg(FILE *f, const struct tk_track *t, const struct tk_export_opts *o,
 	xa(&x, "fill", "#f4f6f0");
 	xa(&x, "stroke", "#c8ccc0");
 	xe(&x);
-	if (npts > 0)
-		snprintf(cb, sizeof(cb), "tk-track: %s \xe2\x80\x93 %s", tstr(tb, tmin),
-		    tstr(tb2, tmax));
-	else
+	if (npts > 0) {
+		int y0, mo0, d0, h0, mi0, s0, ms0, y1, mo1, d1, h1, mi1, s1, ms1;
+		tk_civil_from_ms(tmin, &y0, &mo0, &d0, &h0, &mi0, &s0, &ms0);
+		tk_civil_from_ms(tmax, &y1, &mo1, &d1, &h1, &mi1, &s1, &ms1);
+		snprintf(tb, sizeof(tb), "%04d-%02d-%02d %02d:%02d", y0, mo0, d0, h0, mi0);
+		if (y0 == y1 && mo0 == mo1 && d0 == d1)
+			snprintf(tb2, sizeof(tb2), "%02d:%02d", h1, mi1);
+		else
+			snprintf(tb2, sizeof(tb2), "%04d-%02d-%02d %02d:%02d", y1, mo1, d1,
+			    h1, mi1);
+		snprintf(cb, sizeof(cb), "tk-track: %s \xe2\x80\x93 %s UTC", tb, tb2);
+	} else
 		snprintf(cb, sizeof(cb), "tk-track: no fixes");
 	svg_text(&x, margin / 2, 26, "title", cb);
 
@@ -1118,12 +1232,15 @@ tk_export_svg(FILE *f, const struct tk_track *t, const struct tk_export_opts *o,
 			lx /= (double)fe->n;
 			ly = ymin - 4;
 		}
+		clean(cb, sizeof(cb), fe->name);
+		double w = (double)u8len(cb) * 6.3 + 2;
+		lbl_add(&L, lx - w / 2, ly - 11, lx + w / 2, ly + 3);
 		xs(&x, "text");
 		xaf(&x, "x", "%.1f", lx);
 		xaf(&x, "y", "%.1f", ly);
 		xa(&x, "class", "flabel");
 		xa(&x, "text-anchor", "middle");
-		xtext(&x, clean(cb, sizeof(cb), fe->name));
+		xtext(&x, cb);
 		xe(&x);
 	}
 	xe(&x);
@@ -1184,11 +1301,22 @@ tk_export_svg(FILE *f, const struct tk_track *t, const struct tk_export_opts *o,
 		for (size_t k = 0; k < d->nev; k++) {
 			double X = px(&pr, d->ev[k].lon), Y = py(&pr, d->ev[k].lat);
 			svg_diamond(&x, X, Y, 6);
-			snprintf(cb, sizeof(cb), "%s", d->ev[k].label);
-			svg_text(&x, X + 8, Y - 6, "elabel", clean(cb, sizeof(cb), cb));
+			lbl_add(&L, X - 6, Y - 6, X + 6, Y + 6);
+		}
+	}
+	for (size_t i = 0; i < t->ndev; i++) {
+		const struct tk_tdev *d = t->dev[i];
+		for (size_t k = 0; k < d->nev; k++) {
+			const struct tk_tevent *e = &d->ev[k];
+			const char *pre = strcmp(e->kind, "geofenceEnter") == 0 ? "in: " :
+			    strcmp(e->kind, "geofenceExit") == 0 ? "out: " : "";
+			snprintf(cb, sizeof(cb), "%s%s", pre, e->label);
+			svg_label(&x, &L, px(&pr, e->lon), py(&pr, e->lat), "elabel",
+			    clean(cb, sizeof(cb), cb));
 		}
 	}
 	xe(&x);
+	free(L.b);
 
 	/* scale bar, bottom left of the map */
 	{
@@ -1216,7 +1344,16 @@ tk_export_svg(FILE *f, const struct tk_track *t, const struct tk_export_opts *o,
 	xaf(&x, "x", "%.1f", lx - 10);
 	xaf(&x, "y", "%.1f", ly - 20);
 	xaf(&x, "width", "%.1f", legend_w - 10);
-	xaf(&x, "height", "%.1f", H - ly - margin / 2 + 20 - 10);
+	{
+		size_t rows = 0;
+		for (double y = ly + 24; rows < t->ndev; rows++, y += 20)
+			if (y > H - 170) {
+				rows++;
+				break;
+			}
+		double lh = 24 + 20.0 * (double)rows + 22 * 4 + 30 + 16 + 14;
+		xaf(&x, "height", "%.1f", fmin(lh, H - ly - margin / 2 + 10));
+	}
 	xa(&x, "fill", "#ffffff");
 	xa(&x, "stroke", "#c8ccc0");
 	xe(&x);

@@ -43,7 +43,7 @@
 #define TK_TRK_DEF_MIN_STOP_MS	(300 * 1000LL)
 #define TK_TRK_DEF_MIN_TRIP_M	500.0
 #define TK_TRK_DEF_MAX_SPEED	(300.0 / 1.852)	/* 300 km/h in knots */
-#define TK_TRK_DEF_MAX_POINTS	4000000u	/* all devices together */
+#define TK_TRK_DEF_MAX_POINTS	2000000u	/* all devices together */
 #define TK_TRK_DEF_MAX_EVENTS	200000u
 #define TK_TRK_MAX_DEVICES	65536u
 
