@@ -15,7 +15,7 @@
 
 /* ---- small helpers --------------------------------------------------- */
 
-static void
+static void __attribute__((format(printf, 3, 4)))
 seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

@@ -272,8 +272,10 @@ tk_track_device(struct tk_tdev *d, const struct tk_track_opts *o)
 	size_t ncand = 0, capcand = 0, captrip = 0, capstop = 0;
 	int rc = -1;
 
-	qsort(d->pt, d->npt, sizeof(*d->pt), cmp_pt);
-	qsort(d->ev, d->nev, sizeof(*d->ev), cmp_ev);
+	if (d->npt > 1)
+		qsort(d->pt, d->npt, sizeof(*d->pt), cmp_pt);
+	if (d->nev > 1)
+		qsort(d->ev, d->nev, sizeof(*d->ev), cmp_ev);
 	dedup_and_filter(d, o);
 	free(d->seg_start);
 	free(d->trip);

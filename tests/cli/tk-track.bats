@@ -171,11 +171,21 @@ FENCES="$BATS_TEST_DIRNAME/../data/track/fences.geojson"
 }
 
 @test "tk-track: stdout closed early exits 4, quietly" {
-	for i in $(seq 1 30); do sed "s/truck <7>/truck $i/g" "$DAY"; done > "$TK_TMP/big.jsonl"
-	for f in gpx json svg; do
+	for i in $(seq 1 60); do sed "s/truck <7>/truck $i/g" "$DAY"; done > "$TK_TMP/big.jsonl"
+	# GPX of 60 devices is 1.4 MB, far more than a pipe buffer
+	for f in gpx; do
 		run bash -c "'$TK_BIN/tk-track' -q -f $f '$TK_TMP/big.jsonl' 2>'$TK_TMP/err' | head -c 10 >/dev/null; echo \${PIPESTATUS[0]}"
 		assert_output 4
 		grep -v 'not JSON' "$TK_TMP/err" > "$TK_TMP/err2" || true
 		[ ! -s "$TK_TMP/err2" ]
 	done
+}
+
+@test "tk-track: scripts/track-picture renders the README picture" {
+	cd "$BATS_TEST_DIRNAME/../.."
+	run sh scripts/track-picture "$TK_TMP/pic"
+	assert_success
+	xmllint --noout "$TK_TMP/pic/tk-track-demo.svg"
+	[ "$(head -c 4 "$TK_TMP/pic/tk-track-demo.png" | od -An -c | tr -d ' ')" = '211PNG' ]
+	grep -q 'No-go &amp; toll zone' "$TK_TMP/pic/tk-track-demo.svg"
 }
