@@ -123,7 +123,16 @@ find_signature(const uint8_t *p, size_t n, bool eof, enum tk_dialect *d, size_t 
 				if (has(p + j, i - j, "GPRMC,") || has(p + j, i - j, "GNRMC,"))
 					rmc = true;
 			*d = rmc ? TK_D_XEXUN : TK_D_GPS103;
-			*at = rmc ? 0 : i;
+			size_t st = i;
+			if (!rmc) {
+				/* keep a "##," login prefix or a glued heartbeat's digits */
+				if (st >= 3 && memcmp(p + st - 3, "##,", 3) == 0)
+					st -= 3;
+				else
+					while (st > 0 && isdig(p[st - 1]))
+						st--;
+			}
+			*at = rmc ? 0 : st;
 			return true;
 		}
 		if (has(p + i, n - i, "GPRMC,") || has(p + i, n - i, "GNRMC,")) {
