@@ -189,3 +189,15 @@ FENCES="$BATS_TEST_DIRNAME/../data/track/fences.geojson"
 	[ "$(head -c 4 "$TK_TMP/pic/tk-track-demo.png" | od -An -c | tr -d ' ')" = '211PNG' ]
 	grep -q 'No-go &amp; toll zone' "$TK_TMP/pic/tk-track-demo.svg"
 }
+
+@test "tk-track: the pipe tk-decode | tk-track -f gpx, with an SOS as a waypoint" {
+	# a gps103 login, three fixes a minute apart, the middle one "help me"
+	run bash -c "'$TK_BIN/tk-decode' -q '$BATS_TEST_DIRNAME/../data/track/gps103-sos.raw' | '$TK_BIN/tk-track' -q -f gpx -o '$TK_TMP/p.gpx'"
+	assert_success
+	xmllint --noout "$TK_TMP/p.gpx"
+	run gpsbabel -t -i gpx -f "$TK_TMP/p.gpx" -o unicsv -F "$TK_TMP/p.csv"
+	assert_success
+	[ "$(tail -n +2 "$TK_TMP/p.csv" | wc -l)" -eq 3 ]
+	grep -q '<name>sos</name>' "$TK_TMP/p.gpx"
+	grep -q '<name>359710049090138</name>' "$TK_TMP/p.gpx"
+}
