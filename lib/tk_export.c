@@ -473,31 +473,33 @@ json_stop(FILE *f, const struct tk_tdev *d, const struct tk_stop *s)
 
 /* Trips and stops of a device in time order: call back for each. */
 static void
-each_derived(FILE *f, const struct tk_tdev *d,
-    void (*trip)(FILE *, const struct tk_tdev *, const struct tk_trip *),
-    void (*stop)(FILE *, const struct tk_tdev *, const struct tk_stop *))
+each_derived(void *arg, const struct tk_tdev *d,
+    void (*trip)(void *, const struct tk_tdev *, const struct tk_trip *),
+    void (*stop)(void *, const struct tk_tdev *, const struct tk_stop *))
 {
 	size_t a = 0, b = 0;
 	while (a < d->ntrip || b < d->nstop) {
 		bool take_trip = b >= d->nstop ||
 		    (a < d->ntrip && d->trip[a].first < d->stop[b].first);
 		if (take_trip)
-			trip(f, d, &d->trip[a++]);
+			trip(arg, d, &d->trip[a++]);
 		else
-			stop(f, d, &d->stop[b++]);
+			stop(arg, d, &d->stop[b++]);
 	}
 }
 
 static void
-json_trip_nl(FILE *f, const struct tk_tdev *d, const struct tk_trip *tr)
+json_trip_nl(void *arg, const struct tk_tdev *d, const struct tk_trip *tr)
 {
+	FILE *f = arg;
 	json_trip(f, d, tr);
 	fputc('\n', f);
 }
 
 static void
-json_stop_nl(FILE *f, const struct tk_tdev *d, const struct tk_stop *s)
+json_stop_nl(void *arg, const struct tk_tdev *d, const struct tk_stop *s)
 {
+	FILE *f = arg;
 	json_stop(f, d, s);
 	fputc('\n', f);
 }
@@ -563,16 +565,18 @@ csv_row(FILE *f, const char *type, const char *id, int64_t t0, int64_t t1,
 }
 
 static void
-csv_trip(FILE *f, const struct tk_tdev *d, const struct tk_trip *tr)
+csv_trip(void *arg, const struct tk_tdev *d, const struct tk_trip *tr)
 {
+	FILE *f = arg;
 	const struct tk_tpoint *a = &d->pt[tr->first], *b = &d->pt[tr->last];
 	csv_row(f, "trip", d->id, a->t, b->t, tr->duration_ms, tr->distance,
 	    tr->max_speed, tr->avg_speed, a->lat, a->lon, b->lat, b->lon);
 }
 
 static void
-csv_stop(FILE *f, const struct tk_tdev *d, const struct tk_stop *s)
+csv_stop(void *arg, const struct tk_tdev *d, const struct tk_stop *s)
 {
+	FILE *f = arg;
 	csv_row(f, "stop", d->id, s->arrival, s->departure, s->duration_ms, NAN, NAN,
 	    NAN, s->lat, s->lon, s->lat, s->lon);
 }
@@ -591,13 +595,18 @@ tk_export_csv(FILE *f, const struct tk_track *t, const struct tk_export_opts *o,
 
 /* ---- GeoJSON --------------------------------------------------------- */
 
-static bool geo_first;
+struct geo {
+	FILE	*f;
+	bool	 first;
+};
 
-static void
-geo_sep(FILE *f)
+static FILE *
+geo_sep(void *arg)
 {
-	fputs(geo_first ? "\n" : ",\n", f);
-	geo_first = false;
+	struct geo *g = arg;
+	fputs(g->first ? "\n" : ",\n", g->f);
+	g->first = false;
+	return g->f;
 }
 
 static void
@@ -611,9 +620,9 @@ geo_pos(FILE *f, double lat, double lon)
 }
 
 static void
-geo_trip(FILE *f, const struct tk_tdev *d, const struct tk_trip *tr)
+geo_trip(void *arg, const struct tk_tdev *d, const struct tk_trip *tr)
 {
-	geo_sep(f);
+	FILE *f = geo_sep(arg);
 	fputs("{\"type\":\"Feature\",\"geometry\":{\"type\":\"LineString\",\"coordinates\":[", f);
 	for (size_t p = tr->first; p <= tr->last; p++) {
 		if (p > tr->first)
@@ -626,9 +635,9 @@ geo_trip(FILE *f, const struct tk_tdev *d, const struct tk_trip *tr)
 }
 
 static void
-geo_stop(FILE *f, const struct tk_tdev *d, const struct tk_stop *s)
+geo_stop(void *arg, const struct tk_tdev *d, const struct tk_stop *s)
 {
-	geo_sep(f);
+	FILE *f = geo_sep(arg);
 	fputs("{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":", f);
 	geo_pos(f, s->lat, s->lon);
 	fputs("},\"properties\":", f);
@@ -640,15 +649,15 @@ int
 tk_export_geojson(FILE *f, const struct tk_track *t, const struct tk_export_opts *o,
     char *err, size_t errlen)
 {
+	struct geo g = {f, true};
 	(void)o;
-	geo_first = true;
 	fputs("{\"type\":\"FeatureCollection\",\"features\":[", f);
 	for (size_t i = 0; i < t->ndev; i++) {
 		const struct tk_tdev *d = t->dev[i];
-		each_derived(f, d, geo_trip, geo_stop);
+		each_derived(&g, d, geo_trip, geo_stop);
 		for (size_t k = 0; k < d->nev; k++) {
 			const struct tk_tevent *e = &d->ev[k];
-			geo_sep(f);
+			geo_sep(&g);
 			fputs("{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\","
 			    "\"coordinates\":", f);
 			geo_pos(f, e->lat, e->lon);
