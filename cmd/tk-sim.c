@@ -1273,8 +1273,10 @@ run_live(void)
 static void
 report(FILE *f, double elapsed)
 {
-	qsort(login_lat.v, login_lat.n, sizeof(uint32_t), cmp_u32);
-	qsort(reply_lat.v, reply_lat.n, sizeof(uint32_t), cmp_u32);
+	if (login_lat.n > 0)
+		qsort(login_lat.v, login_lat.n, sizeof(uint32_t), cmp_u32);
+	if (reply_lat.n > 0)
+		qsort(reply_lat.v, reply_lat.n, sizeof(uint32_t), cmp_u32);
 	if (f == NULL)
 		return;
 	fprintf(f, "{\"dialect\":\"%s\",\"transport\":\"%s\",\"devices\":%ld,"
