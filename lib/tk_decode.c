@@ -49,6 +49,51 @@ tk_dctx_emit(struct tk_dctx *c)
 	return 0;
 }
 
+/*
+ * Diagnostics quote device bytes (a bad field, a keyword): make them safe
+ * to print.  Control bytes, DEL and bytes that are not valid UTF-8 (also a
+ * sequence cut by truncation) become '?', so a device cannot put terminal
+ * escapes or broken UTF-8 into a log.
+ */
+static void
+clean_msg(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	while (*p) {
+		unsigned c = *p;
+		size_t k = 0;
+		unsigned min = 0, cp = 0;
+		if (c < 0x20 || c == 0x7f) {
+			*p++ = '?';
+			continue;
+		}
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if ((c & 0xE0) == 0xC0)
+			k = 1, min = 0x80, cp = c & 0x1F;
+		else if ((c & 0xF0) == 0xE0)
+			k = 2, min = 0x800, cp = c & 0x0F;
+		else if ((c & 0xF8) == 0xF0)
+			k = 3, min = 0x10000, cp = c & 0x07;
+		bool ok = k > 0;
+		for (size_t j = 1; ok && j <= k; j++) {
+			if ((p[j] & 0xC0) != 0x80)
+				ok = false;
+			else
+				cp = cp << 6 | (p[j] & 0x3Fu);
+		}
+		if (ok && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)))
+			ok = false;
+		if (!ok) {
+			*p++ = '?';
+			continue;
+		}
+		p += k + 1;
+	}
+}
+
 int
 tk_dctx_reject(struct tk_dctx *c, const char *fmt, ...)
 {
@@ -56,6 +101,7 @@ tk_dctx_reject(struct tk_dctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->err, sizeof(c->err), fmt, ap);
 	va_end(ap);
+	clean_msg(c->err);
 	return -1;
 }
 
@@ -66,6 +112,7 @@ tk_dctx_warn(struct tk_dctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->warn, sizeof(c->warn), fmt, ap);
 	va_end(ap);
+	clean_msg(c->warn);
 }
 
 int

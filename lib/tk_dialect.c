@@ -101,20 +101,43 @@ tk103_confirm(const uint8_t *p, size_t n, bool eof)
 	return (more && !eof) ? 0 : -1;
 }
 
-/* Signatures that may start a frame after junk (section 8 fallback). */
+/* Does p[0..n) end in a proper prefix of lit (a literal cut by the buffer's end)? */
 static bool
+cut(const uint8_t *p, size_t n, const char *lit)
+{
+	size_t l = strlen(lit);
+	return n < l && memcmp(p, lit, n) == 0;
+}
+
+/*
+ * Signatures that may start a frame after junk (section 8 fallback).
+ * Returns 1 (found: *d, *at), 0 (none), or -1 when the answer depends on
+ * bytes not seen yet (only without eof): a signature cut by the end of the
+ * buffer, before any complete one.  That keeps the choice independent of
+ * how the stream was chunked: the first signature in the stream wins.
+ */
+static int
 find_signature(const uint8_t *p, size_t n, bool eof, enum tk_dialect *d, size_t *at)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '(' && tk103_confirm(p + i, n - i, true) == 1) {
-			*d = TK_D_TK103;
-			*at = i;
-			return true;
+		if (p[i] == '(') {
+			int r = tk103_confirm(p + i, n - i, eof);
+			if (r == 1) {
+				*d = TK_D_TK103;
+				*at = i;
+				return 1;
+			}
+			if (r == 0)
+				return -1;
 		}
-		if (p[i] == 0xFA && i + 1 < n && p[i + 1] == 0xAF) {
-			*d = TK_D_XEXUN2;
-			*at = i;
-			return true;
+		if (p[i] == 0xFA) {
+			if (i + 1 < n && p[i + 1] == 0xAF) {
+				*d = TK_D_XEXUN2;
+				*at = i;
+				return 1;
+			}
+			if (i + 1 == n && !eof)
+				return -1;
 		}
 		if (has(p + i, n - i, "imei:")) {
 			/* xexun puts imei: after GPRMC; gps103 starts with it */
@@ -133,16 +156,18 @@ find_signature(const uint8_t *p, size_t n, bool eof, enum tk_dialect *d, size_t 
 						st--;
 			}
 			*at = rmc ? 0 : st;
-			return true;
+			return 1;
 		}
 		if (has(p + i, n - i, "GPRMC,") || has(p + i, n - i, "GNRMC,")) {
 			*d = TK_D_XEXUN;
 			*at = 0;
-			return true;
+			return 1;
 		}
+		if (!eof && (cut(p + i, n - i, "imei:") || cut(p + i, n - i, "GPRMC,") ||
+		    cut(p + i, n - i, "GNRMC,")))
+			return -1;
 	}
-	(void)eof;
-	return false;
+	return 0;
 }
 
 enum tk_class
@@ -283,22 +308,21 @@ short_input:
 	if (!eof && m < TK_CLASSIFY_MAX)
 		return TK_CLASS_MORE;
 fallback:
-	if (!eof && m < TK_CLASSIFY_MAX) {
-		/* maybe junk before a real frame: wait for more before giving up */
-		size_t at;
-		if (find_signature(p, m, eof, d, &at)) {
-			*skip = s + at;
-			return TK_CLASS_OK;
-		}
-		return TK_CLASS_MORE;
-	}
+	/*
+	 * Maybe junk before a real frame: look for a signature in the first
+	 * 2 * TK_CLASSIFY_MAX bytes, and decide only once that window is full
+	 * (or at eof), so the answer does not depend on the chunking.
+	 */
 	{
-		size_t at;
-		if (find_signature(p, m < 2 * TK_CLASSIFY_MAX ? m : 2 * TK_CLASSIFY_MAX,
-		    eof, d, &at)) {
+		size_t at, w = m < 2 * TK_CLASSIFY_MAX ? m : 2 * TK_CLASSIFY_MAX;
+		bool full = eof || m >= 2 * TK_CLASSIFY_MAX;
+		int r = find_signature(p, w, full, d, &at);
+		if (r == 1) {
 			*skip = s + at;
 			return TK_CLASS_OK;
 		}
+		if (!full)
+			return TK_CLASS_MORE;
 	}
 	return TK_CLASS_UNKNOWN;
 #undef NEED

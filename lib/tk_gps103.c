@@ -997,7 +997,8 @@ photo_chunk(struct tk_dctx *c, const struct tk_span *f, size_t nf)
 		p->buf = nb;
 		p->cap = nc;
 	}
-	if (tk_hex_decode(h.p + 8, dl * 2, p->buf + p->len, p->cap - p->len) != (long)dl)
+	/* an empty chunk (12 digits) may come before any buffer exists */
+	if (dl && tk_hex_decode(h.p + 8, dl * 2, p->buf + p->len, p->cap - p->len) != (long)dl)
 		return tk_dctx_reject(c, "photo chunk is not hex");
 	p->len += dl;
 	if (index + 1 < p->packets)

@@ -5,6 +5,7 @@
  * The scanner returns the raw (escaped) frame, flags included; the decoder
  * unescapes it into a bounded stack buffer.
  */
+#include <math.h>
 #include <string.h>
 
 #include "tk_decode.h"
@@ -282,6 +283,9 @@ skip(struct rd *r, size_t k)
 static double
 nmea(double v)
 {
+	/* a float from the wire: out of range (or NaN) must not reach the cast */
+	if (!(v > -1e7 && v < 1e7))
+		return NAN;
 	double deg = (double)(long long)(v / 100);
 	return deg + (v - deg * 100) / 60;
 }

@@ -16,9 +16,11 @@
 
 #include "tk103.h"
 
+#ifndef FZ_CHECK	/* the regression suite makes it a cmocka failure */
 #define FZ_CHECK(cond) do { if (!(cond)) { \
 	fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
 	abort(); } } while (0)
+#endif
 
 /* Valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 static inline int

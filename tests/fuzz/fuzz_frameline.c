@@ -6,8 +6,6 @@
  */
 #include "fuzz_common.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 #define NSESS	8
 
 struct fz_sess {
@@ -19,7 +17,7 @@ struct fz_sess {
 };
 
 static struct fz_sess tab[NSESS];
-static struct fz_out out;
+static struct fz_out fl_out;
 
 static struct fz_sess *
 lookup(const struct tk_fline *l)
@@ -100,14 +98,14 @@ one_line(const char *line, size_t n)
 			uint8_t *f = malloc(l.len ? l.len : 1);
 			FZ_CHECK(f != NULL);
 			memcpy(f, l.data, l.len);
-			fz_decode(&s->s, f, l.len, &out);
+			fz_decode(&s->s, f, l.len, &fl_out);
 			free(f);
 		}
 	}
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+fz_frameline_check(const uint8_t *data, size_t size)
 {
 	char *in = malloc(size ? size : 1);
 	FZ_CHECK(in != NULL);
@@ -134,5 +132,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			tab[i].used = 0;
 		}
 	free(in);
+}
+
+#ifndef FZ_NO_MAIN
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fz_frameline_check(data, size);
 	return 0;
 }
+#endif

@@ -29,7 +29,7 @@ struct fz_run {
 	struct fz_frame	 f[FZ_FRAMES_MAX];
 };
 
-static int
+static inline int
 fz_on_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
 {
 	struct fz_run *r = arg;
@@ -42,7 +42,7 @@ fz_on_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t o
 	return 0;
 }
 
-static void
+static inline void
 fz_on_junk(void *arg, const uint8_t *j, size_t n, uint64_t off)
 {
 	struct fz_run *r = arg;
@@ -53,7 +53,7 @@ fz_on_junk(void *arg, const uint8_t *j, size_t n, uint64_t off)
 }
 
 /* Feed data in chunks: k == 0 means all at once; else sizes from seed. */
-static void
+static inline void
 fz_feed(struct fz_run *r, enum tk_dialect given, const uint8_t *data, size_t size,
     unsigned seed, int whole)
 {
@@ -86,11 +86,11 @@ fz_feed(struct fz_run *r, enum tk_dialect given, const uint8_t *data, size_t siz
 	FZ_CHECK(fr.buf == NULL && fr.len == 0);
 }
 
-static void
-fz_same(const struct fz_run *a, const struct fz_run *b)
+static inline void
+fz_same(const struct fz_run *a, const struct fz_run *b, const char *what)
 {
 	if (a->n != b->n) {
-		fprintf(stderr, "frame count differs: whole %zu, chunked %zu\n", a->n, b->n);
+		fprintf(stderr, "%s: frame count differs: whole %zu, chunked %zu\n", what, a->n, b->n);
 		for (size_t i = 0; i < a->n || i < b->n; i++)
 			fprintf(stderr, "  %zu: whole %s@%llu+%zu  chunked %s@%llu+%zu\n", i,
 			    i < a->n ? tk_dialect_name(a->f[i].d) : "-",
@@ -99,29 +99,29 @@ fz_same(const struct fz_run *a, const struct fz_run *b)
 			    i < b->n ? tk_dialect_name(b->f[i].d) : "-",
 			    i < b->n ? (unsigned long long)b->f[i].off : 0ull,
 			    i < b->n ? b->f[i].len : 0);
-		abort();
+		FZ_CHECK(!"frame count differs");
 	}
 	for (size_t i = 0; i < a->n; i++) {
 		if (a->f[i].off != b->f[i].off || a->f[i].len != b->f[i].len ||
 		    a->f[i].d != b->f[i].d) {
-			fprintf(stderr, "frame %zu differs: whole %s@%llu+%zu, chunked %s@%llu+%zu\n",
-			    i, tk_dialect_name(a->f[i].d), (unsigned long long)a->f[i].off,
+			fprintf(stderr, "%s: frame %zu differs: whole %s@%llu+%zu, chunked %s@%llu+%zu\n",
+			    what, i, tk_dialect_name(a->f[i].d), (unsigned long long)a->f[i].off,
 			    a->f[i].len, tk_dialect_name(b->f[i].d),
 			    (unsigned long long)b->f[i].off, b->f[i].len);
-			abort();
+			FZ_CHECK(!"frame differs");
 		}
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The whole check for one input of a framer harness (the regression
+ * suite calls it too). */
+static inline void
+fz_framer_check(enum tk_dialect forced, const uint8_t *data, size_t size)
 {
 	static struct fz_run whole, chunked;
 
 	if (size < 1)
-		return 0;
+		return;
 	unsigned seed = data[0];
 	data++;
 	size--;
@@ -132,13 +132,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(in, data, size);
 
 	/* the dialect forced, as tk-decode -P and a dialect-per-port listener */
-	fz_feed(&whole, FZ_DIALECT, in, size, seed, 1);
-	fz_feed(&chunked, FZ_DIALECT, in, size, seed, 0);
-	fz_same(&whole, &chunked);
+	fz_feed(&whole, forced, in, size, seed, 1);
+	fz_feed(&chunked, forced, in, size, seed, 0);
+	fz_same(&whole, &chunked, "forced");
 	/* and classified from the first bytes */
 	fz_feed(&whole, TK_D_UNKNOWN, in, size, seed, 1);
 	fz_feed(&chunked, TK_D_UNKNOWN, in, size, seed, 0);
-	fz_same(&whole, &chunked);
+	fz_same(&whole, &chunked, "classified");
 	/* byte by byte, the extreme chunking */
 	if (size <= 2048) {
 		struct tk_framer fr;
@@ -150,10 +150,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < size; i++)
 			tk_framer_feed(&fr, in + i, 1, &cb);
 		tk_framer_finish(&fr, &cb);
-		fz_same(&whole, &chunked);
+		fz_same(&whole, &chunked, "byte by byte");
 	}
 	free(in);
+}
+
+#ifdef FZ_DIALECT
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fz_framer_check(FZ_DIALECT, data, size);
 	return 0;
 }
+#endif
 
 #endif

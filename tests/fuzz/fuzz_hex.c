@@ -11,18 +11,16 @@
 
 #include "fuzz_common.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static struct fz_out out;
-static struct tk_session sess;
+static struct fz_out hex_out;
+static struct tk_session hex_sess;
 
 static int
-on_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
+hex_on_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
 {
 	(void)arg;
 	(void)off;
-	sess.dialect = d;
-	fz_decode(&sess, f, n, &out);
+	hex_sess.dialect = d;
+	fz_decode(&hex_sess, f, n, &hex_out);
 	return 0;
 }
 
@@ -54,14 +52,14 @@ check_hex(const char *s, size_t n)
 	}
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+fz_hex_check(const uint8_t *data, size_t size)
 {
 	static uint8_t scratch[65536];
-	struct tk_framer_cb cb = {on_frame, NULL, NULL};
+	struct tk_framer_cb cb = {hex_on_frame, NULL, NULL};
 
 	if (size < 1)
-		return 0;
+		return;
 	/* first byte: a forced dialect (tk-decode -P) or none */
 	enum tk_dialect forced = data[0] % 8 < TK_D__COUNT && tk_dialect_decodable(
 	    (enum tk_dialect)(data[0] % 8)) ? (enum tk_dialect)(data[0] % 8) : TK_D_UNKNOWN;
@@ -72,7 +70,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(in, data, size);
 	check_hex(in, size);
 
-	tk_session_init(&sess, forced);
+	tk_session_init(&hex_sess, forced);
 	const char *p = in;
 	size_t left = size;
 	while (left > 0) {
@@ -96,7 +94,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p += n + 1;
 		left -= n + 1;
 	}
-	tk_session_free(&sess);
+	tk_session_free(&hex_sess);
 	free(in);
+}
+
+#ifndef FZ_NO_MAIN
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fz_hex_check(data, size);
 	return 0;
 }
+#endif

@@ -260,7 +260,12 @@ test_classify(void **state)
 		{"GPRMC,150120.000", 16, TK_CLASS_OK, TK_D_XEXUN},
 		{"\r\n\rGPRMC,150120.000", 19, TK_CLASS_OK, TK_D_XEXUN},
 		{",+48606717068,,L,, imei:0122", 28, TK_CLASS_OK, TK_D_XEXUN},
+		/* junk: undecided until the 2 * TK_CLASSIFY_MAX byte window is full
+		 * (a signature may still come), so the chunking cannot matter */
 		{"GET / HTTP/1.1\r\nHost: x\r\n\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 75,
+		    TK_CLASS_MORE, TK_D_UNKNOWN},
+		{"GET / HTTP/1.1\r\nHost: x\r\n\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 128,
 		    TK_CLASS_UNKNOWN, TK_D_UNKNOWN},
 	};
 	(void)state;
