@@ -484,11 +484,13 @@ run_lines(struct ctx *c, int fd, const uint8_t *pre, size_t pren)
 		if (eof)
 			break;
 		if (len == cap) {
-			if (!skipping)
+			/* one diagnostic and one bad line however long the line is */
+			if (!skipping) {
 				warnx("%s:%lu: line longer than %zu bytes: skipped",
 				    c->fname, c->lineno + 1, cap);
+				c->bad_lines++;
+			}
 			skipping = true;
-			c->bad_lines++;
 			len = 0;
 		}
 		ssize_t r = read(fd, buf + len, cap - len);
