@@ -424,6 +424,7 @@ finish_polygon(struct load *L, GEOSGeometry *g)
 			    L->label, f->name, type_name(L, g), why);
 			goto out;
 		}
+		const char *was = type_name(L, g);
 		GEOSGeometry *fixed = GEOSMakeValid_r(L->g.h, g);
 		if (fixed == NULL) {
 			fmt_err(L->err, L->errlen, "%s: fence '%s': invalid (%s) and "
@@ -435,7 +436,7 @@ finish_polygon(struct load *L, GEOSGeometry *g)
 		if (L->warn) {
 			char m[512];
 			snprintf(m, sizeof(m), "%s: fence '%s': invalid %s: %s: repaired",
-			    L->label, f->name, type_name(L, g), why);
+			    L->label, f->name, was, why);
 			L->warn(L->warnarg, m);
 		}
 	} else {
