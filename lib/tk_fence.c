@@ -64,10 +64,11 @@ fence_free(struct tk_fence *f)
 	free(f->props);
 	free(f->edges);
 	free(f->soff);
+	free(f->sfull);
 	free(f->sedges);
 	f->props = NULL;
 	f->edges = f->sedges = NULL;
-	f->soff = NULL;
+	f->soff = f->sfull = NULL;
 }
 
 static void
@@ -76,7 +77,8 @@ index_free(struct tk_fenceset *s)
 	free(s->goff);
 	free(s->gent);
 	free(s->byid);
-	s->goff = s->gent = s->byid = NULL;
+	s->goff = s->byid = NULL;
+	s->gent = NULL;
 	s->ngent = 0;
 	s->built = false;
 }
@@ -126,6 +128,34 @@ strip_of(const struct tk_fence *f, double y)
 	return (uint32_t)v;
 }
 
+/* Strip k covers [lo, hi]; an edge "spans" it when it passes both ends
+ * with a margin, so it crosses y = py for every py the strip can get. */
+static void
+strip_bounds(const struct tk_fence *f, uint32_t k, double *lo, double *hi)
+{
+	double h = (f->maxy - f->miny) / f->nstrip;
+	double eps = 1e-9 * (f->maxy - f->miny) + 1e-12 * fmax(1, fabs(f->maxy));
+	*lo = f->miny + k * h - eps;
+	*hi = f->miny + (k + 1) * h + eps;
+}
+
+static bool
+spans(const struct tk_edge *e, double lo, double hi)
+{
+	return fmin(e->y0, e->y1) < lo && fmax(e->y0, e->y1) > hi;
+}
+
+static double sort_ym;
+
+static int
+cmp_xm(const void *a, const void *b)
+{
+	const struct tk_edge *p = a, *q = b;
+	double xa = p->x0 + (sort_ym - p->y0) * (p->x1 - p->x0) / (p->y1 - p->y0);
+	double xb = q->x0 + (sort_ym - q->y0) * (q->x1 - q->x0) / (q->y1 - q->y0);
+	return xa < xb ? -1 : xa > xb;
+}
+
 static int
 build_strips(struct tk_fence *f)
 {
@@ -134,6 +164,8 @@ build_strips(struct tk_fence *f)
 		ns = 1;
 	if (ns > 65536)
 		ns = 65536;
+	if (!(f->maxy > f->miny))
+		ns = 1;
 	for (;;) {
 		f->nstrip = ns;
 		f->sy0 = f->miny;
@@ -145,37 +177,73 @@ build_strips(struct tk_fence *f)
 			uint32_t b = strip_of(f, fmax(e->y0, e->y1));
 			total += b - a + 1;
 		}
-		if (total > 8 * (size_t)f->nedges + ns && ns > 1) {
+		if (total > 16 * (size_t)f->nedges + ns && ns > 1) {
 			ns /= 2;
 			continue;
 		}
 		f->soff = calloc((size_t)ns + 1, sizeof(*f->soff));
+		f->sfull = calloc((size_t)ns, sizeof(*f->sfull));
 		f->sedges = malloc((total ? total : 1) * sizeof(*f->sedges));
-		if (f->soff == NULL || f->sedges == NULL)
+		if (f->soff == NULL || f->sfull == NULL || f->sedges == NULL)
 			return -1;
 		for (uint32_t i = 0; i < f->nedges; i++) {
 			const struct tk_edge *e = &f->edges[i];
 			uint32_t a = strip_of(f, fmin(e->y0, e->y1));
 			uint32_t b = strip_of(f, fmax(e->y0, e->y1));
-			for (uint32_t k = a; k <= b; k++)
+			for (uint32_t k = a; k <= b; k++) {
 				f->soff[k + 1]++;
+				double lo, hi;
+				strip_bounds(f, k, &lo, &hi);
+				if (spans(e, lo, hi))
+					f->sfull[k]++;
+			}
 		}
 		for (uint32_t k = 0; k < ns; k++)
 			f->soff[k + 1] += f->soff[k];
-		uint32_t *fill = malloc((size_t)ns * sizeof(*fill));
-		if (fill == NULL)
+		uint32_t *fullp = malloc((size_t)ns * sizeof(*fullp));
+		uint32_t *partp = malloc((size_t)ns * sizeof(*partp));
+		if (fullp == NULL || partp == NULL) {
+			free(fullp);
+			free(partp);
 			return -1;
-		memcpy(fill, f->soff, (size_t)ns * sizeof(*fill));
+		}
+		for (uint32_t k = 0; k < ns; k++) {
+			fullp[k] = f->soff[k];
+			partp[k] = f->soff[k] + f->sfull[k];
+		}
 		for (uint32_t i = 0; i < f->nedges; i++) {
 			const struct tk_edge *e = &f->edges[i];
 			uint32_t a = strip_of(f, fmin(e->y0, e->y1));
 			uint32_t b = strip_of(f, fmax(e->y0, e->y1));
-			for (uint32_t k = a; k <= b; k++)
-				f->sedges[fill[k]++] = *e;
+			for (uint32_t k = a; k <= b; k++) {
+				double lo, hi;
+				strip_bounds(f, k, &lo, &hi);
+				if (spans(e, lo, hi))
+					f->sedges[fullp[k]++] = *e;
+				else
+					f->sedges[partp[k]++] = *e;
+			}
 		}
-		free(fill);
+		free(fullp);
+		free(partp);
+		/* spanning edges of a valid polygon do not cross inside the
+		 * strip: order them left to right */
+		for (uint32_t k = 0; k < ns; k++) {
+			if (f->sfull[k] < 2)
+				continue;
+			double lo, hi;
+			strip_bounds(f, k, &lo, &hi);
+			sort_ym = (lo + hi) / 2;
+			qsort(f->sedges + f->soff[k], f->sfull[k], sizeof(*f->sedges), cmp_xm);
+		}
 		return 0;
 	}
+}
+
+static inline double
+orient(const struct tk_edge *e, double px, double py)
+{
+	return (e->x1 - e->x0) * (py - e->y0) - (px - e->x0) * (e->y1 - e->y0);
 }
 
 bool
@@ -188,6 +256,25 @@ tk_fence_contains(const struct tk_fence *f, double px, double py)
 	uint32_t s = strip_of(f, py);
 	const struct tk_edge *e = f->sedges + f->soff[s], *end = f->sedges + f->soff[s + 1];
 	bool in = false;
+	uint32_t nf = f->sfull[s];
+	if (nf) {
+		/* spanning edges, left to right: the ray to the right crosses
+		 * those right of the point, a suffix found by bisection */
+		uint32_t lo = 0, hi = nf;
+		while (lo < hi) {
+			uint32_t mid = (lo + hi) / 2;
+			const struct tk_edge *m = &e[mid];
+			if ((orient(m, px, py) > 0) == (m->y1 > m->y0))
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		if ((lo < nf && orient(&e[lo], px, py) == 0) ||
+		    (lo > 0 && orient(&e[lo - 1], px, py) == 0))
+			return true;	/* on the boundary */
+		in = (nf - lo) & 1;
+		e += nf;
+	}
 	for (; e < end; e++) {
 		bool a = e->y0 > py, b = e->y1 > py;
 		if (a && b)
@@ -195,7 +282,7 @@ tk_fence_contains(const struct tk_fence *f, double px, double py)
 		if (!a && !b && e->y0 < py && e->y1 < py)
 			continue;
 		/* py within [min y, max y] of the edge */
-		double cross = (e->x1 - e->x0) * (py - e->y0) - (px - e->x0) * (e->y1 - e->y0);
+		double cross = orient(e, px, py);
 		if (cross == 0 && px >= fmin(e->x0, e->x1) && px <= fmax(e->x0, e->x1))
 			return true;	/* on the boundary: fences are closed */
 		if (a != b && ((cross > 0) == b))
@@ -1077,10 +1164,7 @@ tk_fenceset_find(const struct tk_fenceset *s, const char *key)
 	return -1;
 }
 
-struct copy {
-	double	 x0, y0, x1, y1;
-	uint32_t ent;
-};
+#define copy tk_gent
 
 static uint32_t
 cell_x(const struct tk_fenceset *s, double x)
@@ -1158,7 +1242,7 @@ tk_fenceset_build(struct tk_fenceset *s, char *err, size_t errlen)
 		s->gy1 = fmax(s->gy1, c[i].y1);
 	}
 	double w = s->gx1 - s->gx0, h = s->gy1 - s->gy0;
-	double target = 2.0 * (double)nc;
+	double target = 4.0 * (double)nc;
 	double nxd = w > 0 && h > 0 ? ceil(sqrt(target * w / h)) : w > 0 ? target : 1;
 	double nyd = w > 0 && h > 0 ? ceil(target / nxd) : h > 0 ? target : 1;
 	uint32_t nx = (uint32_t)fmin(fmax(nxd, 1), 4096), ny = (uint32_t)fmin(fmax(nyd, 1), 4096);
@@ -1205,7 +1289,7 @@ tk_fenceset_build(struct tk_fenceset *s, char *err, size_t errlen)
 	for (size_t i = 0; i < nc; i++)
 		for (uint32_t y = cell_y(s, c[i].y0); y <= cell_y(s, c[i].y1); y++)
 			for (uint32_t x = cell_x(s, c[i].x0); x <= cell_x(s, c[i].x1); x++)
-				s->gent[fill[(size_t)y * nx + x]++] = c[i].ent;
+				s->gent[fill[(size_t)y * nx + x]++] = c[i];
 	free(fill);
 	free(c);
 	s->ngent = total;
@@ -1226,11 +1310,13 @@ tk_fenceset_query(const struct tk_fenceset *s, double lon, double lat,
 	if (!(lon >= s->gx0 && lon <= s->gx1 && lat >= s->gy0 && lat <= s->gy1))
 		return 0;
 	size_t cell = (size_t)cell_y(s, lat) * s->gnx + cell_x(s, lon);
-	const uint32_t *e = s->gent + s->goff[cell], *end = s->gent + s->goff[cell + 1];
+	const struct tk_gent *e = s->gent + s->goff[cell], *end = s->gent + s->goff[cell + 1];
 	size_t n = 0;
 	uint32_t last = UINT32_MAX;
 	for (; e < end; e++) {
-		uint32_t fi = *e >> 2, sh = *e & 3;
+		if (lon < e->x0 || lon > e->x1 || lat < e->y0 || lat > e->y1)
+			continue;
+		uint32_t fi = e->ent >> 2, sh = e->ent & 3;
 		if (fi == last)
 			continue;
 		double x = sh == 2 ? lon + 360 : sh == 1 ? lon - 360 : lon;

@@ -44,6 +44,7 @@ struct tk_fence {
 	uint32_t	 nstrip;
 	double		 sy0, sinv;	/* strip of y: (y - sy0) * sinv */
 	uint32_t	*soff;		/* nstrip + 1 offsets into sedges */
+	uint32_t	*sfull;		/* per strip: edges spanning it, first, by x */
 	struct tk_edge	*sedges;
 	uint32_t	 nparts, nholes;	/* for messages */
 };
@@ -57,6 +58,14 @@ struct tk_fence_opts {
 /* Warnings while loading (repairs): the library never prints. */
 typedef void tk_fence_warn_fn(void *arg, const char *msg);
 
+/* A grid entry: a fence's bounding box (shifted for a copy past the
+ * antimeridian), the fence << 2 and the shift (0: none, 1: -360 applied to
+ * the point, 2: +360). */
+struct tk_gent {
+	double		 x0, y0, x1, y1;
+	uint32_t	 ent;
+};
+
 struct tk_fenceset {
 	struct tk_fence	*f;
 	size_t		 n, cap;
@@ -65,7 +74,7 @@ struct tk_fenceset {
 	double		 gx0, gy0, gx1, gy1, gsx, gsy;	/* domain, cells per degree */
 	uint32_t	 gnx, gny;
 	uint32_t	*goff;		/* gnx*gny + 1 */
-	uint32_t	*gent;		/* fence << 2 | shift (0: none, 1: +360, 2: -360) */
+	struct tk_gent	*gent;
 	size_t		 ngent;
 	uint32_t	*byid;		/* fence indices sorted by id */
 };

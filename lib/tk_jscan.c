@@ -29,6 +29,18 @@ hexd(int c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+#define ONES	0x0101010101010101ull
+#define HIGHS	0x8080808080808080ull
+
+/* Any byte of x a quote, a backslash or a control character?  (The
+ * classic has-zero-byte test; exact about whether, not where.) */
+static inline uint64_t
+special8(uint64_t x)
+{
+	uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+	return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((x - ONES * 0x20) & ~x)) & HIGHS;
+}
+
 /* At '"': the content span, and whether it has escapes. */
 static int
 str(struct sc *s, struct tk_span *out, bool *esc)
@@ -36,6 +48,13 @@ str(struct sc *s, struct tk_span *out, bool *esc)
 	const char *q = s->p + 1;
 	bool e = false;
 	for (;;) {
+		while (s->e - q >= 8) {
+			uint64_t x;
+			memcpy(&x, q, 8);
+			if (special8(x))
+				break;
+			q += 8;
+		}
 		if (q >= s->e)
 			return -1;
 		unsigned char c = (unsigned char)*q;
@@ -80,6 +99,8 @@ num(struct sc *s, double *v)
 {
 	const char *b = s->p, *q = b;
 	bool neg = false, exp = false;
+	uint64_t m = 0;
+	unsigned sig = 0, frac = 0;
 	if (q < s->e && *q == '-') {
 		neg = true;
 		q++;
@@ -89,17 +110,19 @@ num(struct sc *s, double *v)
 	if (*q == '0')
 		q++;
 	else if (*q >= '1' && *q <= '9')
-		while (q < s->e && *q >= '0' && *q <= '9')
-			q++;
+		for (; q < s->e && *q >= '0' && *q <= '9'; q++, sig++)
+			m = m * 10 + (uint64_t)(*q - '0');
 	else
 		return -1;
-	const char *dot = NULL;
 	if (q < s->e && *q == '.') {
-		dot = q++;
+		q++;
 		if (q >= s->e || *q < '0' || *q > '9')
 			return -1;
-		while (q < s->e && *q >= '0' && *q <= '9')
-			q++;
+		for (; q < s->e && *q >= '0' && *q <= '9'; q++, frac++) {
+			m = m * 10 + (uint64_t)(*q - '0');
+			if (m)
+				sig++;
+		}
 	}
 	if (q < s->e && (*q == 'e' || *q == 'E')) {
 		exp = true;
@@ -118,23 +141,7 @@ num(struct sc *s, double *v)
 		return 1;
 	/* Clinger's fast path: an exact mantissa over an exact power of ten
 	 * is correctly rounded, as strtod (and json-c) would give. */
-	uint64_t m = 0;
-	unsigned digits = 0, frac = 0;
-	for (const char *d = b + neg; d < q; d++) {
-		if (*d == '.')
-			continue;
-		if (m == 0 && *d == '0') {
-			if (dot && d > dot)
-				frac++;
-			continue;
-		}
-		if (++digits > 19)
-			break;
-		m = m * 10 + (uint64_t)(*d - '0');
-		if (dot && d > dot)
-			frac++;
-	}
-	if (digits <= 15 && frac <= 22) {
+	if (sig <= 15 && frac <= 22) {
 		double r = (double)m / pow10tab[frac];
 		*v = neg ? -r : r;
 		return 0;
