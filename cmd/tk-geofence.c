@@ -457,8 +457,7 @@ notjson_put:
 		json_object_put(o);
 notjson:
 	c->notjson++;
-	if (!c->quiet)
-		warnx("%s:%lu: not a JSON object%s", c->fname, c->lineno,
+	warnx("%s:%lu: not a JSON object%s", c->fname, c->lineno,
 		    c->drop ? ": dropped" : ": passed through");
 	c->records--;
 	pass_other(c, p, n);
@@ -468,7 +467,7 @@ static void
 run_fd(struct ctx *c, int fd, char *buf, size_t cap)
 {
 	size_t len = 0;
-	bool eof = false, skipping = false;
+	bool eof = false, skipping = false, drained = false;
 	c->lineno = 0;
 	while (!c->dead && !stop_flag) {
 		size_t start = 0;
@@ -495,7 +494,13 @@ run_fd(struct ctx *c, int fd, char *buf, size_t cap)
 			skipping = true;
 			len = 0;
 		}
-		ssize_t r = read(fd, buf + len, cap - len);
+		/* a short read means the writer is idle: let what we have go */
+		if (drained) {
+			cli_out_flush(&c->out);
+			out_check(c);
+		}
+		size_t want = cap - len;
+		ssize_t r = read(fd, buf + len, want);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -510,6 +515,7 @@ run_fd(struct ctx *c, int fd, char *buf, size_t cap)
 			}
 			break;
 		}
+		drained = (size_t)r < want;
 		len += (size_t)r;
 	}
 }
