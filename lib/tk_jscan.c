@@ -41,6 +41,15 @@ special8(uint64_t x)
 	return (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((x - ONES * 0x20) & ~x)) & HIGHS;
 }
 
+static inline bool
+little_endian(void)
+{
+	const uint16_t one = 1;
+	uint8_t b;
+	memcpy(&b, &one, 1);
+	return b == 1;
+}
+
 /* At '"': the content span, and whether it has escapes. */
 static int
 str(struct sc *s, struct tk_span *out, bool *esc)
@@ -49,10 +58,15 @@ str(struct sc *s, struct tk_span *out, bool *esc)
 	bool e = false;
 	for (;;) {
 		while (s->e - q >= 8) {
-			uint64_t x;
+			uint64_t x, m;
 			memcpy(&x, q, 8);
-			if (special8(x))
+			if ((m = special8(x)) != 0) {
+				/* the lowest flagged byte is exact (little endian:
+				 * the first); the bytes before it are plain */
+				if (little_endian())
+					q += __builtin_ctzll(m) / 8;
 				break;
+			}
 			q += 8;
 		}
 		if (q >= s->e)
