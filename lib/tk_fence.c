@@ -21,6 +21,9 @@
 
 /* ---- small helpers ------------------------------------------------ */
 
+static void fmt_err(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 fmt_err(char *err, size_t errlen, const char *fmt, ...)
 {

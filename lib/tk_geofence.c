@@ -45,6 +45,9 @@ struct tk_gf {
 	size_t		 nscratch;
 };
 
+static void fmt_err(char *, size_t, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 fmt_err(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -400,6 +403,9 @@ struct sb {
 	size_t	 len, cap;
 	bool	 oom;
 };
+
+static void sb_printf(struct sb *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 sb_printf(struct sb *b, const char *fmt, ...)

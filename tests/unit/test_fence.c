@@ -32,6 +32,9 @@ struct sb {
 	size_t	 n;
 };
 
+static void sbf(struct sb *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 sbf(struct sb *b, const char *fmt, ...)
 {
