@@ -26,6 +26,7 @@ tk_rec_init(struct tk_record *r, enum tk_dialect d, enum tk_rtype t)
 	r->has_alt = r->has_speed = r->has_course = false;
 	r->lat = r->lon = r->alt = r->speed = r->course = 0;
 	r->alarm[0] = '\0';
+	r->ncell = r->nwifi = 0;
 	r->nattr = 0;
 	r->truncated = false;
 	r->slen = 0;
@@ -136,6 +137,28 @@ tk_rec_alarm(struct tk_record *r, const char *alarm)
 	if (have)
 		r->alarm[have++] = ',';
 	memcpy(r->alarm + have, alarm, n + 1);
+}
+
+bool
+tk_rec_cell(struct tk_record *r, const struct tk_cell *c)
+{
+	if (r->ncell == TK_CELL_MAX) {
+		r->truncated = true;
+		return false;
+	}
+	r->cell[r->ncell++] = *c;
+	return true;
+}
+
+bool
+tk_rec_wifi(struct tk_record *r, const struct tk_wifi *w)
+{
+	if (r->nwifi == TK_WIFI_MAX) {
+		r->truncated = true;
+		return false;
+	}
+	r->wifi[r->nwifi++] = *w;
+	return true;
 }
 
 const struct tk_attr *
@@ -426,6 +449,73 @@ put_attr(struct tk_buf *b, const struct tk_record *r, const struct tk_attr *a)
 	}
 }
 
+static int
+put_int(struct tk_buf *b, const char *key, int64_t v)
+{
+	char t[32];
+	return (put_key(b, key) < 0 || put(b, t, fmt_i64(t, v)) < 0) ? -1 : 0;
+}
+
+/* "network":{"cellTowers":[...],"wifiAccessPoints":[...]} as Traccar's. */
+static int
+put_network(struct tk_buf *b, const struct tk_record *r)
+{
+	static const char hx[] = "0123456789abcdef";
+
+	if (PUTS(b, ",\"network\":{") < 0)
+		return -1;
+	if (r->ncell) {
+		if (PUTS(b, "\"cellTowers\":[") < 0)
+			return -1;
+		for (unsigned i = 0; i < r->ncell; i++) {
+			const struct tk_cell *c = &r->cell[i];
+			if ((i && PUTS(b, ",") < 0) || PUTS(b, "{") < 0)
+				return -1;
+			if (c->has_mcc && (put_int(b, "mobileCountryCode", c->mcc) < 0 ||
+			    PUTS(b, ",") < 0 || put_int(b, "mobileNetworkCode", c->mnc) < 0 ||
+			    PUTS(b, ",") < 0))
+				return -1;
+			if (put_int(b, "locationAreaCode", c->lac) < 0 || PUTS(b, ",") < 0 ||
+			    put_int(b, "cellId", (int64_t)c->cid) < 0)
+				return -1;
+			if (c->has_rssi && (PUTS(b, ",") < 0 ||
+			    put_int(b, "signalStrength", c->rssi) < 0))
+				return -1;
+			if (PUTS(b, "}") < 0)
+				return -1;
+		}
+		if (PUTS(b, "]") < 0)
+			return -1;
+	}
+	if (r->nwifi) {
+		if ((r->ncell && PUTS(b, ",") < 0) || PUTS(b, "\"wifiAccessPoints\":[") < 0)
+			return -1;
+		for (unsigned i = 0; i < r->nwifi; i++) {
+			const struct tk_wifi *w = &r->wifi[i];
+			char mac[18];
+			for (int k = 0; k < 6; k++) {
+				mac[3 * k] = hx[w->mac[k] >> 4];
+				mac[3 * k + 1] = hx[w->mac[k] & 15];
+				mac[3 * k + 2] = k < 5 ? ':' : '\0';
+			}
+			if ((i && PUTS(b, ",") < 0) || PUTS(b, "{\"macAddress\":\"") < 0 ||
+			    put(b, mac, 17) < 0 || PUTS(b, "\"") < 0)
+				return -1;
+			if (w->has_rssi && (PUTS(b, ",") < 0 ||
+			    put_int(b, "signalStrength", w->rssi) < 0))
+				return -1;
+			if (w->channel >= 0 && (PUTS(b, ",") < 0 ||
+			    put_int(b, "channel", w->channel) < 0))
+				return -1;
+			if (PUTS(b, "}") < 0)
+				return -1;
+		}
+		if (PUTS(b, "]") < 0)
+			return -1;
+	}
+	return PUTS(b, "}");
+}
+
 int
 tk_json_record(struct tk_buf *b, const struct tk_record *r, int flags)
 {
@@ -459,6 +549,8 @@ tk_json_record(struct tk_buf *b, const struct tk_record *r, int flags)
 	if (r->has_speed && (PUTS(b, ",\"speed\":") < 0 || put_num(b, r->speed, 3) < 0))
 		goto full;
 	if (r->has_course && (PUTS(b, ",\"course\":") < 0 || put_num(b, r->course, 2) < 0))
+		goto full;
+	if ((r->ncell || r->nwifi) && put_network(b, r) < 0)
 		goto full;
 	if (PUTS(b, ",\"attributes\":{") < 0)
 		goto full;

@@ -34,6 +34,27 @@ enum tk_rtype {
 
 enum tk_vtype { TK_V_INT, TK_V_NUM, TK_V_BOOL, TK_V_STR };
 
+#define TK_CELL_MAX	8
+#define TK_WIFI_MAX	8
+
+/* A cell tower, as Traccar's network.cellTowers[] (JSON "network"). */
+struct tk_cell {
+	uint16_t	 mcc, mnc;	/* 0 when the device does not say */
+	bool		 has_mcc;
+	int16_t		 rssi;
+	bool		 has_rssi;
+	uint32_t	 lac;
+	uint64_t	 cid;
+};
+
+/* A WiFi access point, as Traccar's network.wifiAccessPoints[]. */
+struct tk_wifi {
+	uint8_t		 mac[6];
+	int16_t		 rssi;
+	bool		 has_rssi;
+	int16_t		 channel;	/* -1 when unknown */
+};
+
 struct tk_attr {
 	const char	*key;		/* static string, or inside sbuf */
 	uint8_t		 type;		/* enum tk_vtype */
@@ -61,6 +82,9 @@ struct tk_record {
 	double		 speed;			/* knots, as Traccar */
 	double		 course;		/* degrees */
 	char		 alarm[TK_ALARM_MAX];	/* comma-joined Traccar alarms */
+	unsigned	 ncell, nwifi;
+	struct tk_cell	 cell[TK_CELL_MAX];
+	struct tk_wifi	 wifi[TK_WIFI_MAX];
 	unsigned	 nattr;
 	bool		 truncated;		/* an attribute or string did not fit */
 	struct tk_attr	 attr[TK_ATTR_MAX];
@@ -86,6 +110,10 @@ const char *tk_rec_key(struct tk_record *, const char *key);
 void	tk_rec_alarm(struct tk_record *, const char *alarm);
 const struct tk_attr *tk_rec_get(const struct tk_record *, const char *key);
 void	tk_rec_set_id(struct tk_record *, const char *id, size_t n);
+
+/* Append a cell tower / access point; false (and truncated) when full. */
+bool	tk_rec_cell(struct tk_record *, const struct tk_cell *);
+bool	tk_rec_wifi(struct tk_record *, const struct tk_wifi *);
 
 const char *tk_rtype_name(enum tk_rtype);
 

@@ -53,6 +53,9 @@ void	tk_civil_from_ms(int64_t ms, int *y, int *mo, int *d, int *h, int *mi,
 uint16_t tk_crc16_xmodem(const uint8_t *p, size_t n);
 uint8_t	tk_nmea_xor(const uint8_t *p, size_t n);
 
+/* Unit conversions to Traccar's knots. */
+#define TK_KMH_TO_KN	(1.0 / 1.852)
+
 /* Bounded, NUL-terminating copy; returns the length copied. */
 size_t	tk_strlcpyn(char *dst, size_t cap, const void *src, size_t n);
 
