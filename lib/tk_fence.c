@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "tk_fence.h"
+#include "tk_track.h"	/* tk_haversine */
 
 #define FILE_MAX	(256u << 20)	/* bytes per fence file */
 #define EDGES_MAX	(1u << 26)	/* edges per fence */
@@ -42,17 +43,6 @@ copy_str(char *dst, size_t cap, const char *s, size_t n)
 		n = cap - 1;
 	memcpy(dst, s, n);
 	dst[n] = '\0';
-}
-
-double
-tk_haversine(double lat1, double lon1, double lat2, double lon2)
-{
-	double dlat = (lat2 - lat1) * DEG, dlon = (lon2 - lon1) * DEG;
-	double a = sin(dlat / 2) * sin(dlat / 2) +
-	    cos(lat1 * DEG) * cos(lat2 * DEG) * sin(dlon / 2) * sin(dlon / 2);
-	if (a > 1)
-		a = 1;
-	return 2 * TK_EARTH_RADIUS * asin(sqrt(a));
 }
 
 void

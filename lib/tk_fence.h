@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TK_EARTH_RADIUS	6371008.8	/* metres, the IUGG mean radius */
+#define TK_EARTH_RADIUS	6371008.8	/* metres, the IUGG mean radius, as tk_haversine */
 #define TK_FENCE_ID_MAX	128		/* fence id and name, NUL included */
 #define TK_FENCE_MAX	(1u << 22)	/* fences per set */
 
@@ -111,7 +111,5 @@ bool	tk_fence_contains(const struct tk_fence *, double lon, double lat);
  * equirectangular approximation for polygons, exact on the sphere for
  * circles). */
 double	tk_fence_boundary_dist(const struct tk_fence *, double lon, double lat);
-
-double	tk_haversine(double lat1, double lon1, double lat2, double lon2);
 
 #endif

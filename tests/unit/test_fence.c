@@ -15,6 +15,7 @@
 #include <geos_c.h>
 
 #include "tk_fence.h"
+#include "tk_track.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 
