@@ -553,17 +553,25 @@ read_fd(int fd, const char *name, size_t max, size_t *lenp)
 	return b;
 }
 
+/* Write the state to FILE.tmp, then rename it over FILE: a crash leaves
+ * the old state or the new one, never half of one. */
 static int
-save_state(struct ctx *c, int fd, const char *name)
+save_state(struct ctx *c, const char *name)
 {
-	char *text;
+	char *text, tmp[4096];
 	size_t len, off = 0;
 	if (tk_gf_save(c->gf, &text, &len) != 0) {
 		warnx("%s: out of memory saving the state", name);
 		return -1;
 	}
-	if (lseek(fd, 0, SEEK_SET) < 0) {
-		warn("%s", name);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= sizeof(tmp)) {
+		warnx("%s: name too long", name);
+		free(text);
+		return -1;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		warn("%s", tmp);
 		free(text);
 		return -1;
 	}
@@ -572,15 +580,17 @@ save_state(struct ctx *c, int fd, const char *name)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			warn("%s", name);
-			free(text);
-			return -1;
+			break;
 		}
 		off += (size_t)w;
 	}
 	free(text);
-	if (ftruncate(fd, (off_t)len) != 0 || fsync(fd) != 0) {
-		warn("%s", name);
+	if (off < len || fsync(fd) != 0 || close(fd) != 0) {
+		warn("%s", tmp);
+		return -1;
+	}
+	if (rename(tmp, name) != 0) {
+		warn("rename %s to %s", tmp, name);
 		return -1;
 	}
 	return 0;
@@ -754,19 +764,21 @@ main(int argc, char *argv[])
 		free(t);
 		c.assigned = true;
 	}
-	int sfd = -1;
 	if (state) {
-		sfd = open(state, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (sfd < 0)
+		int sfd = open(state, O_RDONLY | O_CLOEXEC);
+		if (sfd < 0 && errno != ENOENT)
 			err(TK_EXIT_IO, "%s", state);
-		size_t n, dropped;
-		char *t = read_fd(sfd, state, 1u << 30, &n);
-		if (n > 0 && tk_gf_load(c.gf, state, t, n, &dropped, e, sizeof(e)) != 0)
-			errx(TK_EXIT_DATA, "%s", e);
-		if (n > 0 && dropped && !c.quiet)
-			warnx("%s: %zu entries for fences no longer loaded dropped",
-			    state, dropped);
-		free(t);
+		if (sfd >= 0) {
+			size_t n, dropped;
+			char *t = read_fd(sfd, state, 1u << 30, &n);
+			close(sfd);
+			if (n > 0 && tk_gf_load(c.gf, state, t, n, &dropped, e, sizeof(e)) != 0)
+				errx(TK_EXIT_DATA, "%s", e);
+			if (n > 0 && dropped)
+				warnx("%s: %zu entries for fences no longer loaded dropped",
+				    state, dropped);
+			free(t);
+		}
 	}
 
 	/* inputs, opened before hardening */
@@ -781,7 +793,8 @@ main(int argc, char *argv[])
 		else if ((fds[i] = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0)
 			err(TK_EXIT_IO, "%s", argv[i]);
 	}
-	cli_harden(TK_HARDEN_STDIO);
+	/* the state is saved at exit: that needs to create and rename a file */
+	cli_harden(state ? TK_HARDEN_FILES : TK_HARDEN_STDIO);
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -806,11 +819,8 @@ main(int argc, char *argv[])
 	}
 	cli_out_flush(&c.out);
 	out_check(&c);
-	if (sfd >= 0) {
-		if (save_state(&c, sfd, state) != 0)
-			rc = TK_EXIT_IO;
-		close(sfd);
-	}
+	if (state && save_state(&c, state) != 0)
+		rc = TK_EXIT_IO;
 	if (!c.quiet) {
 		fprintf(stderr, "tk-geofence: %zu fences, %lu records, %lu positions, "
 		    "%lu written, %lu other", c.fs.n, c.records, c.positions_n,
