@@ -56,12 +56,11 @@ fence_free(struct tk_fence *f)
 {
 	free(f->props);
 	free(f->edges);
-	free(f->soff);
-	free(f->sfull);
+	free(f->strip);
 	free(f->sedges);
 	f->props = NULL;
 	f->edges = f->sedges = NULL;
-	f->soff = f->sfull = NULL;
+	f->strip = NULL;
 }
 
 static void
@@ -174,25 +173,24 @@ build_strips(struct tk_fence *f)
 			ns /= 2;
 			continue;
 		}
-		f->soff = calloc((size_t)ns + 1, sizeof(*f->soff));
-		f->sfull = calloc((size_t)ns, sizeof(*f->sfull));
+		f->strip = calloc((size_t)ns + 1, sizeof(*f->strip));
 		f->sedges = malloc((total ? total : 1) * sizeof(*f->sedges));
-		if (f->soff == NULL || f->sfull == NULL || f->sedges == NULL)
+		if (f->strip == NULL || f->sedges == NULL)
 			return -1;
 		for (uint32_t i = 0; i < f->nedges; i++) {
 			const struct tk_edge *e = &f->edges[i];
 			uint32_t a = strip_of(f, fmin(e->y0, e->y1));
 			uint32_t b = strip_of(f, fmax(e->y0, e->y1));
 			for (uint32_t k = a; k <= b; k++) {
-				f->soff[k + 1]++;
+				f->strip[k + 1].off++;
 				double lo, hi;
 				strip_bounds(f, k, &lo, &hi);
 				if (spans(e, lo, hi))
-					f->sfull[k]++;
+					f->strip[k].nfull++;
 			}
 		}
 		for (uint32_t k = 0; k < ns; k++)
-			f->soff[k + 1] += f->soff[k];
+			f->strip[k + 1].off += f->strip[k].off;
 		uint32_t *fullp = malloc((size_t)ns * sizeof(*fullp));
 		uint32_t *partp = malloc((size_t)ns * sizeof(*partp));
 		if (fullp == NULL || partp == NULL) {
@@ -201,8 +199,8 @@ build_strips(struct tk_fence *f)
 			return -1;
 		}
 		for (uint32_t k = 0; k < ns; k++) {
-			fullp[k] = f->soff[k];
-			partp[k] = f->soff[k] + f->sfull[k];
+			fullp[k] = f->strip[k].off;
+			partp[k] = f->strip[k].off + f->strip[k].nfull;
 		}
 		for (uint32_t i = 0; i < f->nedges; i++) {
 			const struct tk_edge *e = &f->edges[i];
@@ -222,12 +220,12 @@ build_strips(struct tk_fence *f)
 		/* spanning edges of a valid polygon do not cross inside the
 		 * strip: order them left to right */
 		for (uint32_t k = 0; k < ns; k++) {
-			if (f->sfull[k] < 2)
+			if (f->strip[k].nfull < 2)
 				continue;
 			double lo, hi;
 			strip_bounds(f, k, &lo, &hi);
 			sort_ym = (lo + hi) / 2;
-			qsort(f->sedges + f->soff[k], f->sfull[k], sizeof(*f->sedges), cmp_xm);
+			qsort(f->sedges + f->strip[k].off, f->strip[k].nfull, sizeof(*f->sedges), cmp_xm);
 		}
 		return 0;
 	}
@@ -247,9 +245,9 @@ tk_fence_contains(const struct tk_fence *f, double px, double py)
 	if (f->kind == TK_FENCE_CIRCLE)
 		return tk_haversine(f->clat, f->clon, py, px) <= f->radius;
 	uint32_t s = strip_of(f, py);
-	const struct tk_edge *e = f->sedges + f->soff[s], *end = f->sedges + f->soff[s + 1];
+	const struct tk_edge *e = f->sedges + f->strip[s].off, *end = f->sedges + f->strip[s + 1].off;
 	bool in = false;
-	uint32_t nf = f->sfull[s];
+	uint32_t nf = f->strip[s].nfull;
 	if (nf) {
 		/* spanning edges, left to right: the ray to the right crosses
 		 * those right of the point, a suffix found by bisection */
@@ -1235,7 +1233,7 @@ tk_fenceset_build(struct tk_fenceset *s, char *err, size_t errlen)
 		s->gy1 = fmax(s->gy1, c[i].y1);
 	}
 	double w = s->gx1 - s->gx0, h = s->gy1 - s->gy0;
-	double target = 4.0 * (double)nc;
+	double target = 16.0 * (double)nc;
 	double nxd = w > 0 && h > 0 ? ceil(sqrt(target * w / h)) : w > 0 ? target : 1;
 	double nyd = w > 0 && h > 0 ? ceil(target / nxd) : h > 0 ? target : 1;
 	uint32_t nx = (uint32_t)fmin(fmax(nxd, 1), 4096), ny = (uint32_t)fmin(fmax(nyd, 1), 4096);
@@ -1249,7 +1247,7 @@ tk_fenceset_build(struct tk_fenceset *s, char *err, size_t errlen)
 		for (size_t i = 0; i < nc; i++)
 			total += (size_t)(cell_x(s, c[i].x1) - cell_x(s, c[i].x0) + 1) *
 			    (cell_y(s, c[i].y1) - cell_y(s, c[i].y0) + 1);
-		if (total > 8 * nc + (size_t)nx * ny && (nx > 1 || ny > 1)) {
+		if (total > 16 * nc + (size_t)nx * ny && (nx > 1 || ny > 1)) {
 			nx = (nx + 1) / 2;
 			ny = (ny + 1) / 2;
 			continue;

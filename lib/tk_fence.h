@@ -29,24 +29,30 @@ struct tk_edge {
 	double	 x0, y0, x1, y1;
 };
 
+/* A strip's edges: sedges[off, next off); the first nfull span the strip
+ * and are sorted left to right. */
+struct tk_strip {
+	uint32_t	 off, nfull;
+};
+
 struct tk_fence {
-	char		 id[TK_FENCE_ID_MAX];	/* geofenceId: feature id, else name */
-	char		 name[TK_FENCE_ID_MAX];	/* properties.name, else id */
-	char		*props;		/* other properties as JSON text, or NULL */
-	char		 source[64];	/* "file:line" or "file#n", for messages */
+	/* hot: what a containment test reads, first */
 	enum tk_fence_kind kind;
+	uint32_t	 nstrip;
 	double		 minx, miny, maxx, maxy;	/* bbox; x may pass +-180 */
-	/* circle */
-	double		 clat, clon, radius;
-	/* polygon: every ring's edges, and the same edges bucketed by strip */
+	double		 sy0, sinv;	/* strip of y: (y - sy0) * sinv */
+	struct tk_strip	*strip;		/* nstrip + 1: where each strip's edges start */
+	struct tk_edge	*sedges;
+	double		 clat, clon, radius;	/* circle */
+	/* polygon: every ring's edges */
 	struct tk_edge	*edges;
 	uint32_t	 nedges;
-	uint32_t	 nstrip;
-	double		 sy0, sinv;	/* strip of y: (y - sy0) * sinv */
-	uint32_t	*soff;		/* nstrip + 1 offsets into sedges */
-	uint32_t	*sfull;		/* per strip: edges spanning it, first, by x */
-	struct tk_edge	*sedges;
 	uint32_t	 nparts, nholes;	/* for messages */
+	/* cold */
+	char		*props;		/* other properties as JSON text, or NULL */
+	char		 id[TK_FENCE_ID_MAX];	/* geofenceId: feature id, else name */
+	char		 name[TK_FENCE_ID_MAX];	/* properties.name, else id */
+	char		 source[64];	/* "file:line" or "file#n", for messages */
 };
 
 struct tk_fence_opts {

@@ -30,7 +30,7 @@ static double
 now(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);	/* cpu time: other load matters less */
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -173,14 +173,6 @@ contain(const char *dir, const char *which, long npts)
 	uint32_t out[64];
 	double t_ours[RUNS], t_geos[RUNS], t_geos_pt[RUNS];
 	long hits_ours = 0, hits_geos = 0;
-	for (int r = 0; r < RUNS; r++) {
-		double t0 = now();
-		long h = 0;
-		for (long i = 0; i < npts; i++)
-			h += (long)tk_fenceset_query(&fs, px[i], py[i], out, 64);
-		t_ours[r] = now() - t0;
-		hits_ours = h;
-	}
 	/* GEOS: the same fences, from the same flat edges, as polygons */
 	GEOSContextHandle_t h = GEOS_init_r();
 	GEOSGeometry **geoms = calloc(fs.n, sizeof(*geoms));
@@ -221,9 +213,17 @@ contain(const char *dir, const char *which, long npts)
 	GEOSGeometry **pts = malloc((size_t)npts * sizeof(*pts));
 	for (long i = 0; i < npts; i++)
 		pts[i] = GEOSGeom_createPointFromXY_r(h, px[i], py[i]);
+	double ratio[RUNS], ratio_pt[RUNS];
 	for (int r = 0; r < RUNS; r++) {
-		struct qarg q = {h, prep, NULL, 0};
+		/* interleaved, so that a change of machine load hits both */
 		double t0 = now();
+		long hh = 0;
+		for (long i = 0; i < npts; i++)
+			hh += (long)tk_fenceset_query(&fs, px[i], py[i], out, 64);
+		t_ours[r] = now() - t0;
+		hits_ours = hh;
+		struct qarg q = {h, prep, NULL, 0};
+		t0 = now();
 		for (long i = 0; i < npts; i++) {
 			q.pt = pts[i];
 			if (big)
@@ -246,12 +246,14 @@ contain(const char *dir, const char *which, long npts)
 			GEOSGeom_destroy_r(h, p);
 		}
 		t_geos_pt[r] = now() - t0;
+		ratio[r] = t_geos[r] / t_ours[r];
+		ratio_pt[r] = t_geos_pt[r] / t_ours[r];
 	}
 	double mo = median(t_ours, RUNS), mg = median(t_geos, RUNS), mp = median(t_geos_pt, RUNS);
-	printf("contain %s: ours %.2f M points/s; GEOS prepared%s %.2f M/s (points pre-built), "
-	    "%.2f M/s (point built per query); ratio %.1fx (%.1fx); hits %ld vs %ld%s\n",
-	    which, npts / mo / 1e6, big ? "" : " + STRtree", npts / mg / 1e6,
-	    npts / mp / 1e6, mg / mo, mp / mo, hits_ours, hits_geos,
+	printf("contain %s (cpu time, median of %d): ours %.2f M points/s; GEOS prepared%s %.2f M/s (points pre-built), "
+	    "%.2f M/s (point built per query); median ratio %.1fx (%.1fx); hits %ld vs %ld%s\n",
+	    which, RUNS, npts / mo / 1e6, big ? "" : " + STRtree", npts / mg / 1e6,
+	    npts / mp / 1e6, median(ratio, RUNS), median(ratio_pt, RUNS), hits_ours, hits_geos,
 	    hits_ours == hits_geos ? " (agree)" : " (DISAGREE)");
 	for (long i = 0; i < npts; i++)
 		GEOSGeom_destroy_r(h, pts[i]);
