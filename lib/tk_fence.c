@@ -1155,7 +1155,24 @@ tk_fenceset_find(const struct tk_fenceset *s, const char *key)
 	return -1;
 }
 
-#define copy tk_gent
+struct copy {
+	double	 x0, y0, x1, y1;
+	uint32_t ent;
+};
+
+static float
+down(double v)
+{
+	float f = (float)v;
+	return (double)f > v ? nextafterf(f, -INFINITY) : f;
+}
+
+static float
+up(double v)
+{
+	float f = (float)v;
+	return (double)f < v ? nextafterf(f, INFINITY) : f;
+}
 
 static uint32_t
 cell_x(const struct tk_fenceset *s, double x)
@@ -1280,7 +1297,8 @@ tk_fenceset_build(struct tk_fenceset *s, char *err, size_t errlen)
 	for (size_t i = 0; i < nc; i++)
 		for (uint32_t y = cell_y(s, c[i].y0); y <= cell_y(s, c[i].y1); y++)
 			for (uint32_t x = cell_x(s, c[i].x0); x <= cell_x(s, c[i].x1); x++)
-				s->gent[fill[(size_t)y * nx + x]++] = c[i];
+				s->gent[fill[(size_t)y * nx + x]++] = (struct tk_gent){
+				    down(c[i].x0), down(c[i].y0), up(c[i].x1), up(c[i].y1), c[i].ent};
 	free(fill);
 	free(c);
 	s->ngent = total;

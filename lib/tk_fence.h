@@ -65,10 +65,10 @@ struct tk_fence_opts {
 typedef void tk_fence_warn_fn(void *arg, const char *msg);
 
 /* A grid entry: a fence's bounding box (shifted for a copy past the
- * antimeridian), the fence << 2 and the shift (0: none, 1: -360 applied to
+ * antimeridian, as floats rounded outwards), the fence << 2 and the shift (0: none, 1: -360 applied to
  * the point, 2: +360). */
 struct tk_gent {
-	double		 x0, y0, x1, y1;
+	float		 x0, y0, x1, y1;	/* rounded outwards */
 	uint32_t	 ent;
 };
 
