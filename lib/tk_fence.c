@@ -483,7 +483,10 @@ finish_polygon(struct load *L, GEOSGeometry *g)
 	}
 	char *reason = NULL;
 	GEOSGeometry *loc = NULL;
-	char v = GEOSisValidDetail_r(L->g.h, g, 0, &reason, &loc);
+	/* the plain check is faster; the detailed one only for the reason */
+	char v = GEOSisValid_r(L->g.h, g);
+	if (v != 1)
+		v = GEOSisValidDetail_r(L->g.h, g, 0, &reason, &loc);
 	if (v != 1) {
 		char where[96] = "";
 		double x, y;
