@@ -876,6 +876,46 @@ jstr(json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+/* The shape of "coordinates": depth levels of arrays down to positions of
+ * two or three numbers.  GEOS 3.11's GeoJSON reader trusts it (a position
+ * "[]" crashes it), so it is checked here first. */
+static bool
+coords_ok(json_object *c, int depth)
+{
+	if (!json_object_is_type(c, json_type_array))
+		return false;
+	size_t n = json_object_array_length(c);
+	if (depth == 0) {
+		if (n < 2 || n > 3)
+			return false;
+		for (size_t i = 0; i < n; i++) {
+			json_object *v = json_object_array_get_idx(c, i);
+			if (!json_object_is_type(v, json_type_double) &&
+			    !json_object_is_type(v, json_type_int))
+				return false;
+		}
+		return true;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!coords_ok(json_object_array_get_idx(c, i), depth - 1))
+			return false;
+	return true;
+}
+
+static int
+geom_depth(const char *type)
+{
+	static const struct {
+		const char *t;
+		int d;
+	} tab[] = {{"Point", 0}, {"LineString", 1}, {"MultiLineString", 2},
+	    {"Polygon", 2}, {"MultiPolygon", 3}};
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (strcmp(type, tab[i].t) == 0)
+			return tab[i].d;
+	return -1;
+}
+
 static int
 geojson_feature(struct load *L, GEOSGeoJSONReader *rd, json_object *feat, size_t idx)
 {
@@ -924,6 +964,18 @@ geojson_feature(struct load *L, GEOSGeoJSONReader *rd, json_object *feat, size_t
 	}
 	json_object *coords = NULL, *rv;
 	json_object_object_get_ex(geom, "coordinates", &coords);
+	int depth = geom_depth(gt);
+	if (depth < 0) {
+		fmt_err(L->err, L->errlen, "%s: fence '%s': a %s is not an area (Polygon, "
+		    "MultiPolygon, Point with a radius or LineString with a width "
+		    "expected)", L->label, L->f->name, gt);
+		return end(L, -1);
+	}
+	if (!coords_ok(coords, depth)) {
+		fmt_err(L->err, L->errlen, "%s: fence '%s': bad %s coordinates (arrays "
+		    "of positions of 2 or 3 numbers expected)", L->label, L->f->name, gt);
+		return end(L, -1);
+	}
 	if (strcmp(gt, "Point") == 0) {
 		/* a circle: Point with properties.radius (metres) */
 		if (!props || !json_object_object_get_ex(props, "radius", &rv) ||

@@ -464,6 +464,15 @@ test_geojson(void **state)
 	assert_int_equal(tk_fenceset_load_mem(&fs, "j.geojson", t, strlen(t), NULL, NULL,
 	    NULL, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "j.geojson: not valid JSON"));
+	/* a malformed position is refused before GEOS 3.11 (which crashes on it) */
+	t = "{\"type\":\"Polygon\",\"coordinates\":[[[0,0],[1,0],[],[0,0]]]}";
+	assert_int_equal(tk_fenceset_load_mem(&fs, "e.geojson", t, strlen(t), NULL, NULL,
+	    NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bad Polygon coordinates"));
+	t = "{\"type\":\"GeometryCollection\",\"geometries\":[]}";
+	assert_int_equal(tk_fenceset_load_mem(&fs, "e.geojson", t, strlen(t), NULL, NULL,
+	    NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not an area"));
 	/* duplicate ids */
 	t = "a\tCIRCLE (0 0, 10)\na\tCIRCLE (1 1, 10)\n";
 	assert_int_equal(tk_fenceset_load_mem(&fs, "d.wkt", t, strlen(t), NULL, NULL,
