@@ -122,18 +122,22 @@ strip_of(const struct tk_fence *f, double y)
 
 /* Strip k covers [lo, hi]; an edge "spans" it when it passes both ends
  * with a margin, so it crosses y = py for every py the strip can get. */
-static void
-strip_bounds(const struct tk_fence *f, uint32_t k, double *lo, double *hi)
+struct sgeom {
+	double	 y0, h, eps;
+};
+
+static struct sgeom
+strip_geom(const struct tk_fence *f)
 {
-	double h = (f->maxy - f->miny) / f->nstrip;
-	double eps = 1e-9 * (f->maxy - f->miny) + 1e-12 * fmax(1, fabs(f->maxy));
-	*lo = f->miny + k * h - eps;
-	*hi = f->miny + (k + 1) * h + eps;
+	struct sgeom g = {f->miny, (f->maxy - f->miny) / f->nstrip,
+	    1e-9 * (f->maxy - f->miny) + 1e-12 * fmax(1, fabs(f->maxy))};
+	return g;
 }
 
-static bool
-spans(const struct tk_edge *e, double lo, double hi)
+static inline bool
+spans(const struct sgeom *g, const struct tk_edge *e, uint32_t k)
 {
+	double lo = g->y0 + k * g->h - g->eps, hi = g->y0 + (k + 1) * g->h + g->eps;
 	return fmin(e->y0, e->y1) < lo && fmax(e->y0, e->y1) > hi;
 }
 
@@ -173,6 +177,7 @@ build_strips(struct tk_fence *f)
 			ns /= 2;
 			continue;
 		}
+		struct sgeom sg = strip_geom(f);
 		f->strip = calloc((size_t)ns + 1, sizeof(*f->strip));
 		f->sedges = malloc((total ? total : 1) * sizeof(*f->sedges));
 		if (f->strip == NULL || f->sedges == NULL)
@@ -183,9 +188,7 @@ build_strips(struct tk_fence *f)
 			uint32_t b = strip_of(f, fmax(e->y0, e->y1));
 			for (uint32_t k = a; k <= b; k++) {
 				f->strip[k + 1].off++;
-				double lo, hi;
-				strip_bounds(f, k, &lo, &hi);
-				if (spans(e, lo, hi))
+				if (b - a >= 2 && spans(&sg, e, k))
 					f->strip[k].nfull++;
 			}
 		}
@@ -207,9 +210,7 @@ build_strips(struct tk_fence *f)
 			uint32_t a = strip_of(f, fmin(e->y0, e->y1));
 			uint32_t b = strip_of(f, fmax(e->y0, e->y1));
 			for (uint32_t k = a; k <= b; k++) {
-				double lo, hi;
-				strip_bounds(f, k, &lo, &hi);
-				if (spans(e, lo, hi))
+				if (b - a >= 2 && spans(&sg, e, k))
 					f->sedges[fullp[k]++] = *e;
 				else
 					f->sedges[partp[k]++] = *e;
@@ -222,9 +223,7 @@ build_strips(struct tk_fence *f)
 		for (uint32_t k = 0; k < ns; k++) {
 			if (f->strip[k].nfull < 2)
 				continue;
-			double lo, hi;
-			strip_bounds(f, k, &lo, &hi);
-			sort_ym = (lo + hi) / 2;
+			sort_ym = sg.y0 + (k + 0.5) * sg.h;
 			qsort(f->sedges + f->strip[k].off, f->strip[k].nfull, sizeof(*f->sedges), cmp_xm);
 		}
 		return 0;
