@@ -9,6 +9,10 @@
 
 #include "tk_jscan.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define DEPTH_MAX	64
 
 struct sc {
@@ -57,6 +61,23 @@ str(struct sc *s, struct tk_span *out, bool *esc)
 	const char *q = s->p + 1;
 	bool e = false;
 	for (;;) {
+#ifdef __SSE2__
+		/* 16 bytes at a time: a quote, a backslash or a byte <= 0x1f */
+		while (s->e - q >= 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+			__m128i m = _mm_or_si128(_mm_or_si128(
+			    _mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+			    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+			    _mm_cmpeq_epi8(_mm_max_epu8(x, _mm_set1_epi8(0x1f)),
+			    _mm_set1_epi8(0x1f)));
+			unsigned bits = (unsigned)_mm_movemask_epi8(m);
+			if (bits) {
+				q += __builtin_ctz(bits);
+				goto special;
+			}
+			q += 16;
+		}
+#endif
 		while (s->e - q >= 8) {
 			uint64_t x, m;
 			memcpy(&x, q, 8);
@@ -69,6 +90,9 @@ str(struct sc *s, struct tk_span *out, bool *esc)
 			}
 			q += 8;
 		}
+#ifdef __SSE2__
+special:
+#endif
 		if (q >= s->e)
 			return -1;
 		unsigned char c = (unsigned char)*q;
