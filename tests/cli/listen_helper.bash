@@ -1,0 +1,51 @@
+# Helpers for the tk-listen suites: start the server on a free loopback
+# port, talk to it as a device with bash's /dev/tcp and /dev/udp.
+
+# start_listen ARGS...: tk-listen on 127.0.0.1, port 0; sets PORT, LPID.
+# stdout goes to $TK_TMP/out (or $OUT if set), stderr to $TK_TMP/err.
+start_listen() {
+	local out=${OUT:-$TK_TMP/out}
+	rm -f "$TK_TMP/port"
+	bg tk-listen -b 127.0.0.1 -p 0 --port-file "$TK_TMP/port" "$@" >"$out" 2>"$TK_TMP/err" 7<&-
+	LPID=$BG_PID
+	wait_for test -s "$TK_TMP/port"
+	PORT=$(cat "$TK_TMP/port")
+}
+
+# stop_listen: SIGTERM and wait; sets LRC to the exit status.
+stop_listen() {
+	kill -TERM "$LPID"
+	LRC=0
+	timeout 10 tail --pid="$LPID" -f /dev/null || true
+	wait "$LPID" || LRC=$?
+}
+
+# out_has PATTERN: the output has a line matching the extended regex.
+out_has() {
+	grep -Eq -- "$1" "${OUT:-$TK_TMP/out}"
+}
+
+# wait_out PATTERN: wait (bounded) until the output has such a line.
+wait_out() {
+	wait_for out_has "$1"
+}
+
+# recv FD N: read N bytes the server sent on FD, as hex (bounded wait).
+recv() {
+	timeout 3 head -c "$2" <&"$1" | od -An -tx1 -v | tr -d ' \n'
+}
+
+# hex STRING: the bytes of STRING as hex (to compare with recv).
+hex() {
+	printf '%s' "$1" | od -An -tx1 -v | tr -d ' \n'
+}
+
+# unhex HEX: write the bytes.
+unhex() {
+	local h=$1 out=''
+	while [ -n "$h" ]; do
+		out="$out\\x${h:0:2}"
+		h=${h:2}
+	done
+	printf '%b' "$out"
+}

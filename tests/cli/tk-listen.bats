@@ -1,0 +1,292 @@
+#!/usr/bin/env bats
+# tk-listen over TCP on loopback: frame lines, handshakes per dialect,
+# framing across reads, sessions, limits, signals, backpressure.
+load test_helper
+load listen_helper
+
+@test "tk-listen: -p 0 binds TCP and UDP to the same free port and says so" {
+	start_listen
+	[[ "$PORT" =~ ^[0-9]+$ ]]
+	wait_for grep -q "listening" "$TK_TMP/err"
+	grep -qx "tk-listen: listening on tcp 127.0.0.1:$PORT, udp 127.0.0.1:$PORT" "$TK_TMP/err"
+	stop_listen
+	[ "$LRC" -eq 0 ]
+}
+
+@test "tk-listen: frames arrive as tk-frame(5) lines: open, frame, junk, close" {
+	start_listen
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	printf '*HQ,4210051415,V1,120000#garbage*HQ,4210051415,V2#' >&5
+	wait_out ' frame tcp .* h02 - - \*HQ,4210051415,V2#$'
+	exec 5>&-
+	wait_out ' close tcp '
+	run cat "$TK_TMP/out"
+	assert_line --index 0 --regexp '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z open tcp 127\.0\.0\.1:[0-9]+ 1 - - - -$'
+	assert_line --index 1 --regexp ' frame tcp 127\.0\.0\.1:[0-9]+ 1 h02 - - \*HQ,4210051415,V1,120000#$'
+	assert_line --index 2 --regexp ' junk tcp 127\.0\.0\.1:[0-9]+ 1 h02 - - garbage$'
+	assert_line --index 3 --regexp ' frame tcp .* 1 h02 - - \*HQ,4210051415,V2#$'
+	assert_line --index 4 --regexp ' close tcp .* 1 h02 - - peer-closed$'
+	stop_listen
+}
+
+@test "tk-listen: a frame split over reads and frames glued in one read" {
+	start_listen
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	printf '*HQ,42100' >&5
+	sleep 0.2
+	printf '51415,V1#*HQ,1,A#*HQ,2,B#' >&5
+	wait_out ' \*HQ,2,B#$'
+	exec 5>&-
+	run grep -c ' frame tcp ' "$TK_TMP/out"
+	assert_output 3
+	out_has ' frame tcp .* \*HQ,4210051415,V1#$'
+	! out_has ' junk '
+	stop_listen
+}
+
+@test "tk-listen: non-printing bytes are escaped in DATA (vis), binary frames stay whole" {
+	start_listen
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	printf '\x78\x78\x04\x01\x00\x20\x5c\x0d\x0a' >&5
+	wait_out ' frame tcp '
+	exec 5>&-
+	out_has ' frame tcp .* gt06 - - xx\\004\\001\\0\\s\\\\\\r\\n$'
+	stop_listen
+}
+
+@test "tk-listen: gps103 login gets LOAD, heartbeat gets ON, byte-exact (TCP)" {
+	start_listen
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	printf '##,imei:359586015829802,A;' >&5
+	run recv 5 4
+	assert_output "$(hex LOAD)"
+	printf '359586015829802;' >&5
+	run recv 5 2
+	assert_output "$(hex ON)"
+	exec 5>&-
+	wait_out ' close tcp '
+	out_has ' frame tcp .* gps103 359586015829802 - ##,imei:359586015829802,A;$'
+	out_has ' send tcp .* gps103 359586015829802 - LOAD$'
+	out_has ' send tcp .* gps103 359586015829802 - ON$'
+	stop_listen
+}
+
+@test "tk-listen: tk103 BP00 gets AP01HSO and BP05 gets AP05, byte-exact (TCP)" {
+	start_listen
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	printf '(027044702512BP00HSO)' >&5
+	run recv 5 21
+	assert_output "$(hex '(027044702512AP01HSO)')"
+	printf '(088047365460BP05354188047365460150929A3258.1754S02755.4323E009.4193927301.9000000000L00000000)' >&5
+	run recv 5 18
+	assert_output "$(hex '(088047365460AP05)')"
+	exec 5>&-
+	wait_out ' close tcp '
+	out_has ' frame tcp .* tk103 027044702512 - \(027044702512BP00HSO\)$'
+	stop_listen
+}
+
+@test "tk-listen: xexun2 frames get the binary ACK of protocol.md 5.2 (TCP)" {
+	# type 0x0014, index 0x0001, IMEI 861881053624335, payload 01
+	local frame=faaf0014000186188105362433500001fffe01faaf
+	local ack=faaf0014000186188105362433500001fffe01faaf
+	start_listen
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	unhex "$frame" >&5
+	run recv 5 21
+	assert_output "$ack"
+	# a command-type frame (0x0007) is not acknowledged
+	unhex faaf0007000286188105362433500001fffe01faaf >&5
+	wait_out ' frame tcp .* xexun2 861881053624335 - .*\\007\\000\\002'
+	run recv 5 1
+	assert_output ''
+	exec 5>&-
+	stop_listen
+}
+
+@test "tk-listen | tk-decode: frame lines decode to JSON" {
+	start_listen
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	printf 'imei:359586015829802,tracker,1509291533,,F,153328.000,A,3258.1754,S,02755.4323,E,0.00,0;' >&5
+	wait_out ' frame tcp '
+	exec 5>&-
+	stop_listen
+	run --separate-stderr timeout 10 "$TK_BIN/tk-decode" -q "$TK_TMP/out"
+	assert_success
+	assert_output --partial '"id":"359586015829802"'
+	assert_output --partial '"protocol":"gps103"'
+}
+
+@test "tk-listen: a device reconnecting from a new address replaces its session" {
+	start_listen
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	printf '##,imei:359586015829802,A;' >&5
+	run recv 5 4
+	exec 6<>/dev/tcp/127.0.0.1/"$PORT"
+	printf '##,imei:359586015829802,A;' >&6
+	run recv 6 4
+	assert_output "$(hex LOAD)"
+	wait_out ' close tcp .* 1 gps103 359586015829802 - replaced$'
+	# the old connection is closed by the server: EOF
+	run timeout 3 cat <&5
+	assert_success
+	# a frame claiming another id on the new session is flagged
+	printf '##,imei:111111111111111,A;' >&6
+	wait_out ' frame tcp .* 2 gps103 359586015829802 mismatch=111111111111111 '
+	exec 5>&- 6>&-
+	stop_listen
+}
+
+@test "tk-listen: -t closes an idle connection with reason idle-timeout" {
+	start_listen -t 1
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	printf '*HQ,1,V1#' >&5
+	wait_out ' frame tcp '
+	TK_WAIT=5 wait_out ' close tcp .* idle-timeout$'
+	run timeout 3 cat <&5
+	assert_success
+	exec 5>&-
+	stop_listen
+}
+
+@test "tk-listen: an oversize frame closes only that connection (-m)" {
+	start_listen -m 64
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT" 6<>/dev/tcp/127.0.0.1/"$PORT"
+	printf '*HQ,2,V1#' >&6
+	wait_out ' frame tcp .* 2 h02 '
+	printf '*HQ,1,%0200d' 0 >&5
+	wait_out ' close tcp .* 1 h02 - - protocol-error$'
+	printf '*HQ,2,V2#' >&6
+	wait_out ' frame tcp .* 2 h02 - - \*HQ,2,V2#$'
+	! out_has ' close tcp .* 2 h02 '
+	exec 5>&- 6>&-
+	stop_listen
+}
+
+@test "tk-listen: bytes of no known dialect close with reason unknown-dialect" {
+	start_listen
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n%0100d' 0 >&5
+	wait_out ' close tcp .* unknown-dialect$'
+	out_has ' junk tcp .* unknown - - GET'
+	exec 5>&-
+	stop_listen
+}
+
+@test "tk-listen: -c and -C refuse extra connections with reason limit" {
+	start_listen -c 1
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	printf '*HQ,1,V1#' >&5
+	wait_out ' frame tcp '
+	exec 6<>/dev/tcp/127.0.0.1/"$PORT"
+	wait_out ' close tcp .* 2 - - - limit$'
+	exec 5>&- 6>&-
+	stop_listen
+	start_listen -C 1
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	printf '*HQ,1,V1#' >&5
+	wait_out ' frame tcp '
+	exec 6<>/dev/tcp/127.0.0.1/"$PORT"
+	wait_out ' close tcp .* 2 - - - limit$'
+	exec 5>&- 6>&-
+	stop_listen
+}
+
+@test "tk-listen: SIGTERM flushes everything, closes with reason shutdown, exit 0" {
+	start_listen
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	local i
+	for i in $(seq 1 200); do printf '*HQ,%d,V1#' "$i"; done >&5
+	wait_out '\*HQ,200,V1#$'
+	printf '*HQ,201,unterminated' >&5
+	sleep 0.2
+	stop_listen
+	[ "$LRC" -eq 0 ]
+	run grep -c ' frame tcp ' "$TK_TMP/out"
+	assert_output 201
+	run tail -n 1 "$TK_TMP/out"
+	assert_output --regexp ' close tcp .* 1 h02 - - shutdown$'
+	# the control socket is removed
+	exec 5>&-
+}
+
+@test "tk-listen: SIGUSR1 prints counters to stderr and the run goes on" {
+	start_listen
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	printf '*HQ,1,V1#' >&5
+	wait_out ' frame tcp '
+	kill -USR1 "$LPID"
+	wait_for grep -q 'tk-listen: out_buffer_highwater ' "$TK_TMP/err"
+	grep -qx 'tk-listen: frames_h02 1' "$TK_TMP/err"
+	grep -qx 'tk-listen: connections_open 1' "$TK_TMP/err"
+	grep -q 'tk-listen: udp_drops 0' "$TK_TMP/err"
+	grep -q 'tk-listen: replies_sent ' "$TK_TMP/err"
+	grep -q 'tk-listen: protocol_errors ' "$TK_TMP/err"
+	kill -0 "$LPID"
+	exec 5>&-
+	stop_listen
+	[ "$LRC" -eq 0 ]
+}
+
+@test "tk-listen: a slow consumer loses nothing (backpressure)" {
+	mkfifo "$TK_TMP/fifo"
+	# the reader starts late: tk-listen must hold the devices back meanwhile
+	exec 7<>"$TK_TMP/fifo"
+	OUT=$TK_TMP/fifo start_listen -B 4096
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	local i
+	for i in $(seq 1 3000); do printf '*HQ,%d,V1,%0100d#' "$i" 0; done >&5 &
+	local wpid=$!
+	sleep 1
+	# nothing read yet: the pipe (64 KiB) and the 4 KiB buffer are full
+	timeout 20 head -n 3001 <&7 >"$TK_TMP/got"
+	wait "$wpid"
+	exec 5>&-
+	run grep -c ' frame tcp ' "$TK_TMP/got"
+	assert_output 3000
+	grep -q '\*HQ,3000,V1,' "$TK_TMP/got"
+	kill -USR1 "$LPID"
+	wait_for grep -q 'tk-listen: output_paused' "$TK_TMP/err"
+	! grep -q 'tk-listen: out_buffer_highwater 0$' "$TK_TMP/err"
+	kill -TERM "$LPID"
+	timeout 5 cat <&7 >/dev/null || true
+	wait "$LPID" || true
+	exec 7>&-
+}
+
+@test "tk-listen: stdout closed by its reader ends the run with exit 4" {
+	mkfifo "$TK_TMP/fifo"
+	exec 7<>"$TK_TMP/fifo"
+	OUT=$TK_TMP/fifo start_listen
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	printf '*HQ,1,V1#' >&5
+	timeout 5 head -n 2 <&7 >/dev/null
+	exec 7>&- 7<&-
+	printf '*HQ,2,V1#' >&5
+	local rc=0
+	timeout 10 tail --pid="$LPID" -f /dev/null
+	wait "$LPID" || rc=$?
+	[ "$rc" -eq 4 ]
+	grep -q 'broken pipe' "$TK_TMP/err"
+	exec 5>&-
+}
+
+@test "tk-listen: misuse exits 2" {
+	run_tk tk-listen -4 -6
+	assert_failure 2
+	run_tk tk-listen -p 70000
+	assert_failure 2
+	run_tk tk-listen -G wheel
+	assert_failure 2
+	run_tk tk-listen extra
+	assert_failure 2
+	run_tk tk-listen -B 100
+	assert_failure 2
+}
+
+@test "tk-listen: a port in use is an I/O error, exit 3" {
+	start_listen
+	run_tk tk-listen -b 127.0.0.2 -p "$PORT" -b 999.1.1.1
+	assert_failure 3
+	stop_listen
+}
