@@ -97,7 +97,7 @@ load listen_helper
 	assert_output "$ack"
 	# a command-type frame (0x0007) is not acknowledged
 	unhex faaf0007000286188105362433500001fffe01faaf >&5
-	wait_out ' frame tcp .* xexun2 861881053624335 - .*\\007\\000\\002'
+	wait_out ' frame tcp .* xexun2 861881053624335 - \\372\\257\\0\\a\\0\\002'
 	run recv 5 1
 	assert_output ''
 	exec 5>&-
@@ -113,7 +113,7 @@ load listen_helper
 	stop_listen
 	run --separate-stderr timeout 10 "$TK_BIN/tk-decode" -q "$TK_TMP/out"
 	assert_success
-	assert_output --partial '"id":"359586015829802"'
+	assert_output --partial '"uniqueId":"359586015829802"'
 	assert_output --partial '"protocol":"gps103"'
 }
 
