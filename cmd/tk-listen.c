@@ -257,6 +257,11 @@ main(int argc, char *argv[])
 	struct tk_server *s = tk_server_new(&o, e, sizeof(e));
 	if (s == NULL)
 		errx(TK_EXIT_IO, "%s", e);
+	char d[512];
+	tk_server_describe(s, d, sizeof(d));
+	fprintf(stderr, "%s: listening on %s\n", getprogname(), d);
+	if (port_file != NULL)
+		write_port_file(port_file, tk_server_port(s));
 	if (pw != NULL) {
 		if (setgroups(1, &pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
 		    setuid(pw->pw_uid) != 0)
@@ -264,11 +269,6 @@ main(int argc, char *argv[])
 		if (pw->pw_uid != 0 && setuid(0) == 0)
 			errx(TK_EXIT_SOFTWARE, "-u %s: could regain root", user);
 	}
-	char d[512];
-	tk_server_describe(s, d, sizeof(d));
-	fprintf(stderr, "%s: listening on %s\n", getprogname(), d);
-	if (port_file != NULL)
-		write_port_file(port_file, tk_server_port(s));
 	cli_harden(TK_HARDEN_NET);
 
 	while (!got_stop) {

@@ -136,6 +136,7 @@ struct tk_server {
 	uint8_t		*rbuf;
 	int64_t		 now;
 	int64_t		 backoff_until;	/* 0: accepting */
+	int64_t		 backoff_logged;
 	int64_t		 last_tick;
 	uint64_t	 drops_reported;
 	/* devices and commands */
@@ -876,9 +877,14 @@ on_accept(struct tk_loop *l, int lfd, unsigned ev, void *arg)
 				continue;
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			    errno == ENOMEM) {
+				int e = errno;
 				s->st.accept_backoffs++;
-				logf_(s, TK_LOG_WARN, "accept: %s: pausing for %d ms",
-				    strerror(errno), BACKOFF_MS);
+				if (s->now - s->backoff_logged >= 1000) {
+					s->backoff_logged = s->now;
+					logf_(s, TK_LOG_WARN, "accept: %s: pausing for %d ms "
+					    "(%llu times so far)", strerror(e), BACKOFF_MS,
+					    (unsigned long long)s->st.accept_backoffs);
+				}
 				s->backoff_until = s->now + BACKOFF_MS;
 				resume_accept(s, false);
 			}

@@ -49,3 +49,8 @@ unhex() {
 	done
 	printf '%b' "$out"
 }
+
+# uids_are PID UIDS: real, effective, saved and fs uid, concatenated.
+uids_are() {
+	[ "$(awk '/^Uid:/ {print $2 $3 $4 $5}' /proc/"$1"/status)" = "$2" ]
+}

@@ -290,3 +290,106 @@ load listen_helper
 	assert_failure 3
 	stop_listen
 }
+
+@test "tk-listen: without -b it listens on IPv4 and IPv6 at once" {
+	rm -f "$TK_TMP/port"
+	bg tk-listen -p 0 --port-file "$TK_TMP/port" >"$TK_TMP/out" 2>"$TK_TMP/err"
+	LPID=$BG_PID
+	wait_for test -s "$TK_TMP/port"
+	PORT=$(cat "$TK_TMP/port")
+	grep -qx "tk-listen: listening on tcp 0.0.0.0:$PORT, tcp \[::\]:$PORT, udp 0.0.0.0:$PORT, udp \[::\]:$PORT" "$TK_TMP/err"
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT" 6<>/dev/tcp/::1/"$PORT"
+	printf '*HQ,4,V1#' >&5
+	printf '*HQ,6,V1#' >&6
+	wait_out ' frame tcp \[::1\]:[0-9]+ [0-9]+ h02 - - \*HQ,6,V1#$'
+	wait_out ' frame tcp 127\.0\.0\.1:[0-9]+ [0-9]+ h02 - - \*HQ,4,V1#$'
+	printf '*HQ,7,U#' >/dev/udp/::1/"$PORT"
+	wait_out ' frame udp \[::1\]:[0-9]+ [0-9]+ h02 - - \*HQ,7,U#$'
+	exec 5>&- 6>&-
+	stop_listen
+	[ "$LRC" -eq 0 ]
+}
+
+@test "tk-listen: -4 and -6 restrict the families" {
+	run_tk tk-listen -6 -b 127.0.0.1 -p 0
+	assert_failure 3
+	[[ "$stderr" == *"not a numeric IPv6 address"* ]]
+	rm -f "$TK_TMP/port"
+	bg tk-listen -4 -p 0 --port-file "$TK_TMP/port" >"$TK_TMP/out" 2>"$TK_TMP/err"
+	LPID=$BG_PID
+	wait_for test -s "$TK_TMP/port"
+	PORT=$(cat "$TK_TMP/port")
+	grep -qx "tk-listen: listening on tcp 0.0.0.0:$PORT, udp 0.0.0.0:$PORT" "$TK_TMP/err"
+	stop_listen
+}
+
+@test "tk-listen: out of file descriptors, accepting backs off instead of spinning" {
+	rm -f "$TK_TMP/port"
+	(ulimit -n 16; exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec "$TK_BIN/tk-listen" -b 127.0.0.1 -p 0 --port-file "$TK_TMP/port" \
+	    >"$TK_TMP/out" 2>"$TK_TMP/err") &
+	LPID=$!
+	TK_PIDS="${TK_PIDS:-} $LPID"
+	wait_for test -s "$TK_TMP/port"
+	PORT=$(cat "$TK_TMP/port")
+	local i fd fds=()
+	for i in $(seq 1 16); do
+		exec {fd}<>/dev/tcp/127.0.0.1/"$PORT"
+		fds+=("$fd")
+	done
+	wait_for grep -q 'accept: Too many open files: pausing for 100 ms' "$TK_TMP/err"
+	# not a busy loop: well under a tenth of a CPU second over half a second
+	local t0 t1
+	t0=$(awk '{print $14 + $15}' /proc/"$LPID"/stat)
+	sleep 0.5
+	t1=$(awk '{print $14 + $15}' /proc/"$LPID"/stat)
+	[ $((t1 - t0)) -lt 10 ]
+	# free descriptors: the waiting connections are accepted
+	for i in 0 1 2 3 4 5 6 7; do fd=${fds[$i]}; exec {fd}>&-; done
+	printf '*HQ,25,V1#' >&"${fds[15]}"
+	wait_out ' frame tcp .* \*HQ,25,V1#$'
+	for i in 8 9 10 11 12 13 14 15; do fd=${fds[$i]}; exec {fd}>&-; done
+	stop_listen
+	[ "$LRC" -eq 0 ]
+}
+
+@test "tk-listen: -u drops privileges after binding (root only; otherwise refused)" {
+	if [ "$(id -u)" -eq 0 ]; then
+		start_listen -u nobody -S "$TK_TMP/ctl"
+		local n
+		n=$(id -u nobody)
+		wait_for uids_are "$LPID" "$n$n$n$n"
+		exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+		printf '*HQ,1,V1#' >&5
+		wait_out ' frame tcp '
+		exec 5>&-
+		stop_listen
+		[ "$LRC" -eq 0 ]
+	else
+		run_tk tk-listen -b 127.0.0.1 -p 0 -u nobody
+		assert_failure 3
+		[[ "$stderr" == *"dropping privileges"* ]]
+	fi
+}
+
+@test "tk-listen: UDP datagrams that cannot be buffered are counted and reported" {
+	mkfifo "$TK_TMP/fifo"
+	exec 7<>"$TK_TMP/fifo"
+	OUT=$TK_TMP/fifo start_listen -B 4096
+	exec 5<>/dev/udp/127.0.0.1/"$PORT"
+	local i
+	# fill the pipe and the buffer: nobody reads the fifo yet
+	for i in $(seq 1 1500); do printf '*HQ,%d,V1,%0100d#' "$i" 0 >&5; done
+	wait_for grep -q 'tk-listen: udp: .* datagram(s) dropped: output buffer full' "$TK_TMP/err"
+	kill -USR1 "$LPID"
+	wait_for grep -q 'tk-listen: udp_drops ' "$TK_TMP/err"
+	local drops got
+	drops=$(awk '$2 == "udp_drops" {print $3}' "$TK_TMP/err" | tail -n 1)
+	[ "$drops" -gt 0 ]
+	kill -TERM "$LPID"
+	timeout 10 cat <&7 >"$TK_TMP/got" || true
+	exec 7>&- 5>&-
+	wait "$LPID" || true
+	# every datagram is either a frame line or counted as dropped
+	got=$(grep -c ' frame udp ' "$TK_TMP/got")
+	[ $((got + drops)) -eq 1500 ]
+}
