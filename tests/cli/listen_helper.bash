@@ -54,3 +54,15 @@ unhex() {
 uids_are() {
 	[ "$(awk '/^Uid:/ {print $2 $3 $4 $5}' /proc/"$1"/status)" = "$2" ]
 }
+
+# A sanitizer build reports on stderr: any report fails the test.
+teardown_local() {
+	local f
+	for f in "$TK_TMP"/err*; do
+		[ -f "$f" ] || continue
+		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$f"; then
+			cat "$f" >&2
+			return 1
+		fi
+	done
+}

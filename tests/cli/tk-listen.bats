@@ -284,11 +284,23 @@ load listen_helper
 	assert_failure 2
 }
 
-@test "tk-listen: a port in use is an I/O error, exit 3" {
-	start_listen
-	run_tk tk-listen -b 127.0.0.2 -p "$PORT" -b 999.1.1.1
+@test "tk-listen: a bad bind address is an error, exit 3" {
+	run_tk tk-listen -b 999.1.1.1 -p 0
 	assert_failure 3
+	[[ "$stderr" == *"bind address 999.1.1.1: not a numeric address"* ]]
+}
+
+@test "tk-listen: two listeners share one port (SO_REUSEPORT)" {
+	start_listen
+	local first=$LPID
+	bg tk-listen -b 127.0.0.1 -p "$PORT" >"$TK_TMP/out2" 2>"$TK_TMP/err2"
+	wait_for grep -q "listening on tcp 127.0.0.1:$PORT, udp 127.0.0.1:$PORT" "$TK_TMP/err2"
+	kill -0 "$BG_PID"
+	kill -TERM "$BG_PID"
+	wait "$BG_PID"
+	LPID=$first
 	stop_listen
+	[ "$LRC" -eq 0 ]
 }
 
 @test "tk-listen: without -b it listens on IPv4 and IPv6 at once" {
