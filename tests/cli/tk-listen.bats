@@ -337,14 +337,17 @@ load listen_helper
 
 @test "tk-listen: out of file descriptors, accepting backs off instead of spinning" {
 	rm -f "$TK_TMP/port"
-	(ulimit -n 16; exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec "$TK_BIN/tk-listen" -b 127.0.0.1 -p 0 --port-file "$TK_TMP/port" \
+	# valgrind keeps descriptors of its own at the top of the limit
+	local lim=16
+	[ -z "${TK_VALGRIND:-}" ] || lim=64
+	(ulimit -n "$lim"; exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec "$TK_BIN/tk-listen" -b 127.0.0.1 -p 0 --port-file "$TK_TMP/port" \
 	    >"$TK_TMP/out" 2>"$TK_TMP/err") &
 	LPID=$!
 	TK_PIDS="${TK_PIDS:-} $LPID"
 	wait_for test -s "$TK_TMP/port"
 	PORT=$(cat "$TK_TMP/port")
 	local i fd fds=()
-	for i in $(seq 1 16); do
+	for i in $(seq 1 "$lim"); do
 		exec {fd}<>/dev/tcp/127.0.0.1/"$PORT"
 		fds+=("$fd")
 	done
@@ -356,10 +359,10 @@ load listen_helper
 	t1=$(awk '{print $14 + $15}' /proc/"$LPID"/stat)
 	[ $((t1 - t0)) -lt 10 ]
 	# free descriptors: the waiting connections are accepted
-	for i in 0 1 2 3 4 5 6 7; do fd=${fds[$i]}; exec {fd}>&-; done
-	printf '*HQ,25,V1#' >&"${fds[15]}"
+	for ((i = 0; i < lim / 2; i++)); do fd=${fds[$i]}; exec {fd}>&-; done
+	printf '*HQ,25,V1#' >&"${fds[lim - 1]}"
 	wait_out ' frame tcp .* \*HQ,25,V1#$'
-	for i in 8 9 10 11 12 13 14 15; do fd=${fds[$i]}; exec {fd}>&-; done
+	for ((i = lim / 2; i < lim; i++)); do fd=${fds[$i]}; exec {fd}>&-; done
 	stop_listen
 	[ "$LRC" -eq 0 ]
 }
