@@ -798,7 +798,8 @@ on_tcp(struct tk_loop *l, int fd, unsigned ev, void *arg)
 			return;
 		logf_(s, TK_LOG_INFO, "tcp #%llu: %s", (unsigned long long)x->no,
 		    strerror(errno));
-		sess_close(x, R_ERROR);
+		/* a reset is how many devices hang up */
+		sess_close(x, errno == ECONNRESET ? R_PEER : R_ERROR);
 		return;
 	}
 	if (n == 0) {

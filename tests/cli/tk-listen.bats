@@ -408,3 +408,35 @@ load listen_helper
 	got=$(grep -c ' frame udp ' "$TK_TMP/got")
 	[ $((got + drops)) -eq 1500 ]
 }
+
+@test "tk-listen: gps103 and tk103 frames split across reads and glued in one read" {
+	start_listen
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT" 6<>/dev/tcp/127.0.0.1/"$PORT"
+	# gps103: a heartbeat glued to a report, then a report split in three
+	printf '359586015829802;imei:359586015829802,tracker,1509291533,,F,153328.000,A,3258.1754,S,02755.4323,E,0.00,0;imei:3595860' >&5
+	sleep 0.2
+	printf '15829802,tracker,1509291534,,F,153329.000,A,3258.17' >&5
+	sleep 0.2
+	printf '54,S,02755.4323,E,0.00,0;' >&5
+	run recv 5 2
+	assert_output "$(hex ON)"
+	# tk103: two frames in one write, then one split inside its id
+	printf '(027044702512BP00HSO)(027044702512BP05000027044702512080525A2934.0133N10627.2544E000.0141830309.6200000000L0000024F)(0270447' >&6
+	sleep 0.2
+	printf '02512BR00080525A2934.0133N10627.2544E000.0141830309.6200000000L0000024F)' >&6
+	run recv 6 39
+	assert_output "$(hex '(027044702512AP01HSO)(027044702512AP05)')"
+	wait_out ' frame tcp .* tk103 027044702512 - \(027044702512BR00080525'
+	wait_out ' frame tcp .* gps103 359586015829802 - imei:359586015829802,tracker,1509291534,'
+	exec 5>&- 6>&-
+	stop_listen
+	run grep -c ' frame tcp .* gps103 ' "$TK_TMP/out"
+	assert_output 3
+	run grep -c ' frame tcp .* tk103 ' "$TK_TMP/out"
+	assert_output 3
+	! out_has ' junk '
+	run --separate-stderr timeout 10 "$TK_BIN/tk-decode" -q "$TK_TMP/out"
+	assert_success
+	run grep -c '"type":"position"' <<<"$output"
+	assert_output 4
+}
