@@ -327,6 +327,17 @@ sess_id(const struct sess *x)
 	return x->dev ? x->dev->id : "";
 }
 
+/* "tcp #3 192.0.2.7:40000 device 359586015829802", for log messages */
+static const char *
+who(const struct sess *x, char *buf, size_t cap)
+{
+	char p[64];
+	fmt_addr(&x->addr, p, sizeof(p));
+	snprintf(buf, cap, "%s #%llu %s%s%s", x->udp ? "udp" : "tcp",
+	    (unsigned long long)x->no, p, x->dev ? " device " : "", sess_id(x));
+	return buf;
+}
+
 /*
  * Write one frame line for session x.  dk: print the dialect (else "-").
  * Returns the offset of the line in s->out, or (size_t)-1.
@@ -501,8 +512,10 @@ sess_send(struct sess *x, const uint8_t *p, size_t n)
 		ssize_t w = sendto(x->fd, p, n, MSG_DONTWAIT, &x->addr.sa, sa_len(&x->addr));
 		if (w < 0) {
 			s->st.send_errors++;
-			logf_(s, TK_LOG_INFO, "udp #%llu: sendto: %s",
-			    (unsigned long long)x->no, strerror(errno));
+			int e = errno;
+			char d[128];
+			logf_(s, TK_LOG_INFO, "%s: sendto: %s", who(x, d, sizeof(d)),
+			    strerror(e));
 			return -1;
 		}
 		return 0;
@@ -657,8 +670,9 @@ on_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
 	fd->dk = true;
 	if (s->o.frame_max && n > s->o.frame_max) {
 		s->st.protocol_errors++;
-		logf_(s, TK_LOG_INFO, "%s #%llu: frame of %zu bytes exceeds %zu",
-		    x->udp ? "udp" : "tcp", (unsigned long long)x->no, n, s->o.frame_max);
+		char w[128];
+		logf_(s, TK_LOG_INFO, "%s: protocol error: frame of %zu bytes exceeds %zu",
+		    who(x, w, sizeof(w)), n, s->o.frame_max);
 		emit(s, TK_F_JUNK, x, d, true, "oversize", f, n);
 		s->st.junk_bytes += n;
 		if (!x->udp) {
@@ -731,9 +745,8 @@ sess_close(struct sess *x, enum reason r)
 			sess_flush_w(x);
 	}
 	emit_text(s, TK_F_CLOSE, x, reasons[r]);
-	logf_(s, r == R_PROTO || r == R_ERROR ? TK_LOG_INFO : TK_LOG_INFO,
-	    "%s #%llu%s%s: closed (%s)", x->udp ? "udp" : "tcp",
-	    (unsigned long long)x->no, x->dev ? " device " : "", sess_id(x), reasons[r]);
+	char w[128];
+	logf_(s, TK_LOG_INFO, "%s: closed (%s)", who(x, w, sizeof(w)), reasons[r]);
 	if (x->dev != NULL && x->dev->sess == x)
 		x->dev->sess = NULL;
 	if (x->udp) {
@@ -796,8 +809,10 @@ on_tcp(struct tk_loop *l, int fd, unsigned ev, void *arg)
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
-		logf_(s, TK_LOG_INFO, "tcp #%llu: %s", (unsigned long long)x->no,
-		    strerror(errno));
+		char w[128];
+		int e = errno;
+		logf_(s, TK_LOG_INFO, "%s: %s", who(x, w, sizeof(w)), strerror(e));
+		errno = e;
 		/* a reset is how many devices hang up */
 		sess_close(x, errno == ECONNRESET ? R_PEER : R_ERROR);
 		return;
@@ -822,9 +837,9 @@ on_tcp(struct tk_loop *l, int fd, unsigned ev, void *arg)
 		break;
 	case TK_FEED_OVERFLOW:
 		s->st.protocol_errors++;
-		logf_(s, TK_LOG_INFO, "tcp #%llu%s%s: no frame in %u bytes",
-		    (unsigned long long)x->no, x->dev ? " device " : "", sess_id(x),
-		    (unsigned)x->fr.max);
+		char w[128];
+		logf_(s, TK_LOG_INFO, "%s: protocol error: no frame in %u bytes",
+		    who(x, w, sizeof(w)), (unsigned)x->fr.max);
 		if (!x->closing)
 			x->closing = R_PROTO;
 		break;
