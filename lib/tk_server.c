@@ -35,7 +35,8 @@
 #define MAX_LISTEN	4
 #define WBUF_MAX	65536		/* pending bytes to one device */
 #define CTL_MAX		64		/* control clients */
-#define CTL_OUT_MAX	(1u << 20)	/* pending output to one control client */
+#define CTL_WATCH_MAX	(1u << 20)	/* pending FRAME lines to one watcher */
+#define CTL_OUT_MAX	(64u << 20)	/* pending replies to one control client */
 #define PEER_BUCKETS	1024
 #define UDP_BUCKETS	4096
 #define BACKOFF_MS	100
@@ -1077,7 +1078,7 @@ ctl_send_text(struct ctl *c, const char *p, size_t n)
 {
 	if (c->closing && c->watching)
 		return;
-	if (c->out.len - c->ooff + n > CTL_OUT_MAX) {
+	if (c->out.len - c->ooff + n > (c->watching ? CTL_WATCH_MAX : CTL_OUT_MAX)) {
 		/* a watcher that does not read: let it go */
 		c->watching = false;
 		c->closing = true;
