@@ -440,3 +440,32 @@ load listen_helper
 	run grep -c '"type":"position"' <<<"$output"
 	assert_output 4
 }
+
+@test "tk-listen: -S makes a 0600 control socket (0660 and the group with -G), removed at exit" {
+	start_listen -S "$TK_TMP/ctl"
+	wait_for test -S "$TK_TMP/ctl"
+	[ "$(stat -c %a "$TK_TMP/ctl")" = 600 ]
+	# a second listener may not take over a live control socket
+	run_tk tk-listen -b 127.0.0.1 -p 0 -S "$TK_TMP/ctl"
+	assert_failure 3
+	[[ "$stderr" == *"another tk-listen is using it"* ]]
+	stop_listen
+	[ "$LRC" -eq 0 ]
+	[ ! -e "$TK_TMP/ctl" ]
+	start_listen -S "$TK_TMP/ctl" -G "$(id -gn)"
+	wait_for test -S "$TK_TMP/ctl"
+	[ "$(stat -c '%a %g' "$TK_TMP/ctl")" = "660 $(id -g)" ]
+	# killed hard, it leaves the socket behind: the next run replaces it
+	kill -KILL "$LPID"
+	wait "$LPID" || true
+	[ -S "$TK_TMP/ctl" ]
+	start_listen -S "$TK_TMP/ctl"
+	wait_for grep -q listening "$TK_TMP/err"
+	[ "$(stat -c %a "$TK_TMP/ctl")" = 600 ]
+	stop_listen
+	# a path that is not a socket is never removed
+	: >"$TK_TMP/file"
+	run_tk tk-listen -b 127.0.0.1 -p 0 -S "$TK_TMP/file"
+	assert_failure 3
+	[ -f "$TK_TMP/file" ]
+}
