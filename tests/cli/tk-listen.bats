@@ -469,3 +469,22 @@ load listen_helper
 	assert_failure 3
 	[ -f "$TK_TMP/file" ]
 }
+
+@test "tk-listen: xexun reports arrive as frames and get no reply (TCP and UDP)" {
+	local f='GPRMC,150120.000,A,3346.4463,S,15057.3083,E,0.0,117.4,010911,,,A*76,F,imei:351525010943661,'
+	start_listen
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	printf '%s\r\n%s\r\n' "$f" "$f" >&5
+	wait_out ' frame tcp .* xexun 351525010943661 '
+	printf '%s\r\n' "$f" >/dev/udp/127.0.0.1/"$PORT"
+	wait_out ' frame udp .* xexun 351525010943661 '
+	run recv 5 1
+	assert_output ''
+	exec 5>&-
+	stop_listen
+	! out_has ' send '
+	run --separate-stderr timeout 10 "$TK_BIN/tk-decode" -q "$TK_TMP/out"
+	assert_success
+	run grep -c '"protocol":"xexun"' <<<"$output"
+	assert_output 3
+}
