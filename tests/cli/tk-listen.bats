@@ -488,3 +488,19 @@ load listen_helper
 	run grep -c '"protocol":"xexun"' <<<"$output"
 	assert_output 3
 }
+
+@test "tk-listen: alarms are acknowledged (gps103 help me, tk103 BO01)" {
+	start_listen
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	printf 'imei:100000000000000,help me,1004171910,,F,010203.000,A,0102.0003,N,00102.0003,E,1.02,;' >&5
+	run recv 5 26
+	assert_output "$(hex '**,imei:100000000000000,E;')"
+	exec 5>&- 5<>/dev/tcp/127.0.0.1/"$PORT"
+	printf '(013612345678BO012061830A2934.0133N10627.2544E040.0080331309.6200000000L000770AD)' >&5
+	run recv 5 19
+	assert_output "$(hex '(013612345678AS012)')"
+	exec 5>&-
+	stop_listen
+	out_has ' send tcp .* gps103 100000000000000 - \*\*,imei:100000000000000,E;$'
+	out_has ' send tcp .* tk103 013612345678 - \(013612345678AS012\)$'
+}
