@@ -66,3 +66,19 @@ teardown_local() {
 		fi
 	done
 }
+
+# reap PID: wait (bounded) for a background process; returns its status.
+reap() {
+	timeout 20 tail --pid="$1" -f /dev/null || kill -KILL "$1" 2>/dev/null || true
+	wait "$1"
+}
+
+# fifo_listen ARGS...: tk-listen writing into a fifo nobody reads yet;
+# the test reads it later on fd 8 (which sees EOF when tk-listen exits).
+fifo_listen() {
+	mkfifo "$TK_TMP/fifo"
+	exec 7<>"$TK_TMP/fifo"		# a reader, so that tk-listen can open it
+	OUT=$TK_TMP/fifo start_listen "$@"
+	exec 8<"$TK_TMP/fifo"		# tk-listen is the writer now
+	exec 7>&-
+}

@@ -229,18 +229,16 @@ load listen_helper
 }
 
 @test "tk-listen: a slow consumer loses nothing (backpressure)" {
-	mkfifo "$TK_TMP/fifo"
 	# the reader starts late: tk-listen must hold the devices back meanwhile
-	exec 7<>"$TK_TMP/fifo"
-	OUT=$TK_TMP/fifo start_listen -B 4096
+	fifo_listen -B 4096
 	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
 	local i
 	for i in $(seq 1 3000); do printf '*HQ,%d,V1,%0100d#' "$i" 0; done >&5 &
 	local wpid=$!
 	sleep 1
 	# nothing read yet: the pipe (64 KiB) and the 4 KiB buffer are full
-	timeout 20 head -n 3001 <&7 >"$TK_TMP/got"
-	wait "$wpid"
+	timeout 20 head -n 3001 <&8 >"$TK_TMP/got"
+	reap "$wpid"
 	exec 5>&-
 	run grep -c ' frame tcp ' "$TK_TMP/got"
 	assert_output 3000
@@ -249,19 +247,20 @@ load listen_helper
 	wait_for grep -q 'tk-listen: output_paused' "$TK_TMP/err"
 	! grep -q 'tk-listen: out_buffer_highwater 0$' "$TK_TMP/err"
 	kill -TERM "$LPID"
-	timeout 5 cat <&7 >/dev/null || true
-	wait "$LPID" || true
-	exec 7>&-
+	timeout 10 cat <&8 >"$TK_TMP/rest"
+	reap "$LPID"
+	exec 8<&-
+	# the rest: the close line
+	run cat "$TK_TMP/rest"
+	assert_output --regexp ' close tcp .* 1 h02 - - (peer-closed|shutdown)$'
 }
 
 @test "tk-listen: stdout closed by its reader ends the run with exit 4" {
-	mkfifo "$TK_TMP/fifo"
-	exec 7<>"$TK_TMP/fifo"
-	OUT=$TK_TMP/fifo start_listen
+	fifo_listen
 	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
 	printf '*HQ,1,V1#' >&5
-	timeout 5 head -n 2 <&7 >/dev/null
-	exec 7>&- 7<&-
+	timeout 5 head -n 2 <&8 >/dev/null
+	exec 8<&-
 	printf '*HQ,2,V1#' >&5
 	local rc=0
 	timeout 10 tail --pid="$LPID" -f /dev/null
@@ -297,7 +296,7 @@ load listen_helper
 	wait_for grep -q "listening on tcp 127.0.0.1:$PORT, udp 127.0.0.1:$PORT" "$TK_TMP/err2"
 	kill -0 "$BG_PID"
 	kill -TERM "$BG_PID"
-	wait "$BG_PID"
+	reap "$BG_PID"
 	LPID=$first
 	stop_listen
 	[ "$LRC" -eq 0 ]
@@ -387,9 +386,7 @@ load listen_helper
 }
 
 @test "tk-listen: UDP datagrams that cannot be buffered are counted and reported" {
-	mkfifo "$TK_TMP/fifo"
-	exec 7<>"$TK_TMP/fifo"
-	OUT=$TK_TMP/fifo start_listen -B 4096
+	fifo_listen -B 4096 -v
 	exec 5<>/dev/udp/127.0.0.1/"$PORT"
 	local i
 	# fill the pipe and the buffer: nobody reads the fifo yet
@@ -401,9 +398,11 @@ load listen_helper
 	drops=$(awk '$2 == "udp_drops" {print $3}' "$TK_TMP/err" | tail -n 1)
 	[ "$drops" -gt 0 ]
 	kill -TERM "$LPID"
-	timeout 10 cat <&7 >"$TK_TMP/got" || true
-	exec 7>&- 5>&-
-	wait "$LPID" || true
+	timeout 10 cat <&8 >"$TK_TMP/got"
+	exec 8<&- 5>&-
+	reap "$LPID"
+	# -v prints the final counters at exit
+	drops=$(awk '$2 == "udp_drops" {print $3}' "$TK_TMP/err" | tail -n 1)
 	# every datagram is either a frame line or counted as dropped
 	got=$(grep -c ' frame udp ' "$TK_TMP/got")
 	[ $((got + drops)) -eq 1500 ]
@@ -457,7 +456,7 @@ load listen_helper
 	[ "$(stat -c '%a %g' "$TK_TMP/ctl")" = "660 $(id -g)" ]
 	# killed hard, it leaves the socket behind: the next run replaces it
 	kill -KILL "$LPID"
-	wait "$LPID" || true
+	reap "$LPID" || true
 	[ -S "$TK_TMP/ctl" ]
 	start_listen -S "$TK_TMP/ctl"
 	wait_for grep -q listening "$TK_TMP/err"
