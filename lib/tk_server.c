@@ -448,8 +448,12 @@ set_paused(struct tk_server *s, bool p)
 	logf_(s, TK_LOG_INFO, "output buffer %s (%zu bytes): %s reading TCP",
 	    p ? "above high-water" : "below low-water", out_used(s),
 	    p ? "stop" : "resume");
-	for (struct sess *x = s->tcp.head; x != NULL; x = x->next)
+	for (struct sess *x = s->tcp.head; x != NULL; x = x->next) {
+		/* a device held back was not idle: its bytes waited in the kernel */
+		if (!p)
+			x->last = s->now;
 		tk_loop_mod(s->loop, x->fd, sess_events(x));
+	}
 }
 
 static struct peercnt **
@@ -1628,7 +1632,7 @@ timers(struct tk_server *s)
 	int64_t idle = (int64_t)s->o.idle_s * 1000;
 
 	if (idle > 0) {
-		while (s->tcp.head && s->tcp.head->last + idle <= s->now)
+		while (!s->paused && s->tcp.head && s->tcp.head->last + idle <= s->now)
 			sess_close(s->tcp.head, R_IDLE);
 		while (s->udp.head && s->udp.head->last + idle <= s->now)
 			sess_close(s->udp.head, R_IDLE);
@@ -1656,7 +1660,7 @@ next_timeout(const struct tk_server *s, int max)
 	int64_t t = s->last_tick + 1000 - s->now;
 	int64_t idle = (int64_t)s->o.idle_s * 1000;
 	if (idle > 0) {
-		if (s->tcp.head && s->tcp.head->last + idle - s->now < t)
+		if (!s->paused && s->tcp.head && s->tcp.head->last + idle - s->now < t)
 			t = s->tcp.head->last + idle - s->now;
 		if (s->udp.head && s->udp.head->last + idle - s->now < t)
 			t = s->udp.head->last + idle - s->now;
