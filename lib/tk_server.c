@@ -505,6 +505,13 @@ peer_inc(struct tk_server *s, const union sa *a)
 
 static void sess_close(struct sess *, enum reason);
 
+/* A reset or a write to a closed connection is how many devices hang up. */
+static bool
+hangup(int e)
+{
+	return e == ECONNRESET || e == EPIPE;
+}
+
 /* Send bytes to the device behind x.  kind: TK_F_SEND line is written first. */
 static int
 sess_send(struct sess *x, const uint8_t *p, size_t n)
@@ -537,7 +544,7 @@ sess_send(struct sess *x, const uint8_t *p, size_t n)
 				if (errno == EAGAIN || errno == EWOULDBLOCK)
 					break;
 				s->st.send_errors++;
-				x->closing = R_ERROR;
+				x->closing = hangup(errno) ? R_PEER : R_ERROR;
 				return -1;
 			}
 			off += (size_t)w;
@@ -577,7 +584,7 @@ sess_flush_w(struct sess *x)
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK && !x->closing)
-				x->closing = R_ERROR;
+				x->closing = hangup(errno) ? R_PEER : R_ERROR;
 			break;
 		}
 		x->woff += (uint32_t)w;
@@ -818,8 +825,7 @@ on_tcp(struct tk_loop *l, int fd, unsigned ev, void *arg)
 		int e = errno;
 		logf_(s, TK_LOG_INFO, "%s: %s", who(x, w, sizeof(w)), strerror(e));
 		errno = e;
-		/* a reset is how many devices hang up */
-		sess_close(x, errno == ECONNRESET ? R_PEER : R_ERROR);
+		sess_close(x, hangup(errno) ? R_PEER : R_ERROR);
 		return;
 	}
 	if (n == 0) {
