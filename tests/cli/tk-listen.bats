@@ -504,3 +504,22 @@ load listen_helper
 	out_has ' send tcp .* gps103 100000000000000 - \*\*,imei:100000000000000,E;$'
 	out_has ' send tcp .* tk103 013612345678 - \(013612345678AS012\)$'
 }
+
+@test "tk-listen | tk-decode: a live pipe gives JSON as devices report" {
+	mkfifo "$TK_TMP/pipe"
+	bg tk-decode -q "$TK_TMP/pipe" >"$TK_TMP/json"
+	local dpid=$BG_PID
+	OUT=$TK_TMP/pipe start_listen
+	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
+	printf '##,imei:359586015829802,A;' >&5
+	run recv 5 4
+	printf 'imei:359586015829802,tracker,1509291533,,F,153328.000,A,3258.1754,S,02755.4323,E,0.00,0;' >&5
+	# the record comes out while tk-listen is still running
+	wait_for grep -q '"latitude":-32.96959' "$TK_TMP/json"
+	kill -0 "$LPID"
+	exec 5>&-
+	stop_listen
+	[ "$LRC" -eq 0 ]
+	reap "$dpid"
+	grep -q '"uniqueId":"359586015829802"' "$TK_TMP/json"
+}
