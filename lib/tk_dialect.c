@@ -119,7 +119,8 @@ cut(const uint8_t *p, size_t n, const char *lit)
 static int
 find_signature(const uint8_t *p, size_t n, bool eof, enum tk_dialect *d, size_t *at)
 {
-	for (size_t i = 0; i < n; i++) {
+	/* a signature must start within the first TK_CLASSIFY_MAX bytes */
+	for (size_t i = 0; i < n && i < TK_CLASSIFY_MAX; i++) {
 		if (p[i] == '(') {
 			int r = tk103_confirm(p + i, n - i, eof);
 			if (r == 1) {
@@ -309,19 +310,19 @@ short_input:
 		return TK_CLASS_MORE;
 fallback:
 	/*
-	 * Maybe junk before a real frame: look for a signature in the first
-	 * 2 * TK_CLASSIFY_MAX bytes, and decide only once that window is full
-	 * (or at eof), so the answer does not depend on the chunking.
+	 * Maybe junk before a real frame: the first signature starting within
+	 * the first TK_CLASSIFY_MAX bytes.  Undecided while those bytes have
+	 * not all arrived or a signature is cut by the end of the buffer, so
+	 * the answer does not depend on how the stream was chunked.
 	 */
 	{
-		size_t at, w = m < 2 * TK_CLASSIFY_MAX ? m : 2 * TK_CLASSIFY_MAX;
-		bool full = eof || m >= 2 * TK_CLASSIFY_MAX;
-		int r = find_signature(p, w, full, d, &at);
+		size_t at;
+		int r = find_signature(p, m, eof, d, &at);
 		if (r == 1) {
 			*skip = s + at;
 			return TK_CLASS_OK;
 		}
-		if (!full)
+		if (r < 0 || (!eof && m < TK_CLASSIFY_MAX))
 			return TK_CLASS_MORE;
 	}
 	return TK_CLASS_UNKNOWN;
@@ -454,11 +455,21 @@ run(struct tk_framer *fr, const uint8_t *p, size_t n, bool eof,
 				fr->max = (uint32_t)tk_frame_max(d);
 			continue;
 		}
+		/*
+		 * The scanner sees at most max bytes from pos: the reassembly
+		 * buffer's view when bytes come in small reads, so a large read
+		 * scanned in place gives the same frames (the streaming contract:
+		 * any chunking of a stream gives the same frames).
+		 */
 		struct tk_scan_out o;
-		enum tk_scan s = tk_scan(fr->dialect, p + pos, n - pos, eof, &o);
-		if (o.skip > n - pos || (s == TK_SCAN_FRAME && o.len > n - pos - o.skip)) {
+		size_t view = n - pos;
+		bool cut = view > fr->max;
+		if (cut)
+			view = fr->max;
+		enum tk_scan s = tk_scan(fr->dialect, p + pos, view, eof && !cut, &o);
+		if (o.skip > view || (s == TK_SCAN_FRAME && o.len > view - o.skip)) {
 			/* a scanner bug must not become an overread */
-			o.skip = n - pos;
+			o.skip = view;
 			o.len = 0;
 			s = TK_SCAN_MORE;
 			o.junk = true;
@@ -471,6 +482,14 @@ run(struct tk_framer *fr, const uint8_t *p, size_t n, bool eof,
 		if (s != TK_SCAN_FRAME) {
 			if (o.skip && pos < n)
 				continue;	/* junk dropped: a whole frame may follow */
+			if (o.skip == 0 && view == fr->max) {
+				/* max bytes buffered without a frame: protocol error;
+				 * drop them and go on after them */
+				junk(cb, p + pos, view, fr->offset + pos);
+				pos += view;
+				rc = TK_FEED_OVERFLOW;
+				continue;
+			}
 			if (eof && pos < n) {
 				junk(cb, p + pos, n - pos, fr->offset + pos);
 				pos = n;
@@ -554,21 +573,17 @@ tk_framer_feed(struct tk_framer *fr, const uint8_t *p, size_t n,
 		}
 		p += take;
 		n -= take;
-		rc = run(fr, q, qn, false, cb, &used);
+		enum tk_feed r = run(fr, q, qn, false, cb, &used);
 		size_t rest = qn - used;
-		if (rest >= fr->max) {
-			/* a full buffer without a frame: protocol error */
-			junk(cb, q + used, rest, fr->offset + used);
-			fr->offset += qn;
-			if (keep(fr, NULL, 0) != TK_FEED_OK)
-				return TK_FEED_NOMEM;
-			return TK_FEED_OVERFLOW;
-		}
 		fr->offset += used;
 		if (keep(fr, q + used, rest) != TK_FEED_OK)
 			return TK_FEED_NOMEM;
-		if (rc != TK_FEED_OK)
-			return rc;
+		/* an overflow is reported once the whole input has been scanned:
+		 * the bytes after the dropped ones are still the stream */
+		if (r == TK_FEED_OVERFLOW)
+			rc = r;
+		else if (r != TK_FEED_OK)
+			return r;
 	}
 	return rc;
 }

@@ -36,7 +36,7 @@ bool		 tk_dialect_decodable(enum tk_dialect);
 enum tk_class {
 	TK_CLASS_MORE = 0,	/* need more bytes to decide */
 	TK_CLASS_OK,		/* *d is set */
-	TK_CLASS_UNKNOWN	/* no dialect matches (decided within 2 * TK_CLASSIFY_MAX bytes, or at eof) */
+	TK_CLASS_UNKNOWN	/* no dialect matches (no signature starts in the first TK_CLASSIFY_MAX bytes) */
 };
 #define TK_CLASSIFY_MAX	64
 enum tk_class	 tk_classify(const uint8_t *buf, size_t n, bool eof,

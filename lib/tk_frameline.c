@@ -203,6 +203,11 @@ tk_fline_parse(const char *line, size_t n, struct tk_fline *l, uint8_t *scratch,
 		n--;
 	if (tk_split(line, n, ' ', f, 9) != 9)
 		FAIL("expected 9 space-separated fields");
+	/* the writer puts only printable ASCII in a line (DATA is escaped):
+	 * a NUL would cut a field short unseen, other bytes are not ours */
+	for (size_t i = 0; i < n; i++)
+		if (line[i] != ' ' && (line[i] < 0x21 || line[i] > 0x7e))
+			FAIL("a byte that is not printable ASCII (NUL, control or 8-bit)");
 	memset(l, 0, sizeof(*l));
 	if (parse_time(f[0].p, f[0].n, &l->time_ms) != 0)
 		FAIL("bad time field");

@@ -83,7 +83,10 @@ tk_tk103_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 		if (!junk && s > skip)
 			junk = !only_ws(p + skip, s - skip);
 		skip = s;
-		size_t restart, len = frame_end(p + s, n - s, &restart);
+		/* the end must come within TK103_GIVEUP + 1 bytes, however many
+		 * are buffered: a large read finds the frames small reads find */
+		size_t w = n - s > TK103_GIVEUP + 1 ? TK103_GIVEUP + 1 : n - s;
+		size_t restart, len = frame_end(p + s, w, &restart);
 		if (len) {
 			o->skip = s;
 			o->len = len;

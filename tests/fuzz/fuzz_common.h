@@ -132,6 +132,11 @@ fz_decode(struct tk_session *s, const uint8_t *f, size_t n, struct fz_out *o)
 	char id[TK_ID_MAX];
 	size_t il = tk_frame_id(s->dialect, f, n, id, sizeof(id));
 	FZ_CHECK(il < sizeof(id) && strlen(id) == il);
+	/* ids go into frame lines as a field: printable ASCII, no space */
+	for (size_t i = 0; i < il; i++)
+		FZ_CHECK(id[i] >= 0x21 && id[i] <= 0x7e);
+	for (size_t i = 0; s->id[i]; i++)
+		FZ_CHECK(s->id[i] >= 0x21 && s->id[i] <= 0x7e);
 	return rc;
 }
 
