@@ -72,6 +72,7 @@ struct sess {
 	uint8_t		 dialect;
 	uint8_t		 closing;	/* enum reason, TCP: close pending */
 	uint8_t		 reaping;
+	uint32_t	 junkrun;	/* TCP: junk bytes since the last frame */
 };
 
 struct lsock {
@@ -680,6 +681,7 @@ on_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
 	x->dialect = (uint8_t)d;
 	fd->d = d;
 	fd->dk = true;
+	x->junkrun = 0;
 	if (s->o.frame_max && n > s->o.frame_max) {
 		s->st.protocol_errors++;
 		char w[128];
@@ -728,6 +730,24 @@ on_junk(void *arg, const uint8_t *j, size_t n, uint64_t off)
 	(void)off;
 	x->srv->st.junk_bytes += n;
 	emit(x->srv, TK_F_JUNK, x, fd->d, fd->dk, NULL, j, n);
+	/*
+	 * A scanner drops junk as it goes, so the reassembly buffer never
+	 * fills on a stream of garbage: count it instead.  More junk than
+	 * the longest frame without a frame in between is a protocol error
+	 * (otherwise a peer could send garbage for ever, every byte of it
+	 * written out as junk lines).
+	 */
+	if (!x->udp && !x->closing) {
+		x->junkrun = n > UINT32_MAX - x->junkrun ? UINT32_MAX : x->junkrun + (uint32_t)n;
+		if (x->junkrun > x->fr.max) {
+			struct tk_server *s = x->srv;
+			char w[128];
+			s->st.protocol_errors++;
+			logf_(s, TK_LOG_INFO, "%s: protocol error: %u junk bytes without a frame",
+			    who(x, w, sizeof(w)), (unsigned)x->junkrun);
+			x->closing = R_PROTO;
+		}
+	}
 }
 
 static void
