@@ -8,19 +8,6 @@
 
 #include "tk_dialect_int.h"
 
-/* Skip to the next occurrence of a 2-byte start marker. */
-static enum tk_scan
-resync(const uint8_t *p, size_t n, uint8_t a, uint8_t b, struct tk_scan_out *o)
-{
-	size_t i = 1;
-	while (i < n && !(p[i - 1] == a && p[i] == b))
-		i++;
-	o->skip = i < n ? i - 1 : (p[n - 1] == a ? n - 1 : n);
-	o->junk = true;
-	o->len = 0;
-	return TK_SCAN_MORE;
-}
-
 enum tk_scan
 tk_gt06_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 {
@@ -45,10 +32,16 @@ tk_gt06_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 			return TK_SCAN_MORE;
 		total = ((size_t)p[2] << 8 | p[3]) + 6;
 	} else {
-		enum tk_scan r = resync(p, n, p[0] == 0x79 ? 0x79 : 0x78,
-		    p[0] == 0x79 ? 0x79 : 0x78, o);
-		o->skip += s;
-		return r;
+		/* junk: up to the next 78 78 or 79 79, whichever comes first
+		 * (not just the kind p[0] hints at: what counts as junk must
+		 * not depend on where a read happened to begin) */
+		size_t i = 1;
+		while (i < n && !((p[i - 1] == 0x78 && p[i] == 0x78) ||
+		    (p[i - 1] == 0x79 && p[i] == 0x79)))
+			i++;
+		o->skip = s + (i < n ? i - 1 : (p[n - 1] == 0x78 || p[n - 1] == 0x79) ? n - 1 : n);
+		o->junk = true;
+		return TK_SCAN_MORE;
 	}
 	if (n < total)
 		return TK_SCAN_MORE;

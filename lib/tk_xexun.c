@@ -194,7 +194,7 @@ tk_xexun_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 					while (j < n && j < i + 2 && iseol(p[j]))
 						j++;
 					if (j == n && !eof)
-						return o->skip = jstart, TK_SCAN_MORE;
+						return o->skip = s, TK_SCAN_MORE;
 					if (j < n && p[j] == ',') {
 						i = j;
 						continue;
@@ -233,7 +233,7 @@ tk_xexun_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 				while (j < n && !iseol(p[j]))
 					j++;
 				if (j == n && !eof) {
-					o->skip = jstart;
+					o->skip = s;
 					return TK_SCAN_MORE;
 				}
 				s = j;
