@@ -5,11 +5,19 @@
 load test_helper
 load listen_helper
 
+# under valgrind (make check-valgrind) everything is ~30x slower: fewer
+# connections are expected, and the RSS measured is valgrind's
+if [ -n "${TK_VALGRIND:-}" ]; then
+	FLOOD_MIN=50 IDLE_N=30 RSS_MAX=2097152 SIM_T=60 LOAD_MIN=20
+else
+	FLOOD_MIN=2000 IDLE_N=300 RSS_MAX=65536 SIM_T=30 LOAD_MIN=1000
+fi
+
 # sim NAME ARGS...: tk-sim against the listener in the background, stats
 # in $TK_TMP/NAME.json; the pid in SIM_<NAME>
 sim() {
 	local name=$1; shift
-	timeout 30 "$TK_BIN/tk-sim" -q -p "$PORT" --stats-json "$TK_TMP/$name.json" "$@" \
+	timeout "$SIM_T" "$TK_BIN/tk-sim" -q -p "$PORT" --stats-json "$TK_TMP/$name.json" "$@" \
 	    2>"$TK_TMP/err-sim-$name" &
 	TK_PIDS="${TK_PIDS:-} $!"
 	eval "SIM_$name=$!"
@@ -41,12 +49,13 @@ rss_watch() {
 	rss_watch "$LPID" &
 	local rpid=$!
 	# real devices from 127.0.0.1, each misbehaviour from its own address
-	sim good -n 30 -d mix -i 0.2 -T 5 --check --source 127.0.0.1
-	sim flood --misbehave flood -n 10 -N 3000 -T 5 --grace 0.2 --source 127.0.0.2
-	sim random --misbehave random -n 40 -i 0.05 -T 4 --grace 0.2 --source 127.0.0.3
-	sim oversize --misbehave oversize -n 20 -T 4 --grace 0.2 --source 127.0.0.4
-	sim idle --misbehave idle -n 300 -T 4 --grace 0.2 --source 127.0.0.5
-	sim slow --misbehave slow -n 20 -i 0.5 -T 4 --grace 0.2 --source 127.0.0.6
+	# and with its own device ids (-s), so none replaces a real device
+	sim good -s 1 -n 30 -d mix -i 0.2 -T 5 --source 127.0.0.1
+	sim flood -s 2 --misbehave flood -n 10 -N 3000 -T 5 --grace 0.2 --source 127.0.0.2
+	sim random -s 3 --misbehave random -n 40 -i 0.05 -T 4 --grace 0.2 --source 127.0.0.3
+	sim oversize -s 4 --misbehave oversize -n 20 -T 4 --grace 0.2 --source 127.0.0.4
+	sim idle -s 5 --misbehave idle -n "$IDLE_N" -T 4 --grace 0.2 --source 127.0.0.5
+	sim slow -s 6 --misbehave slow -n 20 -i 0.5 -T 4 --grace 0.2 --source 127.0.0.6
 	local n rc
 	for n in good flood random oversize idle slow; do
 		rc=0; reap "$(eval echo "\$SIM_$n")" || rc=$?
@@ -55,13 +64,17 @@ rss_watch() {
 	touch "$TK_TMP/rss-stop"; wait "$rpid" || true
 	stop_listen
 	[ "$LRC" -eq 0 ]
-	# the real devices: every reply right, none missing (--check exits 1 otherwise)
+	# the real devices: every reply right, none missing (under valgrind a
+	# reply may come after tk-sim's 5 s wait: missing, but never wrong)
 	[ "$(stat good replies_wrong)" -eq 0 ]
-	[ "$(stat good replies_missing)" -eq 0 ]
+	[ -n "${TK_VALGRIND:-}" ] || [ "$(stat good replies_missing)" -eq 0 ]
+	[ "$(stat good connect_failed)" -eq 0 ]
+	[ "$(stat good connects)" -eq 30 ]		# never closed on them
+	! awk '$2 == "close" && index($4, "127.0.0.1:") == 1 && $NF != "peer-closed"' "$TK_TMP/out" | grep -q .
 	[ "$(stat good replies_ok)" -gt 0 ]
 	[ "$(lines frame 127.0.0.1)" -ge "$(stat good frames)" ]
 	# flood: thousands of connections, each opened, its login framed, closed
-	[ "$(stat flood connects)" -ge 2000 ]
+	[ "$(stat flood connects)" -ge "$FLOOD_MIN" ]
 	[ "$(lines open 127.0.0.2)" -eq "$(stat flood connects)" ]
 	[ "$(lines close 127.0.0.2)" -eq "$(stat flood connects)" ]
 	[ "$(lines frame 127.0.0.2)" -eq "$(stat flood frames)" ]
@@ -71,13 +84,13 @@ rss_watch() {
 	[ "$(lines close 127.0.0.3)" -eq "$(stat random connects)" ]
 	[ "$(awk '$2 == "close" && index($4, "127.0.0.3:") == 1 && $NF ~ /^(unknown-dialect|protocol-error)$/' "$TK_TMP/out" | wc -l)" -ge $(( $(stat random connects) / 2 )) ]
 	# idle peers: closed by -t 1
-	[ "$(awk '$2 == "close" && index($4, "127.0.0.5:") == 1 && $NF == "idle-timeout"' "$TK_TMP/out" | wc -l)" -ge 300 ]
+	[ "$(awk '$2 == "close" && index($4, "127.0.0.5:") == 1 && $NF == "idle-timeout"' "$TK_TMP/out" | wc -l)" -ge "$IDLE_N" ]
 	# every connection from every address has exactly one close line with a reason
 	[ "$(awk '$2 == "open"' "$TK_TMP/out" | wc -l)" -eq "$(awk '$2 == "close"' "$TK_TMP/out" | wc -l)" ]
 	! awk '$2 == "close" && $NF !~ /^(idle-timeout|peer-closed|protocol-error|unknown-dialect|limit|replaced|shutdown)$/' "$TK_TMP/out" | grep -q .
 	# memory stayed bounded
 	[ "$(cat "$TK_TMP/rss")" -gt 0 ]
-	[ "$(cat "$TK_TMP/rss")" -lt 65536 ]
+	[ "$(cat "$TK_TMP/rss")" -lt "$RSS_MAX" ]
 }
 
 @test "abuse: a consumer that stops reading holds TCP devices back and loses nothing" {
@@ -145,7 +158,7 @@ rss_watch() {
 	local ok frames
 	ok=$(stat good replies_ok)
 	frames=$(grep -c ' frame tcp .* xexun2 ' "$TK_TMP/out")
-	[ "$ok" -gt 1000 ]
+	[ "$ok" -gt "$LOAD_MIN" ]
 	[ "$ok" -le "$frames" ]
 	[ "$(grep -c ' close tcp .* shutdown$' "$TK_TMP/out")" -eq 30 ]
 }
