@@ -630,7 +630,7 @@ tk_cmd_parse(enum tk_cmd_set set, int argc, char *const argv[], unsigned flags,
 		break;
 	case TK_CMD_SET_SERVER:
 		NPARAMS(2, 2);
-		if (!is_ipv4(a[0]) && !is_hostname(a[0]))
+		if (!is_ipv4(a[0]) && (!is_hostname(a[0]) || all_of(a[0], 1, 63, ".", false, true)))
 			return fail(err, errlen, "set-server: bad host '%s'", a[0]);
 		if (!is_digits(a[1], 1, 5) || tk_parse_uint(a[1], strlen(a[1]), 65535, &v) != 0 ||
 		    v == 0)
@@ -1605,18 +1605,18 @@ rec_xexun2(const uint8_t *p, size_t n, struct tk_cmd *c, char *devid, size_t idc
 	uint8_t f[TK_CMD_OUT_MAX];
 	long fl;
 
-	if (n < 22 || p[0] != 0xFA || p[1] != 0xAF || p[n - 2] != 0xFA || p[n - 1] != 0xAF)
+	if (n < 20 || p[0] != 0xFA || p[1] != 0xAF || p[n - 2] != 0xFA || p[n - 1] != 0xAF)
 		return fail(err, errlen, "not a xexun2 frame (FA AF ... FA AF)");
 	fl = tk_xexun2_unescape(p, n, f, sizeof(f));
-	if (fl < 22)
+	if (fl < 20)
 		return fail(err, errlen, "xexun2: bad escape or frame too long");
 	if (f[2] != 0x00 || f[3] != 0x07)
 		return fail(err, errlen, "xexun2: type %02x%02x is not a command (0007)", f[2], f[3]);
-	size_t pl = (size_t)((f[16] & 0x03) << 8 | f[17]);
-	if (pl + 22 != (size_t)fl)
+	size_t pl = (size_t)((f[14] & 0x03) << 8 | f[15]);
+	if (pl + 20 != (size_t)fl)
 		return fail(err, errlen, "xexun2: length %zu does not match the frame", pl);
-	uint16_t ck = (uint16_t)(f[18] << 8 | f[19]);
-	if (ck != tk_xexun2_checksum(f + 20, pl))
+	uint16_t ck = (uint16_t)(f[16] << 8 | f[17]);
+	if (ck != tk_xexun2_checksum(f + 18, pl))
 		return fail(err, errlen, "xexun2: checksum mismatch");
 	if (devid != NULL && idcap > 15) {
 		for (int i = 0; i < 15; i++) {
@@ -1625,7 +1625,7 @@ rec_xexun2(const uint8_t *p, size_t n, struct tk_cmd *c, char *devid, size_t idc
 		}
 		devid[15] = '\0';
 	}
-	const uint8_t *t = f + 20;
+	const uint8_t *t = f + 18;
 	const enum tk_cmd_set set = TK_CS_XEXUN2;
 	if (pl == 5 && memcmp(t, "reset", 5) == 0)
 		return rec_argv(set, c, 0, err, errlen, "reboot", NULL, NULL, NULL, NULL);
