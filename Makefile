@@ -21,7 +21,12 @@ AR          ?= ar
 PKG_CONFIG  ?= pkg-config
 INSTALL     ?= install
 
-ifeq ($(SANITIZE),1)
+ifeq ($(FUZZ),1)
+O           ?= build-fuzz
+CC           = clang
+SANFLAGS     = -fsanitize=fuzzer-no-link,address,undefined \
+               -fno-sanitize-recover=all -fno-omit-frame-pointer
+else ifeq ($(SANITIZE),1)
 O           ?= build-san
 SANFLAGS     = -fsanitize=address,undefined -fno-sanitize-recover=all \
                -fno-omit-frame-pointer
@@ -64,12 +69,22 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 UNIT_HELP   := $(filter-out tests/unit/test_%.c,$(sort $(wildcard tests/unit/*.c)))
 UNIT_HOBJS  := $(UNIT_HELP:%.c=$(O)/%.o)
 
+FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
+
 MAN1        := $(sort $(wildcard man/*.1))
 MAN5        := $(sort $(wildcard man/*.5))
 MAN7        := $(sort $(wildcard man/*.7))
 
-.PHONY: all lib tools tests check check-unit check-cli check-man deps demo \
-        install uninstall clean bench fuzz
+# V=1 shows the full commands.
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
+.PHONY: all lib tools tests check check-unit check-cli check-man check-valgrind deps demo \
+        install uninstall clean bench fuzz fuzz-bins
 
 all: $(TOOL_BINS) $(O)/libtk103.pc
 
@@ -79,23 +94,28 @@ tests: $(UNIT_BINS)
 
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIB_A): $(LIB_OBJS)
 	@rm -f $@
-	$(AR) rcs $@ $(LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)$(AR) rcs $@ $(LIB_OBJS)
 
 $(O)/bin/%: $(O)/cmd/%.o $(CLI_OBJS) $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CLI_OBJS) $(LIB_A) $(PKG_LIBS) -lm
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(CLI_OBJS) $(LIB_A) $(PKG_LIBS) -lm
 
 $(O)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CPPFLAGS) $(CMOCKA_CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(CMOCKA_CFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(O)/tests/%: $(O)/tests/unit/%.o $(UNIT_HOBJS) $(LIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HOBJS) $(LIB_A) \
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HOBJS) $(LIB_A) \
 		$(CMOCKA_LIBS) $(PKG_LIBS) -lm
 
 $(O)/libtk103.pc: Makefile
@@ -112,7 +132,7 @@ $(O)/libtk103.pc: Makefile
 # ---- tests -------------------------------------------------------------
 # check installs what is missing first (scripts/deps is quick when nothing is).
 check: deps
-	@$(MAKE) --no-print-directory all tests
+	@$(MAKE) --no-print-directory -j2 all tests
 	@$(MAKE) --no-print-directory check-unit check-cli check-man
 
 check-unit: $(UNIT_BINS)
@@ -120,6 +140,15 @@ check-unit: $(UNIT_BINS)
 
 check-cli: $(TOOL_BINS)
 	@TK_BIN=$(CURDIR)/$(O)/bin sh scripts/run-bats tests/cli
+
+# The whole bats suite with every tool under valgrind memcheck; any
+# memcheck error (exit 99, or a non-empty log) fails.
+check-valgrind: $(TOOL_BINS)
+	@rm -rf $(O)/vg && sh scripts/valgrind-bin $(O)/bin $(O)/vg
+	@TK_BIN=$(CURDIR)/$(O)/vg TK_WAIT=60 TK_VALGRIND=1 sh scripts/run-bats tests/cli; rc=$$?; \
+	 bad=$$(find $(O)/vg/logs -name '*.log' -size +0 | head -20); \
+	 if [ -n "$$bad" ]; then echo "valgrind reported errors:"; \
+	   for f in $$bad; do echo "== $$f"; head -30 $$f; done; exit 1; fi; exit $$rc
 
 check-man:
 	@sh scripts/check-man $(MAN1) $(MAN5) $(MAN7)
@@ -130,6 +159,18 @@ deps:
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@TK_BIN=$(CURDIR)/$(O)/bin sh scripts/demo
+
+# libFuzzer harnesses (clang, ASan+UBSan) into build-fuzz/; scripts/fuzz runs them.
+fuzz:
+	@$(MAKE) --no-print-directory FUZZ=1 fuzz-bins
+
+fuzz-bins: $(FUZZ_BINS)
+
+$(O)/fuzz/%: tests/fuzz/%.c $(LIB_A)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(LIB_A) $(PKG_LIBS) -lm
 
 bench: all
 	@for b in scripts/bench-*; do echo "== $$b"; TK_BIN=$(CURDIR)/$(O)/bin sh $$b || exit 1; done

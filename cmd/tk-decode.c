@@ -676,8 +676,7 @@ main(int argc, char *argv[])
 	}
 	if (argc == 0)
 		fds[0] = STDIN_FILENO;
-	if (c.photo_dir == NULL)
-		cli_harden(TK_HARDEN_STDIO);
+	cli_harden(c.photo_dir ? TK_HARDEN_FILES : TK_HARDEN_STDIO);
 
 	cli_out_init(&c.out, STDOUT_FILENO, 1 << 18);
 	if (c.fmt == FMT_CSV)
