@@ -147,9 +147,10 @@ static const char *
 frame_row(enum tk_dialect d, const struct tkt_row *row)
 {
 	static char why[256];
-	const char *want = tkt_check(row->checks, "expect");
+	/* tkt_check returns a static buffer: read decode_call before expect */
 	const char *calls = tkt_check(row->checks, "decode_call");
 	int ncall = calls ? atoi(calls) : 1;
+	const char *want = tkt_check(row->checks, "expect");
 	const uint8_t *p = row->msg;
 	size_t n = row->len;
 	struct tk_scan_out o = {0, 0, false};

@@ -38,7 +38,7 @@ tkt_unescape(const char *s, uint8_t *out, size_t cap)
 				i += 2;
 				break;
 			}
-			/* FALLTHROUGH */
+			__attribute__((fallthrough));	/* a bad \x escape is kept literally */
 		default:
 			out[o++] = '\\';
 			if (o < cap)
