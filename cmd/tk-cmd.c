@@ -736,6 +736,8 @@ main(int argc, char **argv)
 	}
 	if (o.sock == NULL)
 		o.sock = getenv("TK_LISTEN_SOCKET");
+	if (o.sock != NULL && o.sock[0] == '\0')
+		o.sock = NULL;
 
 	cli_out_init(&out, STDOUT_FILENO, 1 << 18);
 	if (o.list) {
