@@ -1498,10 +1498,13 @@ rec_tk103(const uint8_t *p, size_t n, struct tk_cmd *c, char *devid, size_t idca
 			tk_strlcpyn(devid, idcap, b, il);
 		return rc;
 	}
-	/* custom: the id is the first 12 characters (or fewer) */
-	size_t il = bn > 12 ? 12 : bn - 1;
+	/* custom: the id is the letters and digits in front, at most 12 */
+	size_t il = 0;
+	while (il < 12 && il + 1 < bn && ((b[il] >= '0' && b[il] <= '9') ||
+	    (b[il] >= 'A' && b[il] <= 'Z') || (b[il] >= 'a' && b[il] <= 'z')))
+		il++;
 	if (il == 0)
-		return fail(err, errlen, "tk103 command too short");
+		return fail(err, errlen, "tk103 command without a device id");
 	if (devid != NULL)
 		tk_strlcpyn(devid, idcap, b, il);
 	return rec_custom(TK_CS_TK103, c, b + il, bn - il, err, errlen);
@@ -1690,7 +1693,7 @@ tk_cmd_sim_answer(const struct tk_cmd *c, const char *devid, int64_t time_ms,
 		case TK_CMD_TRACK:
 			putf(&o, "(%sBS08%04lX0000)", id, c->num);
 			return o.over ? -1 : (long)o.len;
-		case TK_CMD_TRACK_STOP: code = "BS080000"; break;
+		case TK_CMD_TRACK_STOP: code = "BS0800000000"; break;
 		case TK_CMD_ENGINE_STOP: code = "BV010"; break;
 		case TK_CMD_ENGINE_RESUME: code = "BV011"; break;
 		case TK_CMD_OUTPUT: code = c->sw ? "BV001" : "BV000"; break;
@@ -1738,8 +1741,7 @@ tk_cmd_sim_answer(const struct tk_cmd *c, const char *devid, int64_t time_ms,
 			break;
 		default: return 0;
 		}
-		putf(&o, "imei:%s,%s,%02d%02d%02d%02d%02d,,F,%02d%02d%02d.000,A,2234.0297,N,"
-		    "11405.9101,E,0.00,0;", id, kw, y, mo, d, h, mi, h, mi, s);
+		putf(&o, "imei:%s,%s,%02d%02d%02d%02d%02d,,L,;", id, kw, y, mo, d, h, mi);
 		break;
 	}
 	case TK_CS_XEXUN2: {
