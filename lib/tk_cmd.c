@@ -15,6 +15,7 @@
 
 #include "tk_cmd.h"
 #include "tk_util.h"
+#include "tk_xexun2.h"
 
 #define DEFAULT_PW	"123456"
 
@@ -898,12 +899,12 @@ encode_xexun2(const struct tk_cmd *c, const char *devid, struct out *o, char *er
 	n += pl;
 	frame[n++] = 0xFA;
 	frame[n++] = 0xAF;
-	long k = tk_xexun2_escape(frame, n, o->p + o->len, o->cap - o->len);
-	if (k < 0) {
+	size_t k = tk_xexun2_escape(frame, n, o->p + o->len, o->cap - o->len);
+	if (k == 0) {
 		o->over = true;
 		return -1;
 	}
-	o->len += (size_t)k;
+	o->len += k;
 	return 0;
 }
 
@@ -1087,78 +1088,6 @@ tk_cmd_encode(const struct tk_cmd *c, const char *devid, const char *password,
 	if (o.over)
 		return fail(err, errlen, "output buffer too small");
 	return (long)o.len;
-}
-
-/* ---- xexun2 framing ---------------------------------------------------- */
-
-long
-tk_xexun2_escape(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
-{
-	size_t o = 0;
-
-	if (n < 4)
-		return -1;
-	if (cap < 2)
-		return -1;
-	out[o++] = in[0];
-	out[o++] = in[1];
-	for (size_t i = 2; i < n - 2; i++) {
-		if (i + 1 < n - 2 && ((in[i] == 0xFA && in[i + 1] == 0xAF) || (in[i] == 0xFB && in[i + 1] == 0xBF))) {
-			if (cap - o < 3)
-				return -1;
-			out[o++] = 0xFB;
-			out[o++] = 0xBF;
-			out[o++] = in[i] == 0xFA ? 0x01 : 0x02;
-			i++;
-		} else {
-			if (cap - o < 1)
-				return -1;
-			out[o++] = in[i];
-		}
-	}
-	if (cap - o < 2)
-		return -1;
-	out[o++] = in[n - 2];
-	out[o++] = in[n - 1];
-	return (long)o;
-}
-
-long
-tk_xexun2_unescape(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
-{
-	size_t o = 0;
-
-	if (n < 4 || cap < 4)
-		return -1;
-	out[o++] = in[0];
-	out[o++] = in[1];
-	for (size_t i = 2; i < n - 2; i++) {
-		if (o >= cap - 2)
-			return -1;
-		if (in[i] == 0xFB && i + 1 < n - 2 && in[i + 1] == 0xBF) {
-			if (i + 2 >= n - 2 || (in[i + 2] != 0x01 && in[i + 2] != 0x02) ||
-			    cap - o < 4)
-				return -1;
-			out[o++] = in[i + 2] == 0x01 ? 0xFA : 0xFB;
-			out[o++] = in[i + 2] == 0x01 ? 0xAF : 0xBF;
-			i += 2;
-		} else {
-			out[o++] = in[i];
-		}
-	}
-	out[o++] = in[n - 2];
-	out[o++] = in[n - 1];
-	return (long)o;
-}
-
-uint16_t
-tk_xexun2_checksum(const uint8_t *p, size_t n)
-{
-	uint32_t s = 0;
-
-	for (size_t i = 0; i < n; i++)
-		s += p[i];
-	return (uint16_t)(~s & 0xFFFF);
 }
 
 /* ---- answers ----------------------------------------------------------- */
@@ -1606,7 +1535,7 @@ rec_xexun2(const uint8_t *p, size_t n, struct tk_cmd *c, char *devid, size_t idc
     char *err, size_t errlen)
 {
 	uint8_t f[TK_CMD_OUT_MAX];
-	long fl;
+	size_t fl;
 
 	if (n < 20 || p[0] != 0xFA || p[1] != 0xAF || p[n - 2] != 0xFA || p[n - 1] != 0xAF)
 		return fail(err, errlen, "not a xexun2 frame (FA AF ... FA AF)");
@@ -1616,7 +1545,7 @@ rec_xexun2(const uint8_t *p, size_t n, struct tk_cmd *c, char *devid, size_t idc
 	if (f[2] != 0x00 || f[3] != 0x07)
 		return fail(err, errlen, "xexun2: type %02x%02x is not a command (0007)", f[2], f[3]);
 	size_t pl = (size_t)((f[14] & 0x03) << 8 | f[15]);
-	if (pl + 20 != (size_t)fl)
+	if (pl + 20 != fl)
 		return fail(err, errlen, "xexun2: length %zu does not match the frame", pl);
 	uint16_t ck = (uint16_t)(f[16] << 8 | f[17]);
 	if (ck != tk_xexun2_checksum(f + 18, pl))
@@ -1762,8 +1691,8 @@ tk_cmd_sim_answer(const struct tk_cmd *c, const char *devid, int64_t time_ms,
 		f[n++] = (uint8_t)ck;
 		f[n++] = 'O'; f[n++] = 'K';
 		f[n++] = 0xFA; f[n++] = 0xAF;
-		long k = tk_xexun2_escape(f, n, buf, cap);
-		return k;
+		size_t k = tk_xexun2_escape(f, n, buf, cap);
+		return k > 0 ? (long)k : -1;
 	}
 	default:
 		/* xexun: no acknowledgement is known; SMS sets: not over GPRS */

@@ -112,14 +112,7 @@ int	tk_cmd_parse(enum tk_cmd_set, int argc, char *const argv[], unsigned flags,
 long	tk_cmd_encode(const struct tk_cmd *, const char *devid, const char *password,
 	    uint8_t *out, size_t cap, char *err, size_t errlen);
 
-/* xexun2 framing: escape the bytes between the flags of a frame (FA AF ->
- * FB BF 01, FB BF -> FB BF 02).  in[0..n) is a whole frame with its flags.
- * Returns the output length, or -1 when cap is too small. */
-long	tk_xexun2_escape(const uint8_t *in, size_t n, uint8_t *out, size_t cap);
-/* The inverse; -1 on a bad escape or when cap is too small. */
-long	tk_xexun2_unescape(const uint8_t *in, size_t n, uint8_t *out, size_t cap);
-/* ~(byte sum) & 0xFFFF, the xexun2 payload checksum. */
-uint16_t tk_xexun2_checksum(const uint8_t *p, size_t n);
+/* xexun2 framing (escaping, checksum): see tk_xexun2.h. */
 
 /*
  * Is this device frame the answer to the command?  The frame-level test

@@ -123,7 +123,16 @@ find_signature(const uint8_t *p, size_t n, bool eof, enum tk_dialect *d, size_t 
 				if (has(p + j, i - j, "GPRMC,") || has(p + j, i - j, "GNRMC,"))
 					rmc = true;
 			*d = rmc ? TK_D_XEXUN : TK_D_GPS103;
-			*at = rmc ? 0 : i;
+			size_t st = i;
+			if (!rmc) {
+				/* keep a "##," login prefix or a glued heartbeat's digits */
+				if (st >= 3 && memcmp(p + st - 3, "##,", 3) == 0)
+					st -= 3;
+				else
+					while (st > 0 && isdig(p[st - 1]))
+						st--;
+			}
+			*at = rmc ? 0 : st;
 			return true;
 		}
 		if (has(p + i, n - i, "GPRMC,") || has(p + i, n - i, "GNRMC,")) {
@@ -456,6 +465,25 @@ run(struct tk_framer *fr, const uint8_t *p, size_t n, bool eof,
 	return rc;
 }
 
+/* Make the reassembly buffer hold n bytes (n <= max), doubling from 256. */
+static int
+grow(struct tk_framer *fr, size_t n)
+{
+	if (n <= fr->cap)
+		return 0;
+	size_t c = fr->cap ? fr->cap : 256;
+	while (c < n)
+		c *= 2;
+	if (c > fr->max)
+		c = fr->max;
+	uint8_t *nb = realloc(fr->buf, c);
+	if (nb == NULL)
+		return -1;
+	fr->buf = nb;
+	fr->cap = (uint32_t)c;
+	return 0;
+}
+
 static enum tk_feed
 keep(struct tk_framer *fr, const uint8_t *p, size_t n)
 {
@@ -465,18 +493,8 @@ keep(struct tk_framer *fr, const uint8_t *p, size_t n)
 		fr->len = fr->cap = 0;
 		return TK_FEED_OK;
 	}
-	if (n > fr->cap) {
-		size_t c = fr->cap ? fr->cap : 256;
-		while (c < n)
-			c *= 2;
-		if (c > fr->max)
-			c = fr->max;
-		uint8_t *nb = realloc(fr->buf, c);
-		if (nb == NULL)
-			return TK_FEED_NOMEM;
-		fr->buf = nb;
-		fr->cap = (uint32_t)c;
-	}
+	if (grow(fr, n) != 0)
+		return TK_FEED_NOMEM;
 	memmove(fr->buf, p, n);
 	fr->len = (uint32_t)n;
 	return TK_FEED_OK;
@@ -501,18 +519,8 @@ tk_framer_feed(struct tk_framer *fr, const uint8_t *p, size_t n,
 			take = fr->max - fr->len;
 			if (take > n)
 				take = n;
-			if (fr->len + take > fr->cap) {
-				size_t c = fr->cap;
-				while (c < fr->len + take)
-					c *= 2;
-				if (c > fr->max)
-					c = fr->max;
-				uint8_t *nb = realloc(fr->buf, c);
-				if (nb == NULL)
-					return TK_FEED_NOMEM;
-				fr->buf = nb;
-				fr->cap = (uint32_t)c;
-			}
+			if (grow(fr, fr->len + take) != 0)
+				return TK_FEED_NOMEM;
 			memcpy(fr->buf + fr->len, p, take);
 			fr->len += (uint32_t)take;
 			q = fr->buf;

@@ -184,16 +184,19 @@ frame_row(enum tk_dialect d, const struct tkt_row *row)
 		snprintf(why, sizeof(why), "no frame found (want %ld bytes)", el);
 		return why;
 	}
-	if ((size_t)el != o.len || memcmp(exp, p + o.skip, o.len) != 0) {
-		snprintf(why, sizeof(why), "frame differs: want %ld bytes, got %zu", el, o.len);
+	const uint8_t *fp = p + o.skip;
+	size_t fl = o.len;
+	static uint8_t un[TKT_MSG_MAX];
+	if (d == TK_D_XEXUN2) {	/* Traccar unescapes; our scanner returns the raw frame */
+		fl = tk_xexun2_unescape(fp, fl, un, sizeof(un));
+		fp = un;
+	}
+	if ((size_t)el != fl || memcmp(exp, fp, fl) != 0) {
+		snprintf(why, sizeof(why), "frame differs: want %ld bytes, got %zu", el, fl);
 		return why;
 	}
 	return NULL;
 }
-
-/* xexun2 frame rows compare the unescaped frame (Traccar's frame decoder
- * unescapes).  The dialect exposes it through tk_xexun2_unescape() when
- * present; otherwise the raw frame is compared. */
 
 static const char *
 run_row(enum tk_dialect d, const struct tkt_row *row, struct got *g, int *rc)

@@ -273,6 +273,13 @@ test_classify(void **state)
 			fail_msg("case %zu (%s): got class %d dialect %s", i, cases[i].in, c,
 			    tk_dialect_name(d));
 	}
+	/* junk before a login keeps the login's "##," */
+	static const char j[] = "GET / HTTP/1.0\r\n\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx##,imei:359586015829802,A;";
+	enum tk_dialect dj;
+	size_t sj;
+	assert_int_equal(tk_classify((const uint8_t *)j, sizeof(j) - 1, false, &dj, &sj), TK_CLASS_OK);
+	assert_int_equal(dj, TK_D_GPS103);
+	assert_memory_equal(j + sj, "##,imei:", 8);
 	/* a bare IMEI datagram is a heartbeat only when nothing more can come */
 	enum tk_dialect d;
 	size_t skip;

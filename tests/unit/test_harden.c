@@ -45,14 +45,14 @@ try_open(void)
 	return fd >= 0 ? 0 : errno == EPERM ? 1 : 2;
 }
 
-static int
+static int __attribute__((unused))
 try_socket(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	return fd >= 0 ? 0 : errno == EPERM ? 1 : 2;
 }
 
-static int
+static int __attribute__((unused))
 try_exec(void)
 {
 	char *argv[] = {(char *)"true", NULL};
@@ -60,7 +60,7 @@ try_exec(void)
 	return 3;
 }
 
-static int
+static int __attribute__((unused))
 try_write(void)
 {
 	return write(STDERR_FILENO, "", 0) == 0 ? 0 : 1;
