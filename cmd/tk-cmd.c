@@ -23,6 +23,7 @@
 #include <vis.h>
 
 #include "cli.h"
+#include "tk_ctl.h"
 
 static const char usage_text[] =
     "usage: tk-cmd [-aprRst] [-d dialect] [-P password] [-q[ttl]] [-S socket]\n"
@@ -61,8 +62,8 @@ static const char help_text[] =
     "tk-listen.  See tk-cmd(1) for the catalogue.\n";
 
 #define DEFAULT_TTL	86400
+#define TK_CTL_LINE	TK_CTL_LINE_MAX
 #define REPLY_MAX	(2 * TK_CTL_LINE + 64)
-#define TK_CTL_LINE	8192
 
 struct opts {
 	bool		 alt, list, pending, print, raw, raw_bytes, sms, semicolon, queue;
@@ -78,16 +79,9 @@ static struct opts o = {.wait = -1, .ttl = DEFAULT_TTL};
 
 /* Device ids of the control protocol: 1..31 of [A-Za-z0-9_-]. */
 static bool
-tk_ctl_id_ok(const char *s)
+id_ok(const char *s)
 {
-	size_t n = strlen(s);
-	if (n == 0 || n > 31)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') || s[i] == '_' || s[i] == '-'))
-			return false;
-	return true;
+	return tk_ctl_valid_id(s, strlen(s));
 }
 
 /* ---- the control socket ------------------------------------------------ */
@@ -423,7 +417,7 @@ run_pending(const char *dev)
 	struct conn c;
 	char req[128], final[REPLY_MAX];
 
-	if (dev != NULL && !tk_ctl_id_ok(dev))
+	if (dev != NULL && !id_ok(dev))
 		cli_usage_error(usage_text, "bad device id '%s'", dev);
 	if (ctl_connect(&c) != 0)
 		return TK_EXIT_IO;
@@ -473,7 +467,7 @@ run_send(const char *dev, int argc, char **argv)
 	static char req[TK_CTL_LINE + 64];
 	unsigned flags = (o.raw ? TK_CMD_F_RAW : 0) | (o.semicolon ? TK_CMD_F_SEMICOLON : 0);
 
-	if (!tk_ctl_id_ok(dev))
+	if (!id_ok(dev))
 		cli_usage_error(usage_text, "bad device id '%s' (1-31 of A-Z a-z 0-9 _ -)", dev);
 	if (ctl_connect(&c) != 0)
 		return TK_EXIT_IO;
@@ -520,7 +514,7 @@ run_send(const char *dev, int argc, char **argv)
 		warnx("%s", err);
 		return TK_EXIT_USAGE;
 	}
-	if (n > 2048) {
+	if (n > TK_CTL_SEND_MAX) {
 		close(c.fd);
 		warnx("command of %ld bytes: tk-listen sends at most 2048", n);
 		return TK_EXIT_USAGE;
