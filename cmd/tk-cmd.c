@@ -31,13 +31,16 @@ static const char usage_text[] =
     "       tk-cmd -s [-d dialect] [-P password] command [parameter ...]\n"
     "       tk-cmd -l [-as] [-d dialect]\n"
     "       tk-cmd -L [-S socket] [device]\n"
-    "       tk-cmd -C qid [-S socket]\n";
+    "       tk-cmd -C qid [-S socket]\n"
+    "       tk-cmd -D | -T [-S socket]\n";
 
 static const char help_text[] =
     "Send a command to a TK103-family tracker, or print its bytes.\n"
     "\n"
     "  -a, --alt            tk103: the alternative [begin]sms2,...,[end] syntax\n"
     "  -C, --cancel QID     cancel a queued command\n"
+    "  -D, --devices        list the devices online in tk-listen (id, dialect,\n"
+    "                       transport, peer, connection, since, last frame, frames)\n"
     "  -d, --dialect NAME   tk103, gps103, xexun or xexun2 (default: asked of\n"
     "                       tk-listen for an online device)\n"
     "  -l, --list           print the command catalogue (of one dialect with -d)\n"
@@ -53,6 +56,7 @@ static const char help_text[] =
     "                       configuration set; implies --print; no device argument\n"
     "  -S, --socket PATH    tk-listen's control socket (default $TK_LISTEN_SOCKET)\n"
     "  -t, --semicolon      gps103: end the command with ';'\n"
+    "  -T, --stats          print tk-listen's counters (name value)\n"
     "  -w, --wait SECONDS   wait for the device's answer and print it as JSON\n"
     "  -h, --help           this help\n"
     "  -V, --version        print the version\n"
@@ -66,7 +70,7 @@ static const char help_text[] =
 #define REPLY_MAX	(2 * TK_CTL_LINE + 64)
 
 struct opts {
-	bool		 alt, list, pending, print, raw, raw_bytes, sms, semicolon, queue;
+	bool		 alt, list, pending, print, raw, raw_bytes, sms, semicolon, queue, devices, stats;
 	bool		 have_dialect;
 	enum tk_dialect	 dialect;
 	const char	*password, *sock;
@@ -433,6 +437,45 @@ run_pending(const char *dev)
 	return TK_EXIT_OK;
 }
 
+/* LIST and STATS: their data lines, less the DEV/STAT word, one per line. */
+static int
+query_line(const char *line, void *arg)
+{
+	const char *word = arg;
+	size_t wl = strlen(word);
+
+	if (strncmp(line, word, wl) != 0 || line[wl] != ' ') {
+		warnx("%s: unexpected line: %.80s", o.sock, line);
+		return 0;
+	}
+	size_t n = strlen(line + wl + 1);
+	struct tk_buf *b = cli_out_reserve(&out, n + 1);
+	memcpy(b->p + b->len, line + wl + 1, n);
+	b->len += n;
+	b->p[b->len++] = '\n';
+	return 0;
+}
+
+static int
+run_query(const char *req, const char *word)
+{
+	struct conn c;
+	char final[REPLY_MAX];
+
+	if (ctl_connect(&c) != 0)
+		return TK_EXIT_IO;
+	cli_harden(TK_HARDEN_NET);
+	if (ctl_request(&c, req, query_line, (void *)(uintptr_t)word, final,
+	    sizeof(final)) != 0) {
+		close(c.fd);
+		return TK_EXIT_IO;
+	}
+	close(c.fd);
+	if (strncmp(final, "ERR", 3) == 0)
+		return err_exit(final, NULL);
+	return TK_EXIT_OK;
+}
+
 static int
 run_cancel(const char *qid)
 {
@@ -623,6 +666,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"alt",       no_argument,       NULL, 'a'},
 		{"cancel",    required_argument, NULL, 'C'},
+		{"devices",   no_argument,       NULL, 'D'},
 		{"dialect",   required_argument, NULL, 'd'},
 		{"help",      no_argument,       NULL, 'h'},
 		{"list",      no_argument,       NULL, 'l'},
@@ -634,6 +678,7 @@ main(int argc, char **argv)
 		{"raw-bytes", no_argument,       NULL, 'R'},
 		{"sms",       no_argument,       NULL, 's'},
 		{"socket",    required_argument, NULL, 'S'},
+		{"stats",     no_argument,       NULL, 'T'},
 		{"semicolon", no_argument,       NULL, 't'},
 		{"version",   no_argument,       NULL, 'V'},
 		{"wait",      required_argument, NULL, 'w'},
@@ -642,13 +687,16 @@ main(int argc, char **argv)
 	int ch, rc;
 
 	cli_init(argc, argv);
-	while ((ch = getopt_long(argc, argv, "+aC:d:hlLpP:q::rRsS:tVw:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+aC:Dd:hlLpP:q::rRsS:tTVw:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
 			o.alt = true;
 			break;
 		case 'C':
 			o.cancel = optarg;
+			break;
+		case 'D':
+			o.devices = true;
 			break;
 		case 'd':
 			if (tk_dialect_parse(optarg, &o.dialect) != 0 ||
@@ -696,6 +744,9 @@ main(int argc, char **argv)
 		case 't':
 			o.semicolon = true;
 			break;
+		case 'T':
+			o.stats = true;
+			break;
 		case 'V':
 			cli_version();
 		case 'w':
@@ -709,9 +760,9 @@ main(int argc, char **argv)
 	argv += optind;
 
 	/* conflicting options */
-	int modes = o.list + o.pending + (o.cancel != NULL);
+	int modes = o.list + o.pending + (o.cancel != NULL) + o.devices + o.stats;
 	if (modes > 1)
-		cli_usage_error(usage_text, "-l, -L and -C exclude each other");
+		cli_usage_error(usage_text, "-l, -L, -C, -D and -T exclude each other");
 	if (o.sms)
 		o.print = true;
 	if (o.raw_bytes && !o.print)
@@ -742,6 +793,12 @@ main(int argc, char **argv)
 		cli_harden(TK_HARDEN_STDIO);
 		print_catalogue();
 		rc = TK_EXIT_OK;
+	} else if (o.devices || o.stats) {
+		if (o.sock == NULL)
+			cli_usage_error(usage_text, "no control socket: give -S or set TK_LISTEN_SOCKET");
+		if (argc != 0)
+			cli_usage_error(usage_text, "-D and -T take no arguments");
+		rc = o.devices ? run_query("LIST\n", "DEV") : run_query("STATS\n", "STAT");
 	} else if (o.pending || o.cancel) {
 		if (o.sock == NULL)
 			cli_usage_error(usage_text, "no control socket: give -S or set TK_LISTEN_SOCKET");

@@ -215,3 +215,22 @@ answered() {
 	[ -z "$output" ]
 	wait_for grep -q " send tcp .*AT00)" "$TK_TMP/frames"
 }
+
+@test "tk-cmd -D lists the online devices and -T reads tk-listen's counters" {
+	start_listen
+	start_sim gps103
+	id=$(dev_id gps103)
+	run_tk tk-cmd -S "$SOCK" -D
+	assert_success
+	assert_output --regexp "^$id gps103 tcp 127\.0\.0\.1:[0-9]+ [0-9]+ 20[0-9-]+T[0-9:.]+Z 20[0-9-]+T[0-9:.]+Z [0-9]+$"
+	run_tk tk-cmd -S "$SOCK" -T
+	assert_success
+	run grep -E '^frames_total [1-9][0-9]*$' <<<"$output"
+	assert_success
+	run_tk tk-cmd -S "$SOCK" -T
+	assert_output --partial "connections_open 1"
+	run_tk tk-cmd -S "$SOCK" -D extra
+	assert_failure 2
+	run_tk tk-cmd -D
+	assert_failure 2
+}
