@@ -1167,13 +1167,32 @@ dev_due(struct dev *d, int64_t now)
 	schedule(d, next);
 }
 
+static int64_t
+stall_us(void)
+{
+	double s = 3 * o.interval;
+	return (int64_t)((s > 30 ? s : 30) * 1e6);
+}
+
 static bool
 limits_reached(int64_t now)
 {
+	static uint64_t last_frames;
+	static int64_t last_progress;
+
 	if (got_signal)
 		return true;
 	if (o.duration > 0 && now >= run_end_us)
 		return true;
+	/* with -N only: give up when no frame went out for a long while (a
+	 * server that never accepts must not keep us running for ever) */
+	if (st.frames != last_frames || last_progress == 0) {
+		last_frames = st.frames;
+		last_progress = now;
+	} else if (o.duration == 0 && now - last_progress > stall_us()) {
+		warnx("no frame sent for %.0f s: stopping", (double)stall_us() / 1e6);
+		return true;
+	}
 	return o.frames_max > 0 && st.frames >= (uint64_t)o.frames_max;
 }
 
