@@ -599,6 +599,8 @@ dev_send(struct dev *d, const uint8_t *b, size_t n)
 static bool
 send_frame(struct dev *d, enum tk_sim_kind k, enum tk_sim_alarm a, int64_t now)
 {
+	if (o.frames_max > 0 && st.frames >= (uint64_t)o.frames_max)
+		return true;	/* -N is exact */
 	uint8_t f[TK_SIM_FRAME_MAX];
 	struct tk_sim_pos p;
 	int64_t wall = tk_wall_ms();
