@@ -1,9 +1,8 @@
 #!/usr/bin/env bats
-# PENDING: moves to tests/cli/ once tk-listen is in main (needs build/bin/tk-listen).
 # tk-sim against a real tk-listen on loopback (port 0, read from --port-file):
 # replies checked byte for byte, UDP, reconnects, source ranges, misbehaving
 # devices.  Every run is bounded by -T and timeout(1).
-load ../test_helper
+load test_helper
 
 # start_listen ARGS...: tk-listen on a free port; sets PORT, LISTEN_PID
 start_listen() {
