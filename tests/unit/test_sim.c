@@ -520,6 +520,27 @@ test_answers(void **state)
 	assert_int_equal(o[3], 0x07);
 	assert_true(eff.recognised);
 	assert_true(eff.stop);
+	/* tracking_send=30,30 as a command frame built here: checksum ~sum */
+	uint8_t ts[64] = {0xFA, 0xAF, 0x00, 0x07, 0x00, 0x01, 0x12, 0x34, 0x56, 0x78, 0x90,
+	    0x12, 0x34, 0x50, 0x00, 20};
+	const char *txt = "tracking_send=30,30";
+	size_t tl = strlen(txt);
+	uint32_t sum = 0;
+	for (size_t i = 0; i < tl; i++)
+		sum += (uint8_t)txt[i];
+	ts[15] = (uint8_t)tl;
+	ts[16] = (uint8_t)((~sum >> 8) & 0xFF);
+	ts[17] = (uint8_t)(~sum & 0xFF);
+	memcpy(ts + 18, txt, tl);
+	ts[18 + tl] = 0xFA;
+	ts[19 + tl] = 0xAF;
+	assert_int_equal(tk_sim_answer(&d, &p, ts, 20 + tl, &eff, o, sizeof(o)), 0);
+	assert_true(eff.recognised);
+	assert_true(eff.interval_s == 30);
+	/* another IMEI: not for this device */
+	ts[6] = 0x99;
+	tk_sim_answer(&d, &p, ts, 20 + tl, &eff, o, sizeof(o));
+	assert_false(eff.recognised);
 }
 
 static void
