@@ -534,7 +534,9 @@ test_answers(void **state)
 	memcpy(ts + 18, txt, tl);
 	ts[18 + tl] = 0xFA;
 	ts[19 + tl] = 0xAF;
-	assert_int_equal(tk_sim_answer(&d, &p, ts, 20 + tl, &eff, o, sizeof(o)), 0);
+	/* answered like every catalogue command, with a type 0x0007 frame */
+	assert_true(tk_sim_answer(&d, &p, ts, 20 + tl, &eff, o, sizeof(o)) >= 22);
+	assert_int_equal(o[3], 0x07);
 	assert_true(eff.recognised);
 	assert_true(eff.interval_s == 30);
 	/* another IMEI: not for this device */
