@@ -1415,28 +1415,8 @@ load_route(const char *path)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		err(TK_EXIT_IO, "%s", path);
-	struct stat sb;
-	if (fstat(fd, &sb) != 0)
-		err(TK_EXIT_IO, "%s", path);
-	if (sb.st_size > 64 * 1024 * 1024)
-		errx(TK_EXIT_IO, "%s: larger than 64 MiB", path);
-	size_t cap = (size_t)sb.st_size + 1, n = 0;
-	char *buf = malloc(cap);
-	if (buf == NULL)
-		err(TK_EXIT_IO, "malloc");
-	for (;;) {
-		if (n == cap)
-			break;
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			err(TK_EXIT_IO, "%s", path);
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
+	size_t n;
+	char *buf = cli_read_file(fd, path, 64u << 20, &n);
 	close(fd);
 	char e[200];
 	if (tk_sim_route_geojson(&route, buf, n, e, sizeof(e)) != 0)

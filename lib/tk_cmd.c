@@ -346,23 +346,6 @@ tk_cmd_supported(enum tk_cmd_set s, char *out, size_t cap)
 
 /* ---- errors and small helpers ---------------------------------------- */
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 static bool
 all_of(const char *s, size_t min, size_t max, const char *extra, bool alnum, bool digit)
 {
@@ -395,7 +378,7 @@ parse_switch(const char *a, int *sw, const char *cmd, char *err, size_t errlen)
 	else if (strcmp(a, "off") == 0)
 		*sw = 0;
 	else
-		return fail(err, errlen, "%s: expected on or off, not '%s'", cmd, a);
+		return tk_errf(err, errlen, "%s: expected on or off, not '%s'", cmd, a);
 	return 0;
 }
 
@@ -412,11 +395,11 @@ parse_interval(const char *a, long *secs, char *err, size_t errlen)
 		n--;
 	}
 	if (n == 0 || n > 7 || tk_parse_uint(a, n, 9999999, &v) != 0)
-		return fail(err, errlen, "track: bad interval '%s' (use 30s, 5m, 1h or seconds)", a);
+		return tk_errf(err, errlen, "track: bad interval '%s' (use 30s, 5m, 1h or seconds)", a);
 	if (v == 0)
-		return fail(err, errlen, "track: interval '%s' is zero (use track-stop)", a);
+		return tk_errf(err, errlen, "track: interval '%s' is zero (use track-stop)", a);
 	if ((long)v * mult > 99L * 3600)
-		return fail(err, errlen, "track: interval '%s' is longer than 99h", a);
+		return tk_errf(err, errlen, "track: interval '%s' is longer than 99h", a);
 	*secs = (long)v * mult;
 	return 0;
 }
@@ -502,19 +485,19 @@ check_text(const struct tk_cmd *c, char *err, size_t errlen)
 		break;
 	}
 	if (c->textlen == 0)
-		return fail(err, errlen, "custom: empty text");
+		return tk_errf(err, errlen, "custom: empty text");
 	if (c->textlen > max)
-		return fail(err, errlen, "custom: text longer than %zu bytes", max);
+		return tk_errf(err, errlen, "custom: text longer than %zu bytes", max);
 	if (c->flags & TK_CMD_F_RAW)
 		return 0;
 	for (size_t i = 0; i < c->textlen; i++) {
 		unsigned char ch = (unsigned char)c->text[i];
 		if (ch < 0x20 || ch > 0x7e)
-			return fail(err, errlen,
+			return tk_errf(err, errlen,
 			    "custom: control or non-ASCII byte 0x%02x at offset %zu "
 			    "(--raw to allow)", ch, i);
 		if (strchr(bad, ch) != NULL)
-			return fail(err, errlen,
+			return tk_errf(err, errlen,
 			    "custom: '%c' at offset %zu would end the %s command and could "
 			    "inject another (--raw to allow)", ch, i, set_names[c->set]);
 	}
@@ -530,23 +513,23 @@ set_restrictions(struct tk_cmd *c, char *err, size_t errlen)
 	switch (c->id) {
 	case TK_CMD_OUTPUT:
 		if (c->num != 1)
-			return fail(err, errlen, "output: %s has one output (1), not %ld", sn, c->num);
+			return tk_errf(err, errlen, "output: %s has one output (1), not %ld", sn, c->num);
 		break;
 	case TK_CMD_MOVEMENT:
 		if (c->sw == 0 && c->set != TK_CS_SMS_XEXUN)
-			return fail(err, errlen, "movement off: not supported by %s", sn);
+			return tk_errf(err, errlen, "movement off: not supported by %s", sn);
 		break;
 	case TK_CMD_OVERSPEED:
 		if (c->sw == 0 && c->set != TK_CS_SMS_XEXUN)
-			return fail(err, errlen, "overspeed off: not supported by %s", sn);
+			return tk_errf(err, errlen, "overspeed off: not supported by %s", sn);
 		break;
 	case TK_CMD_GEOFENCE:
 		if (c->sw == 0 && c->set == TK_CS_SMS_COBAN)
-			return fail(err, errlen, "geofence off: not supported by %s", sn);
+			return tk_errf(err, errlen, "geofence off: not supported by %s", sn);
 		break;
 	case TK_CMD_SET_SERVER:
 		if (c->set == TK_CS_TK103_ALT && !is_ipv4(c->arg[0]))
-			return fail(err, errlen,
+			return tk_errf(err, errlen,
 			    "set-server: %s needs a numeric IPv4 address, not '%s'", sn, c->arg[0]);
 		break;
 	case TK_CMD_TRACK:
@@ -555,17 +538,17 @@ set_restrictions(struct tk_cmd *c, char *err, size_t errlen)
 			long s = c->num;
 			if (!(s < 60 || (s < 3600 && s % 60 == 0) ||
 			    (s % 3600 == 0 && s / 3600 <= 99)))
-				return fail(err, errlen,
+				return tk_errf(err, errlen,
 				    "track: gps103 sends two digits and a unit (s, m, h): "
 				    "%lds cannot be said exactly", s);
 		} else if (c->set == TK_CS_SMS_XEXUN || c->set == TK_CS_SMS_COBAN) {
 			long s = c->num;
 			if (!(s <= 999 || (s % 60 == 0 && s / 60 <= 999) || s % 3600 == 0))
-				return fail(err, errlen,
+				return tk_errf(err, errlen,
 				    "track: the SMS set sends three digits and a unit: "
 				    "%lds cannot be said exactly", s);
 		} else if (c->num > 65535)
-			return fail(err, errlen, "track: %s interval at most 65535 s", sn);
+			return tk_errf(err, errlen, "track: %s interval at most 65535 s", sn);
 		break;
 	default:
 		break;
@@ -589,24 +572,24 @@ tk_cmd_parse(enum tk_cmd_set set, int argc, char *const argv[], unsigned flags,
 	memset(c, 0, sizeof(*c));
 	c->sw = -1;
 	if ((unsigned)set >= TK_CS__COUNT)
-		return fail(err, errlen, "unknown command set");
+		return tk_errf(err, errlen, "unknown command set");
 	if (argc < 1 || argv[0] == NULL)
-		return fail(err, errlen, "no command given");
+		return tk_errf(err, errlen, "no command given");
 	name = argv[0];
 	if (tk_cmd_lookup(name, &id) != 0)
-		return fail(err, errlen, "unknown command '%s' (tk-cmd -l lists them)", name);
+		return tk_errf(err, errlen, "unknown command '%s' (tk-cmd -l lists them)", name);
 	c->set = set;
 	c->id = id;
 	c->flags = flags;
 	if (cat[set][id].usage == NULL) {
 		tk_cmd_supported(set, sup, sizeof(sup));
-		return fail(err, errlen, "%s does not support %s; it supports: %s",
+		return tk_errf(err, errlen, "%s does not support %s; it supports: %s",
 		    set_names[set], name, sup);
 	}
 
 #define NPARAMS(lo, hi) do {						\
 	if (np < (lo) || np > (hi))					\
-		return fail(err, errlen, "%s: wrong number of parameters (usage: %s)", \
+		return tk_errf(err, errlen, "%s: wrong number of parameters (usage: %s)", \
 		    name, cat[set][id].usage);				\
 } while (0)
 
@@ -624,7 +607,7 @@ tk_cmd_parse(enum tk_cmd_set set, int argc, char *const argv[], unsigned flags,
 		NPARAMS(2, 2);
 		if (!is_digits(a[0], 1, 2) || tk_parse_uint(a[0], strlen(a[0]), 99, &v) != 0 ||
 		    v == 0)
-			return fail(err, errlen, "output: bad output number '%s'", a[0]);
+			return tk_errf(err, errlen, "output: bad output number '%s'", a[0]);
 		c->num = (long)v;
 		if (parse_switch(a[1], &c->sw, name, err, errlen) != 0)
 			return -1;
@@ -632,24 +615,24 @@ tk_cmd_parse(enum tk_cmd_set set, int argc, char *const argv[], unsigned flags,
 	case TK_CMD_SET_SERVER:
 		NPARAMS(2, 2);
 		if (!is_ipv4(a[0]) && (!is_hostname(a[0]) || all_of(a[0], 1, 63, ".", false, true)))
-			return fail(err, errlen, "set-server: bad host '%s'", a[0]);
+			return tk_errf(err, errlen, "set-server: bad host '%s'", a[0]);
 		if (!is_digits(a[1], 1, 5) || tk_parse_uint(a[1], strlen(a[1]), 65535, &v) != 0 ||
 		    v == 0)
-			return fail(err, errlen, "set-server: bad port '%s' (1-65535)", a[1]);
+			return tk_errf(err, errlen, "set-server: bad port '%s' (1-65535)", a[1]);
 		strlcpy(c->arg[0], a[0], sizeof(c->arg[0]));
 		c->num = (long)v;
 		break;
 	case TK_CMD_SET_APN:
 		if (np != 1 && np != 3)
-			return fail(err, errlen, "set-apn: wrong number of parameters (usage: %s)",
+			return tk_errf(err, errlen, "set-apn: wrong number of parameters (usage: %s)",
 			    cat[set][id].usage);
 		if (!all_of(a[0], 1, 63, ".-_", true, false))
-			return fail(err, errlen, "set-apn: bad APN '%s'", a[0]);
+			return tk_errf(err, errlen, "set-apn: bad APN '%s'", a[0]);
 		strlcpy(c->arg[0], a[0], sizeof(c->arg[0]));
 		if (np == 3) {
 			for (int i = 1; i < 3; i++)
 				if (!all_of(a[i], 1, 32, "!#$%&'*+-./:<=>?@^_~", true, false))
-					return fail(err, errlen, "set-apn: bad %s '%s'",
+					return tk_errf(err, errlen, "set-apn: bad %s '%s'",
 					    i == 1 ? "user" : "password", a[i]);
 			strlcpy(c->arg[1], a[1], sizeof(c->arg[1]));
 			strlcpy(c->arg[2], a[2], sizeof(c->arg[2]));
@@ -658,7 +641,7 @@ tk_cmd_parse(enum tk_cmd_set set, int argc, char *const argv[], unsigned flags,
 	case TK_CMD_SOS_NUMBER:
 		NPARAMS(1, 1);
 		if (!(a[0][0] == '+' ? is_digits(a[0] + 1, 3, 20) : is_digits(a[0], 3, 20)))
-			return fail(err, errlen, "sos-number: bad phone number '%s'", a[0]);
+			return tk_errf(err, errlen, "sos-number: bad phone number '%s'", a[0]);
 		strlcpy(c->arg[0], a[0], sizeof(c->arg[0]));
 		break;
 	case TK_CMD_SOS:
@@ -677,7 +660,7 @@ tk_cmd_parse(enum tk_cmd_set set, int argc, char *const argv[], unsigned flags,
 		}
 		if (!is_digits(a[0], 1, 3) || tk_parse_uint(a[0], strlen(a[0]), 999, &v) != 0 ||
 		    v == 0)
-			return fail(err, errlen, "overspeed: bad speed '%s' (1-999 km/h)", a[0]);
+			return tk_errf(err, errlen, "overspeed: bad speed '%s' (1-999 km/h)", a[0]);
 		c->sw = 1;
 		c->num = (long)v;
 		break;
@@ -690,10 +673,10 @@ tk_cmd_parse(enum tk_cmd_set set, int argc, char *const argv[], unsigned flags,
 		for (int i = 0; i < 4; i++)
 			if (parse_coord(a[i], i % 2 ? 180 : 90, &c->coord[i], c->arg[i],
 			    sizeof(c->arg[i])) != 0)
-				return fail(err, errlen, "geofence: bad %s '%s'",
+				return tk_errf(err, errlen, "geofence: bad %s '%s'",
 				    i % 2 ? "longitude" : "latitude", a[i]);
 		if (c->coord[0] == c->coord[2] || c->coord[1] == c->coord[3])
-			return fail(err, errlen, "geofence: the rectangle is empty");
+			return tk_errf(err, errlen, "geofence: the rectangle is empty");
 		c->sw = 1;
 		break;
 	case TK_CMD_TIMEZONE: {
@@ -709,7 +692,7 @@ tk_cmd_parse(enum tk_cmd_set set, int argc, char *const argv[], unsigned flags,
 			ok = fr == 0 || fr == 0.5 || fr == 0.75 || fr == 0.25;
 		}
 		if (!ok)
-			return fail(err, errlen,
+			return tk_errf(err, errlen,
 			    "timezone: bad offset '%s' (hours -12..14, e.g. 8, -5, 5.5)", a[0]);
 		c->num2 = (long)(tz * 100);
 		/* canonical: no '+', no trailing zeros */
@@ -731,22 +714,22 @@ tk_cmd_parse(enum tk_cmd_set set, int argc, char *const argv[], unsigned flags,
 		else if (strcmp(a[0], "off") == 0)
 			c->sw = 0;
 		else
-			return fail(err, errlen, "sleep: expected deep, saving or off, not '%s'", a[0]);
+			return tk_errf(err, errlen, "sleep: expected deep, saving or off, not '%s'", a[0]);
 		break;
 	case TK_CMD_PASSWORD:
 		NPARAMS(1, 1);
 		if (!is_digits(a[0], 6, 6))
-			return fail(err, errlen, "password: the new password must be 6 digits");
+			return tk_errf(err, errlen, "password: the new password must be 6 digits");
 		strlcpy(c->arg[0], a[0], sizeof(c->arg[0]));
 		break;
 	case TK_CMD_CUSTOM: {
 		if (np < 1)
-			return fail(err, errlen, "custom: no text given");
+			return tk_errf(err, errlen, "custom: no text given");
 		size_t len = 0;
 		for (int i = 0; i < np; i++) {
 			size_t l = strlen(a[i]);
 			if (len + l + (i > 0) > TK_CMD_TEXT_MAX)
-				return fail(err, errlen, "custom: text longer than %d bytes",
+				return tk_errf(err, errlen, "custom: text longer than %d bytes",
 				    TK_CMD_TEXT_MAX);
 			if (i > 0)
 				c->text[len++] = ' ';
@@ -858,7 +841,7 @@ encode_xexun2(const struct tk_cmd *c, const char *devid, struct out *o, char *er
 	size_t pl;
 
 	if (devid == NULL || !is_digits(devid, 15, 15))
-		return fail(err, errlen, "xexun2 needs the 15-digit IMEI as device id, not '%s'",
+		return tk_errf(err, errlen, "xexun2 needs the 15-digit IMEI as device id, not '%s'",
 		    devid ? devid : "");
 	switch (c->id) {
 	case TK_CMD_REBOOT:
@@ -876,7 +859,7 @@ encode_xexun2(const struct tk_cmd *c, const char *devid, struct out *o, char *er
 		pl = c->textlen;
 		break;
 	default:
-		return fail(err, errlen, "xexun2 cannot encode %s", cmd_names[c->id]);
+		return tk_errf(err, errlen, "xexun2 cannot encode %s", cmd_names[c->id]);
 	}
 	size_t n = 0;
 	frame[n++] = 0xFA;
@@ -919,15 +902,15 @@ tk_cmd_encode(const struct tk_cmd *c, const char *devid, const char *password,
 
 	if ((unsigned)c->set >= TK_CS__COUNT || (unsigned)c->id >= TK_CMD__COUNT ||
 	    cat[c->set][c->id].usage == NULL)
-		return fail(err, errlen, "%s does not support %s", tk_cmd_set_name(c->set),
+		return tk_errf(err, errlen, "%s does not support %s", tk_cmd_set_name(c->set),
 		    tk_cmd_name(c->id));
 	if (!is_digits(pw, 6, 6))
-		return fail(err, errlen, "the device password must be 6 digits");
+		return tk_errf(err, errlen, "the device password must be 6 digits");
 
 	switch (c->set) {
 	case TK_CS_TK103:
 		if (devid == NULL || !all_of(devid, 1, 20, NULL, true, false))
-			return fail(err, errlen, "tk103 device id must be 1-20 letters or digits, "
+			return tk_errf(err, errlen, "tk103 device id must be 1-20 letters or digits, "
 			    "not '%s'", devid ? devid : "");
 		putf(&o, "(%s", devid);
 		switch (c->id) {
@@ -977,7 +960,7 @@ tk_cmd_encode(const struct tk_cmd *c, const char *devid, const char *password,
 		break;
 	case TK_CS_GPS103:
 		if (devid == NULL || !all_of(devid, 1, 20, NULL, true, false))
-			return fail(err, errlen, "gps103 IMEI must be 1-20 letters or digits, "
+			return tk_errf(err, errlen, "gps103 IMEI must be 1-20 letters or digits, "
 			    "not '%s'", devid ? devid : "");
 		putf(&o, "**,imei:%s,", devid);
 		switch (c->id) {
@@ -1083,10 +1066,10 @@ tk_cmd_encode(const struct tk_cmd *c, const char *devid, const char *password,
 		break;
 	}
 	default:
-		return fail(err, errlen, "unknown command set");
+		return tk_errf(err, errlen, "unknown command set");
 	}
 	if (o.over)
-		return fail(err, errlen, "output buffer too small");
+		return tk_errf(err, errlen, "output buffer too small");
 	return (long)o.len;
 }
 
@@ -1296,11 +1279,11 @@ rec_custom(enum tk_cmd_set set, struct tk_cmd *c, const uint8_t *p, size_t n, ch
 	char text[TK_CMD_TEXT_MAX + 1];
 
 	if (n > TK_CMD_TEXT_MAX)
-		return fail(err, errlen, "command text too long");
+		return tk_errf(err, errlen, "command text too long");
 	memcpy(text, p, n);
 	text[n] = '\0';
 	if (memchr(p, '\0', n) != NULL)
-		return fail(err, errlen, "NUL byte in command text");
+		return tk_errf(err, errlen, "NUL byte in command text");
 	return rec_argv(set, c, TK_CMD_F_RAW, err, errlen, "custom", text, NULL, NULL, NULL);
 }
 
@@ -1380,7 +1363,7 @@ rec_tk103(const uint8_t *p, size_t n, struct tk_cmd *c, char *devid, size_t idca
 		    c, err, errlen);
 	}
 	if (n < 3 || p[0] != '(' || p[n - 1] != ')')
-		return fail(err, errlen, "not a tk103 command: no ( ) and no [begin]sms2,");
+		return tk_errf(err, errlen, "not a tk103 command: no ( ) and no [begin]sms2,");
 	const uint8_t *b = p + 1;
 	size_t bn = n - 2;
 	/* find the id length: prefer 12 characters, then 1..20 */
@@ -1433,7 +1416,7 @@ rec_tk103(const uint8_t *p, size_t n, struct tk_cmd *c, char *devid, size_t idca
 	    (b[il] >= 'A' && b[il] <= 'Z') || (b[il] >= 'a' && b[il] <= 'z')))
 		il++;
 	if (il == 0)
-		return fail(err, errlen, "tk103 command without a device id");
+		return tk_errf(err, errlen, "tk103 command without a device id");
 	if (devid != NULL)
 		tk_strlcpyn(devid, idcap, b, il);
 	return rec_custom(TK_CS_TK103, c, b + il, bn - il, err, errlen);
@@ -1448,12 +1431,12 @@ rec_gps103(const uint8_t *p, size_t n, struct tk_cmd *c, char *devid, size_t idc
 	unsigned flags = 0;
 
 	if (n < sizeof(pre) || memcmp(p, pre, sizeof(pre) - 1) != 0)
-		return fail(err, errlen, "not a gps103 command: no **,imei:");
+		return tk_errf(err, errlen, "not a gps103 command: no **,imei:");
 	p += sizeof(pre) - 1;
 	n -= sizeof(pre) - 1;
 	const uint8_t *comma = memchr(p, ',', n);
 	if (comma == NULL || comma == p || (size_t)(comma - p) > 20)
-		return fail(err, errlen, "gps103 command without a device id");
+		return tk_errf(err, errlen, "gps103 command without a device id");
 	if (devid != NULL)
 		tk_strlcpyn(devid, idcap, p, (size_t)(comma - p));
 	size_t bl = n - (size_t)(comma - p) - 1;
@@ -1462,11 +1445,11 @@ rec_gps103(const uint8_t *p, size_t n, struct tk_cmd *c, char *devid, size_t idc
 		bl--;
 	}
 	if (bl == 0 || bl > TK_CMD_TEXT_MAX)
-		return fail(err, errlen, "gps103 command without a body");
+		return tk_errf(err, errlen, "gps103 command without a body");
 	memcpy(body, comma + 1, bl);
 	body[bl] = '\0';
 	if (memchr(body, '\0', bl) != NULL)
-		return fail(err, errlen, "NUL byte in command");
+		return tk_errf(err, errlen, "NUL byte in command");
 	const enum tk_cmd_set set = TK_CS_GPS103;
 	static const struct { const char *s; const char *a0, *a1; } tab[] = {
 		{"B", "locate", NULL}, {"D", "track-stop", NULL}, {"J", "engine-stop", NULL},
@@ -1523,11 +1506,11 @@ rec_xexun(const uint8_t *p, size_t n, struct tk_cmd *c, char *err, size_t errlen
 	    ((p[15] == '1' && p[16] == '1') || (p[15] == '0' && p[16] == '0'))) {
 		for (int i = 8; i < 14; i++)
 			if (p[i] < '0' || p[i] > '9')
-				return fail(err, errlen, "xexun: bad password in powercar");
+				return tk_errf(err, errlen, "xexun: bad password in powercar");
 		return rec_argv(TK_CS_XEXUN, c, 0, err, errlen,
 		    p[15] == '1' ? "engine-stop" : "engine-resume", NULL, NULL, NULL, NULL);
 	}
-	return fail(err, errlen, "not a xexun command (only powercar<pw> 11|00 is known)");
+	return tk_errf(err, errlen, "not a xexun command (only powercar<pw> 11|00 is known)");
 }
 
 static int
@@ -1538,18 +1521,18 @@ rec_xexun2(const uint8_t *p, size_t n, struct tk_cmd *c, char *devid, size_t idc
 	size_t fl;
 
 	if (n < 20 || p[0] != 0xFA || p[1] != 0xAF || p[n - 2] != 0xFA || p[n - 1] != 0xAF)
-		return fail(err, errlen, "not a xexun2 frame (FA AF ... FA AF)");
+		return tk_errf(err, errlen, "not a xexun2 frame (FA AF ... FA AF)");
 	fl = tk_xexun2_unescape(p, n, f, sizeof(f));
 	if (fl < 20)
-		return fail(err, errlen, "xexun2: bad escape or frame too long");
+		return tk_errf(err, errlen, "xexun2: bad escape or frame too long");
 	if (f[2] != 0x00 || f[3] != 0x07)
-		return fail(err, errlen, "xexun2: type %02x%02x is not a command (0007)", f[2], f[3]);
+		return tk_errf(err, errlen, "xexun2: type %02x%02x is not a command (0007)", f[2], f[3]);
 	size_t pl = (size_t)((f[14] & 0x03) << 8 | f[15]);
 	if (pl + 20 != fl)
-		return fail(err, errlen, "xexun2: length %zu does not match the frame", pl);
+		return tk_errf(err, errlen, "xexun2: length %zu does not match the frame", pl);
 	uint16_t ck = (uint16_t)(f[16] << 8 | f[17]);
 	if (ck != tk_xexun2_checksum(f + 18, pl))
-		return fail(err, errlen, "xexun2: checksum mismatch");
+		return tk_errf(err, errlen, "xexun2: checksum mismatch");
 	if (devid != NULL && idcap > 15) {
 		for (int i = 0; i < 15; i++) {
 			int nib = i % 2 == 0 ? f[6 + i / 2] >> 4 : f[6 + i / 2] & 0x0F;
@@ -1595,7 +1578,7 @@ tk_cmd_recognize(enum tk_dialect d, const uint8_t *p, size_t n, struct tk_cmd *c
 	case TK_D_XEXUN2:
 		return rec_xexun2(p, n, c, devid, idcap, err, errlen);
 	default:
-		return fail(err, errlen, "no commands for dialect %s", tk_dialect_name(d));
+		return tk_errf(err, errlen, "no commands for dialect %s", tk_dialect_name(d));
 	}
 }
 
