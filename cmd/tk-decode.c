@@ -51,6 +51,7 @@ enum form { IN_AUTO, IN_RAW, IN_LINES, IN_HEX };
 
 struct sess {
 	bool		 used;
+	uint64_t	 h;		/* hash(key) */
 	char		 key[96];	/* transport peer conn */
 	struct tk_session s;
 };
@@ -285,23 +286,44 @@ hash(const char *s)
 	return h;
 }
 
+/* The table key "TRANSPORT PEER CONN": at most 3 + 1 + 63 + 1 + 20 bytes. */
+static void
+make_key(const struct tk_fline *l, char key[static 96])
+{
+	size_t n = strlen(l->transport), m = strlen(l->peer), dn = 0;
+	char d[20];
+	uint64_t v = l->conn;
+
+	do
+		d[dn++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	memcpy(key, l->transport, n);
+	key[n++] = ' ';
+	memcpy(key + n, l->peer, m);
+	n += m;
+	key[n++] = ' ';
+	while (dn)
+		key[n++] = d[--dn];
+	key[n] = '\0';
+}
+
 static struct sess *
 session_for(struct ctx *c, const struct tk_fline *l, bool create)
 {
 	char key[96];
-	snprintf(key, sizeof(key), "%s %s %llu", l->transport, l->peer,
-	    (unsigned long long)l->conn);
+	make_key(l, key);
 	if (c->tab == NULL) {
 		c->ntab = 1024;
 		c->tab = calloc(c->ntab, sizeof(*c->tab));
 		if (c->tab == NULL)
 			err(TK_EXIT_IO, "calloc");
 	}
-	size_t mask = c->ntab - 1, i = hash(key) & mask;
+	uint64_t h = hash(key);
+	size_t mask = c->ntab - 1, i = h & mask;
 	for (;; i = (i + 1) & mask) {
 		if (!c->tab[i].used)
 			break;
-		if (strcmp(c->tab[i].key, key) == 0)
+		if (c->tab[i].h == h && strcmp(c->tab[i].key, key) == 0)
 			return &c->tab[i];
 	}
 	if (!create)
@@ -327,7 +349,7 @@ session_for(struct ctx *c, const struct tk_fline *l, bool create)
 			for (size_t k = 0; k < on; k++) {
 				if (!old[k].used)
 					continue;
-				size_t j = hash(old[k].key) & (c->ntab - 1);
+				size_t j = old[k].h & (c->ntab - 1);
 				while (c->tab[j].used)
 					j = (j + 1) & (c->ntab - 1);
 				c->tab[j] = old[k];
@@ -339,6 +361,7 @@ session_for(struct ctx *c, const struct tk_fline *l, bool create)
 	live++;
 	struct sess *s = &c->tab[i];
 	s->used = true;
+	s->h = h;
 	strlcpy(s->key, key, sizeof(s->key));
 	tk_session_init(&s->s, TK_D_UNKNOWN);
 	s->s.photo_dir = c->photo_dir;
@@ -353,7 +376,7 @@ session_drop(struct ctx *c, struct sess *s)
 	tk_session_free(&s->s);
 	s->used = false;
 	for (size_t j = (i + 1) & mask; c->tab[j].used; j = (j + 1) & mask) {
-		size_t h = hash(c->tab[j].key) & mask;
+		size_t h = c->tab[j].h & mask;
 		if (((j - h) & mask) >= ((j - i) & mask)) {
 			c->tab[i] = c->tab[j];
 			c->tab[j].used = false;
