@@ -80,7 +80,8 @@ tk_parse_uint(const char *p, size_t n, uint64_t max, uint64_t *out)
 		unsigned d = (unsigned)(unsigned char)p[i] - '0';
 		if (d > 9)
 			return -1;
-		if (v > (UINT64_MAX - d) / 10)
+		/* 19 digits always fit in 64 bits: only the 20th can overflow */
+		if (i == 19 && v > (UINT64_MAX - d) / 10)
 			return -1;
 		v = v * 10 + d;
 	}

@@ -27,6 +27,14 @@ test_parse_numbers(void **state)
 	assert_int_equal(tk_parse_uint("1a", 2, 200, &u), -1);
 	assert_int_equal(tk_parse_uint("", 0, 200, &u), -1);
 	assert_int_equal(tk_parse_uint("99999999999999999999", 20, UINT64_MAX, &u), -1);
+	/* the 64-bit edge: the largest value parses, one more overflows */
+	assert_int_equal(tk_parse_uint("18446744073709551615", 20, UINT64_MAX, &u), 0);
+	assert_true(u == UINT64_MAX);
+	assert_int_equal(tk_parse_uint("18446744073709551616", 20, UINT64_MAX, &u), -1);
+	assert_int_equal(tk_parse_uint("9999999999999999999", 19, UINT64_MAX, &u), 0);
+	assert_true(u == 9999999999999999999ull);
+	assert_int_equal(tk_parse_uint("00000000000000000001", 20, UINT64_MAX, &u), 0);
+	assert_true(u == 1);
 	assert_int_equal(tk_parse_dec("-12.5", 5, &d), 0);
 	assert_true(d == -12.5);
 	assert_int_equal(tk_parse_dec(".5", 2, &d), 0);
@@ -203,6 +211,55 @@ test_fline_roundtrip(void **state)
 	assert_true(strlen(err) > 0);
 }
 
+/* Random frames survive write and parse; a scratch one byte short fails. */
+static void
+test_fline_roundtrip_random(void **state)
+{
+	static uint8_t in[600], scratch[600];
+	static char out[4 * sizeof(in) + 512];
+	struct tk_fline l, p;
+	char err[100];
+	(void)state;
+	srandom(7);
+	for (int round = 0; round < 2000; round++) {
+		size_t n = 1 + (size_t)(random() % (long)(sizeof(in) - 1));
+		for (size_t i = 0; i < n; i++)
+			in[i] = (uint8_t)(round % 2 ? random() : random() % 96 + 32);
+		memset(&l, 0, sizeof(l));
+		l.kind = TK_F_FRAME;
+		l.time_ms = 1700000000123;
+		strcpy(l.transport, "udp");
+		strcpy(l.peer, "192.0.2.7:40000");
+		l.conn = (uint64_t)round;
+		l.data = in;
+		l.len = n;
+		struct tk_buf b = {out, 0, sizeof(out)};
+		assert_int_equal(tk_fline_write(&b, &l), 0);
+		assert_int_equal(tk_fline_parse(out, b.len, &p, scratch, n, err,
+		    sizeof(err)), 0);
+		assert_int_equal(p.len, n);
+		assert_memory_equal(p.data, in, n);
+		assert_int_equal(p.conn, (uint64_t)round);
+		assert_int_equal(tk_fline_parse(out, b.len, &p, scratch, n - 1, err,
+		    sizeof(err)), -1);
+	}
+	/* a trailing lone backslash and a non-escape are bad escapes */
+	static const char *const bad[] = {
+		"2026-11-24T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - (abc\\",
+		"2026-11-24T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - (a\\qc",
+		"2026-11-24T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - \\477",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(tk_fline_parse(bad[i], strlen(bad[i]), &p, scratch,
+		    sizeof(scratch), err, sizeof(err)), -1);
+	/* octal escapes take at most three digits: \0123 is 012 then '3' */
+	static const char ok[] = "2026-11-24T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - \\0123\\s\\E";
+	assert_int_equal(tk_fline_parse(ok, strlen(ok), &p, scratch, sizeof(scratch), err,
+	    sizeof(err)), 0);
+	assert_int_equal(p.len, 4);
+	assert_memory_equal(p.data, "\0123 \033", 4);
+}
+
 struct got {
 	int n;
 	enum tk_dialect d[16];
@@ -367,6 +424,7 @@ main(void)
 		cmocka_unit_test(test_record_bounds),
 		cmocka_unit_test(test_fline_escape_matches_vis),
 		cmocka_unit_test(test_fline_roundtrip),
+		cmocka_unit_test(test_fline_roundtrip_random),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_framer_chunks),
 		cmocka_unit_test(test_framer_overflow),
