@@ -260,6 +260,28 @@ test_fline_roundtrip_random(void **state)
 	assert_memory_equal(p.data, "\0123 \033", 4);
 }
 
+/* Every byte alone: printable ASCII but " and \\ passes, the rest is escaped
+ * (\\", \\\\, \\n, \\u00XX, or \\ufffd for a lone byte >= 0x80). */
+static void
+test_json_str_bytes(void **state)
+{
+	char out[64];
+	(void)state;
+	for (unsigned c = 0; c < 256; c++) {
+		struct tk_buf b = {out, 0, sizeof(out)};
+		uint8_t in = (uint8_t)c;
+		assert_int_equal(tk_buf_json_str(&b, &in, 1), 0);
+		bool plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+		if (plain) {
+			assert_int_equal(b.len, 3);
+			assert_int_equal((uint8_t)out[1], c);
+		} else {
+			assert_true(b.len == 4 || b.len == 8);
+			assert_int_equal(out[1], '\\');
+		}
+	}
+}
+
 struct got {
 	int n;
 	enum tk_dialect d[16];
@@ -425,6 +447,7 @@ main(void)
 		cmocka_unit_test(test_fline_escape_matches_vis),
 		cmocka_unit_test(test_fline_roundtrip),
 		cmocka_unit_test(test_fline_roundtrip_random),
+		cmocka_unit_test(test_json_str_bytes),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_framer_chunks),
 		cmocka_unit_test(test_framer_overflow),
