@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,6 +283,50 @@ test_json_str_bytes(void **state)
 	}
 }
 
+/* tk_fmt_num against the plain definition: round |v| * 10^prec to an
+ * integer, split it by division, trim trailing fraction zeros. */
+static size_t
+ref_fmt_num(char *out, double v, int prec)
+{
+	static const double p[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+	if (!isfinite(v) || fabs(v) * p[prec] >= 9e18)
+		return (size_t)snprintf(out, 48, "null");
+	uint64_t m = (uint64_t)llround(fabs(v) * p[prec]);
+	uint64_t ip = m / (uint64_t)p[prec], fp = m % (uint64_t)p[prec];
+	int n = snprintf(out, 48, "%s%llu", v < 0 && m != 0 ? "-" : "",
+	    (unsigned long long)ip);
+	if (prec > 0 && fp != 0) {
+		n += snprintf(out + n, 48 - (size_t)n, ".%0*llu", prec, (unsigned long long)fp);
+		while (out[n - 1] == '0')
+			out[--n] = '\0';
+	}
+	return (size_t)n;
+}
+
+static void
+test_fmt_num_reference(void **state)
+{
+	char a[48], b[48];
+	static const double edge[] = {0, -0.0, 0.5, -0.5, 1e-10, -1e-10, 0.0000005,
+	    -0.0000004, 123.456789, -33.77411, 150.95514, 9e17, -9e17, 1.005, 2.675};
+	(void)state;
+	srandom(11);
+	for (int prec = 0; prec <= 9; prec++) {
+		for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+			size_t la = tk_fmt_num(a, edge[i], prec), lb = ref_fmt_num(b, edge[i], prec);
+			assert_string_equal(a, b);
+			assert_int_equal(la, lb);
+		}
+		for (int k = 0; k < 20000; k++) {
+			double v = ((double)random() / 2147483647.0 - 0.5) *
+			    pow(10, (double)(random() % 14 - 6));
+			size_t la = tk_fmt_num(a, v, prec), lb = ref_fmt_num(b, v, prec);
+			assert_string_equal(a, b);
+			assert_int_equal(la, lb);
+		}
+	}
+}
+
 struct got {
 	int n;
 	enum tk_dialect d[16];
@@ -448,6 +493,7 @@ main(void)
 		cmocka_unit_test(test_fline_roundtrip),
 		cmocka_unit_test(test_fline_roundtrip_random),
 		cmocka_unit_test(test_json_str_bytes),
+		cmocka_unit_test(test_fmt_num_reference),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_framer_chunks),
 		cmocka_unit_test(test_framer_overflow),
