@@ -1,0 +1,926 @@
+/* tk_sim.c: device-side frame generators, expected replies, command
+ * answers and routes (see tk_sim.h and protocol.md). */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "tk_sim.h"
+#include "tk_util.h"
+
+static const char *const kind_names[TK_SIM__KINDS] = {
+	"login", "heartbeat", "position", "alarm", "answer"
+};
+
+static const char *const alarm_names[TK_SIM_A__COUNT] = {
+	"sos", "lowBattery", "overspeed", "geofence", "vibration", "accident"
+};
+
+const char *
+tk_sim_kind_name(enum tk_sim_kind k)
+{
+	return (unsigned)k < TK_SIM__KINDS ? kind_names[k] : "?";
+}
+
+const char *
+tk_sim_alarm_name(enum tk_sim_alarm a)
+{
+	return (unsigned)a < TK_SIM_A__COUNT ? alarm_names[a] : "?";
+}
+
+uint64_t
+tk_sim_rand(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+double
+tk_sim_rand01(uint64_t *s)
+{
+	return (double)(tk_sim_rand(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* ---- identity -------------------------------------------------------- */
+
+void
+tk_sim_dev_init(struct tk_sim_dev *d, enum tk_dialect dialect, uint64_t base, uint64_t n)
+{
+	memset(d, 0, sizeof(*d));
+	d->dialect = dialect;
+	/* 86 + 12 digits + Luhn check digit */
+	uint64_t body = (base + n) % 1000000000000ull;
+	char digits[15];
+	snprintf(digits, sizeof(digits), "86%012llu", (unsigned long long)body);
+	int sum = 0;
+	for (int i = 0; i < 14; i++) {
+		int v = digits[i] - '0';
+		if (i % 2 == 1) {	/* every second digit from the left, doubled */
+			v *= 2;
+			if (v > 9)
+				v -= 9;
+		}
+		sum += v;
+	}
+	memcpy(d->imei, digits, 14);
+	d->imei[14] = (char)('0' + (10 - sum % 10) % 10);
+	d->imei[15] = '\0';
+	memcpy(d->id, d->imei + 3, 12);
+	d->id[12] = '\0';
+	snprintf(d->phone, sizeof(d->phone), "+4917%08llu",
+	    (unsigned long long)((base + n) % 100000000ull));
+	d->battery = 90;
+	d->odometer_m = (uint32_t)((n * 7919u) % 1000000u);
+}
+
+/* ---- small writers ---------------------------------------------------- */
+
+struct w {
+	char	*p;
+	size_t	 len, cap;
+	bool	 full;
+};
+
+static void
+wf(struct w *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+wf(struct w *w, const char *fmt, ...)
+{
+	if (w->full)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vsnprintf(w->p + w->len, w->cap - w->len, fmt, ap);
+	va_end(ap);
+	if (r < 0 || (size_t)r >= w->cap - w->len) {
+		w->full = true;
+		return;
+	}
+	w->len += (size_t)r;
+}
+
+/* NMEA ddmm.mmmm with exactly 4 minute decimals, degrees zero-padded to
+ * dw digits; computed in integer units so 59.99999' never prints as 60'. */
+static void
+w_nmea(struct w *w, double deg, int dw)
+{
+	long long u = llround(fabs(deg) * 600000.0);	/* 1e-4 minutes */
+	long long dd = u / 600000, m = u % 600000;
+	wf(w, "%0*lld%02lld.%04lld", dw, dd, m / 10000, m % 10000);
+}
+
+struct tm_utc {
+	int y, mo, d, h, mi, s;
+};
+
+static struct tm_utc
+utc(int64_t ms)
+{
+	struct tm_utc t;
+	int msec;
+	tk_civil_from_ms(ms - (((ms % 1000) + 1000) % 1000), &t.y, &t.mo, &t.d, &t.h,
+	    &t.mi, &t.s, &msec);
+	return t;
+}
+
+static double
+clampd(double v, double lo, double hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* ---- tk103 ------------------------------------------------------------ */
+
+/* The classic fixed-width position block (protocol.md 2.3). */
+static void
+tk103_block(struct w *w, const struct tk_sim_dev *d, const struct tk_sim_pos *p)
+{
+	struct tm_utc t = utc(p->time_ms);
+	wf(w, "%02d%02d%02d%c", t.y % 100, t.mo, t.d, p->valid ? 'A' : 'V');
+	w_nmea(w, p->lat, 2);
+	wf(w, "%c", p->lat < 0 ? 'S' : 'N');
+	w_nmea(w, p->lon, 3);
+	wf(w, "%c", p->lon < 0 ? 'W' : 'E');
+	wf(w, "%05.1f%02d%02d%02d%06.2f", clampd(p->speed_kmh, 0, 999.9), t.h, t.mi, t.s,
+	    clampd(p->course, 0, 359.99));
+	/* status: external power on, ignition on, no inputs, fuel 0 */
+	wf(w, "01000000L%08X", (unsigned)d->odometer_m);
+}
+
+static const char tk103_alarm_digit[TK_SIM_A__COUNT] = {
+	[TK_SIM_A_SOS] = '2', [TK_SIM_A_LOWBATT] = '2',	/* no BO01 low-battery code: sos */
+	[TK_SIM_A_OVERSPEED] = '5', [TK_SIM_A_GEOFENCE] = '6',
+	[TK_SIM_A_VIBRATION] = '3', [TK_SIM_A_ACCIDENT] = '1'
+};
+
+static void
+tk103_frame(struct w *w, const struct tk_sim_dev *d, enum tk_sim_kind k,
+    const struct tk_sim_pos *p, enum tk_sim_alarm a)
+{
+	switch (k) {
+	case TK_SIM_HEARTBEAT:
+		wf(w, "(%sBP00%sHSO)", d->id, d->id);
+		return;
+	case TK_SIM_LOGIN:
+		wf(w, "(%sBP05%s", d->id, d->imei);
+		break;
+	case TK_SIM_POSITION:
+		wf(w, "(%sBR00", d->id);
+		break;
+	case TK_SIM_ALARM:
+		wf(w, "(%sBO01%c", d->id, tk103_alarm_digit[(unsigned)a < TK_SIM_A__COUNT ? a : 0]);
+		break;
+	case TK_SIM_ANSWER:
+		wf(w, "(%sBP04", d->id);
+		break;
+	default:
+		w->full = true;
+		return;
+	}
+	tk103_block(w, d, p);
+	wf(w, ")");
+}
+
+/* ---- gps103 ----------------------------------------------------------- */
+
+static const char *const gps103_kw[TK_SIM_A__COUNT] = {
+	"help me", "low battery", "speed", "stockade", "sensor alarm", "accident alarm"
+};
+
+static void
+gps103_frame(struct w *w, const struct tk_sim_dev *d, enum tk_sim_kind k,
+    const struct tk_sim_pos *p, enum tk_sim_alarm a)
+{
+	switch (k) {
+	case TK_SIM_LOGIN:
+		wf(w, "##,imei:%s,A;", d->imei);
+		return;
+	case TK_SIM_HEARTBEAT:
+		wf(w, "%s;", d->imei);
+		return;
+	case TK_SIM_POSITION:
+	case TK_SIM_ALARM:
+	case TK_SIM_ANSWER:
+		break;
+	default:
+		w->full = true;
+		return;
+	}
+	const char *kw = k == TK_SIM_ALARM ? gps103_kw[(unsigned)a < TK_SIM_A__COUNT ? a : 0]
+	    : "tracker";
+	int64_t sec = p->time_ms - (((p->time_ms % 1000) + 1000) % 1000);
+	struct tm_utc l = utc(sec + (int64_t)d->tz_min * 60000);
+	struct tm_utc t = utc(sec);
+	wf(w, "imei:%s,%s,%02d%02d%02d%02d%02d%02d,,F,%02d%02d%02d.000,%c,", d->imei, kw,
+	    l.y % 100, l.mo, l.d, l.h, l.mi, l.s, t.h, t.mi, t.s, p->valid ? 'A' : 'V');
+	w_nmea(w, p->lat, 2);
+	wf(w, ",%c,", p->lat < 0 ? 'S' : 'N');
+	w_nmea(w, p->lon, 3);
+	wf(w, ",%c,%.2f,%.2f;", p->lon < 0 ? 'W' : 'E', clampd(p->speed_kmh, 0, 9999) / 1.852,
+	    clampd(p->course, 0, 359.99));
+}
+
+/* ---- xexun ------------------------------------------------------------ */
+
+static const char *const xexun_kw[TK_SIM_A__COUNT] = {
+	"help me!", "low battery", "speed", "stockade", "shake", "move!"
+};
+
+static void
+xexun_frame(struct w *w, const struct tk_sim_dev *d, enum tk_sim_kind k,
+    const struct tk_sim_pos *p, enum tk_sim_alarm a)
+{
+	if (k != TK_SIM_POSITION && k != TK_SIM_ALARM && k != TK_SIM_ANSWER) {
+		w->full = true;
+		return;
+	}
+	const char *kw = k == TK_SIM_ALARM ? xexun_kw[(unsigned)a < TK_SIM_A__COUNT ? a : 0] : "";
+	struct tm_utc t = utc(p->time_ms);
+	wf(w, "%02d%02d%02d%02d%02d%02d,%s,", t.y % 100, t.mo, t.d, t.h, t.mi, t.s, d->phone);
+	size_t rmc = w->len;
+	wf(w, "GPRMC,%02d%02d%02d.000,%c,", t.h, t.mi, t.s, p->valid ? 'A' : 'V');
+	w_nmea(w, p->lat, 2);
+	wf(w, ",%c,", p->lat < 0 ? 'S' : 'N');
+	w_nmea(w, p->lon, 3);
+	wf(w, ",%c,%.2f,%.2f,%02d%02d%02d,,,A", p->lon < 0 ? 'W' : 'E',
+	    clampd(p->speed_kmh, 0, 9999) / 1.852, clampd(p->course, 0, 359.99), t.d, t.mo,
+	    t.y % 100);
+	if (w->full)
+		return;
+	uint8_t x = tk_nmea_xor((const uint8_t *)w->p + rmc, w->len - rmc);
+	wf(w, "*%02X,%c,%s, imei:%s,%02d,%.1f,F:%.2fV,1,", x, p->valid ? 'F' : 'L', kw,
+	    d->imei, p->sats, p->alt, 3.6 + 0.006 * d->battery);
+	if (w->full)
+		return;
+	size_t len = w->len;	/* up to and including the comma after flag */
+	wf(w, "%zu,", len);
+	if (w->full)
+		return;
+	uint16_t crc = tk_crc16_xmodem((const uint8_t *)w->p, w->len);
+	wf(w, "%u,262,01,%04X,%04X\n\r", (unsigned)crc,
+	    (unsigned)tk_crc16_xmodem((const uint8_t *)d->imei, 15), 0x0100u + d->rec_index);
+}
+
+/* ---- xexun2 ----------------------------------------------------------- */
+
+static size_t
+be16(uint8_t *o, unsigned v)
+{
+	o[0] = (uint8_t)(v >> 8);
+	o[1] = (uint8_t)v;
+	return 2;
+}
+
+static size_t
+be32(uint8_t *o, uint32_t v)
+{
+	o[0] = (uint8_t)(v >> 24);
+	o[1] = (uint8_t)(v >> 16);
+	o[2] = (uint8_t)(v >> 8);
+	o[3] = (uint8_t)v;
+	return 4;
+}
+
+static size_t
+bedbl(uint8_t *o, double v)
+{
+	uint64_t u;
+	memcpy(&u, &v, 8);
+	for (int i = 0; i < 8; i++)
+		o[i] = (uint8_t)(u >> (56 - 8 * i));
+	return 8;
+}
+
+/* IMEI digits packed as 16 nibbles, the last one 0. */
+static void
+pack_imei(const char *imei, uint8_t o[8])
+{
+	for (int i = 0; i < 8; i++) {
+		unsigned hi = (unsigned)(imei[2 * i] - '0');
+		unsigned lo = 2 * i + 1 < 15 ? (unsigned)(imei[2 * i + 1] - '0') : 0;
+		o[i] = (uint8_t)(hi << 4 | lo);
+	}
+}
+
+/* NMEA-style number: sign * (degrees * 100 + minutes). */
+static double
+x2_nmea(double deg)
+{
+	double a = fabs(deg);
+	double dd = floor(a);
+	double v = dd * 100 + (a - dd) * 60;
+	return deg < 0 ? -v : v;
+}
+
+size_t
+tk_sim_x2_escape(const uint8_t *p, size_t n, uint8_t *out, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i + 1 < n && (p[i] == 0xFA || p[i] == 0xFB) && p[i + 1] == (p[i] == 0xFA ? 0xAF : 0xBF)) {
+			if (o + 3 > cap)
+				return 0;
+			out[o++] = 0xFB;
+			out[o++] = 0xBF;
+			out[o++] = p[i] == 0xFA ? 0x01 : 0x02;
+			i++;
+			continue;
+		}
+		if (o + 1 > cap)
+			return 0;
+		out[o++] = p[i];
+	}
+	return o;
+}
+
+size_t
+tk_sim_x2_unescape(const uint8_t *p, size_t n, uint8_t *out, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (o >= cap)
+			return 0;
+		if (p[i] == 0xFB && i + 1 < n && p[i + 1] == 0xBF) {
+			if (i + 2 >= n || (p[i + 2] != 0x01 && p[i + 2] != 0x02) || o + 2 > cap)
+				return 0;
+			out[o++] = p[i + 2] == 0x01 ? 0xFA : 0xFB;
+			out[o++] = p[i + 2] == 0x01 ? 0xAF : 0xBF;
+			i += 2;
+			continue;
+		}
+		out[o++] = p[i];
+	}
+	return o;
+}
+
+/* Build an unescaped frame body (everything between the flags) and wrap it. */
+static size_t
+x2_wrap(unsigned type, unsigned index, const char *imei, const uint8_t *payload,
+    size_t plen, uint8_t *out, size_t cap)
+{
+	uint8_t body[16 + 256];
+	if (plen > 256 || plen > 0x3FF)
+		return 0;
+	size_t b = 0;
+	b += be16(body + b, type);
+	b += be16(body + b, index);
+	pack_imei(imei, body + b);
+	b += 8;
+	b += be16(body + b, (unsigned)plen);
+	uint32_t sum = 0;
+	for (size_t i = 0; i < plen; i++)
+		sum += payload[i];
+	b += be16(body + b, ~sum & 0xFFFFu);
+	memcpy(body + b, payload, plen);
+	b += plen;
+	if (cap < 4)
+		return 0;
+	out[0] = 0xFA;
+	out[1] = 0xAF;
+	size_t e = tk_sim_x2_escape(body, b, out + 2, cap - 4);
+	if (e == 0)
+		return 0;
+	out[2 + e] = 0xFA;
+	out[3 + e] = 0xAF;
+	return e + 4;
+}
+
+static size_t
+xexun2_frame(struct tk_sim_dev *d, enum tk_sim_kind k, const struct tk_sim_pos *p,
+    enum tk_sim_alarm a, uint8_t *out, size_t cap)
+{
+	if (k == TK_SIM_HEARTBEAT)
+		return 0;
+	uint8_t rec[128];
+	size_t r = 0;
+	rec[r++] = d->rec_index;
+	r += be32(rec + r, (uint32_t)(p->time_ms / 1000));
+	rec[r++] = 0x1C;	/* rssi */
+	r += be16(rec + r, d->battery & 0x7F);
+	bool alarm = k == TK_SIM_ALARM;
+	rec[r++] = (uint8_t)((alarm ? 0x01 : 0) | 0x02);
+	if (alarm) {
+		/* the record knows only sos (bit0), removing/tamper (bit1) and
+		 * fallDown (bit15): accident -> fallDown, vibration -> tamper,
+		 * the rest -> sos */
+		uint32_t bits = a == TK_SIM_A_ACCIDENT ? 0x8000u : a == TK_SIM_A_VIBRATION ? 0x2u : 0x1u;
+		r += be32(rec + r, bits);
+	}
+	rec[r++] = 0x60;	/* posMask: motion (bit5) + GPS double (bit6) */
+	r += be16(rec + r, (unsigned)lround(clampd(p->speed_kmh, 0, 6553) * 10));
+	r += be16(rec + r, (unsigned)lround(clampd(p->course, 0, 359.9) * 10));
+	rec[r++] = (uint8_t)(p->sats < 0 ? 0 : p->sats > 255 ? 255 : p->sats);
+	r += bedbl(rec + r, x2_nmea(p->lon));
+	r += bedbl(rec + r, x2_nmea(p->lat));
+
+	uint8_t pl[160];
+	size_t n = 0;
+	pl[n++] = 1;
+	n += be16(pl + n, (unsigned)r);
+	memcpy(pl + n, rec, r);
+	n += r;
+	size_t len = x2_wrap(0x0014, d->index, d->imei, pl, n, out, cap);
+	if (len > 0) {
+		d->index++;
+		d->rec_index++;
+	}
+	return len;
+}
+
+/* ---- the generator entry point ----------------------------------------- */
+
+size_t
+tk_sim_frame(struct tk_sim_dev *d, enum tk_sim_kind k, const struct tk_sim_pos *p,
+    enum tk_sim_alarm a, uint8_t *out, size_t cap)
+{
+	struct w w = {(char *)out, 0, cap, cap == 0};
+
+	switch (d->dialect) {
+	case TK_D_TK103:
+		tk103_frame(&w, d, k, p, a);
+		break;
+	case TK_D_GPS103:
+		gps103_frame(&w, d, k, p, a);
+		break;
+	case TK_D_XEXUN:
+		xexun_frame(&w, d, k, p, a);
+		break;
+	case TK_D_XEXUN2:
+		return xexun2_frame(d, k, p, a, out, cap);
+	default:
+		return 0;
+	}
+	return w.full ? 0 : w.len;
+}
+
+/* ---- expected replies (protocol.md section 6) -------------------------- */
+
+static bool
+mem_has(const uint8_t *p, size_t n, const char *lit)
+{
+	size_t l = strlen(lit);
+	if (n < l)
+		return false;
+	for (size_t i = 0; i + l <= n; i++)
+		if (memcmp(p + i, lit, l) == 0)
+			return true;
+	return false;
+}
+
+static size_t
+put_lit(uint8_t *out, size_t cap, const char *s)
+{
+	size_t l = strlen(s);
+	if (l > cap)
+		return 0;
+	memcpy(out, s, l);
+	return l;
+}
+
+size_t
+tk_sim_expect(enum tk_dialect d, const uint8_t *f, size_t n, uint8_t *out, size_t cap)
+{
+	char buf[TK_SIM_REPLY_MAX];
+
+	switch (d) {
+	case TK_D_TK103:
+		/* (<12-char id><code>...): id = chars 1-12, code = chars 13-16 */
+		if (n < 18 || f[0] != '(')
+			return 0;
+		if (memcmp(f + 13, "BP00", 4) == 0)
+			snprintf(buf, sizeof(buf), "(%.12sAP01HSO)", (const char *)f + 1);
+		else if (memcmp(f + 13, "BP05", 4) == 0)
+			snprintf(buf, sizeof(buf), "(%.12sAP05)", (const char *)f + 1);
+		else
+			return 0;
+		return put_lit(out, cap, buf);
+	case TK_D_GPS103: {
+		if (n >= 8 && memcmp(f, "##,imei:", 8) == 0)
+			return put_lit(out, cap, "LOAD");
+		size_t i = 0;
+		while (i < n && f[i] >= '0' && f[i] <= '9')
+			i++;
+		if (i > 0 && i < n && (f[i] == ';' || f[i] == '\r' || f[i] == '\n'))
+			return put_lit(out, cap, "ON");
+		if (n > 20 && memcmp(f, "imei:", 5) == 0 && mem_has(f, n, ",help me,")) {
+			const uint8_t *c = memchr(f + 5, ',', n - 5);
+			size_t il = (size_t)(c - f) - 5;
+			if (il > 20)
+				return 0;
+			snprintf(buf, sizeof(buf), "**,imei:%.*s,E;", (int)il, (const char *)f + 5);
+			return put_lit(out, cap, buf);
+		}
+		return 0;
+	}
+	case TK_D_XEXUN2: {
+		/* ACK: same type, index and IMEI bytes, length 1, checksum FFFE, 01 */
+		uint8_t hdr[12];
+		if (n < 20 || f[0] != 0xFA || f[1] != 0xAF)
+			return 0;
+		size_t hn = 0;
+		for (size_t i = 2; i + 2 < n && hn < sizeof(hdr); i++) {
+			if (f[i] == 0xFB && f[i + 1] == 0xBF) {
+				if (f[i + 2] != 0x01 && f[i + 2] != 0x02)
+					return 0;
+				hdr[hn++] = f[i + 2] == 0x01 ? 0xFA : 0xFB;
+				if (hn < sizeof(hdr))
+					hdr[hn++] = f[i + 2] == 0x01 ? 0xAF : 0xBF;
+				i += 2;
+			} else
+				hdr[hn++] = f[i];
+		}
+		if (hn < 12 || (hdr[0] == 0x00 && hdr[1] == 0x07))
+			return 0;
+		uint8_t body[17];
+		memcpy(body, hdr, 12);	/* type, index, IMEI */
+		body[12] = 0x00;
+		body[13] = 0x01;
+		body[14] = 0xFF;
+		body[15] = 0xFE;
+		body[16] = 0x01;
+		if (cap < 4)
+			return 0;
+		out[0] = 0xFA;
+		out[1] = 0xAF;
+		size_t e = tk_sim_x2_escape(body, sizeof(body), out + 2, cap - 4);
+		if (e == 0)
+			return 0;
+		out[2 + e] = 0xFA;
+		out[3 + e] = 0xAF;
+		return e + 4;
+	}
+	default:
+		return 0;	/* xexun: the server never answers */
+	}
+}
+
+/* ---- answers to commands ------------------------------------------------ */
+
+static double
+clamp_interval(double v)
+{
+	return v < 1 ? 1 : v > 86400 ? 86400 : v;
+}
+
+size_t
+tk_sim_answer(struct tk_sim_dev *d, const struct tk_sim_pos *p, const uint8_t *c,
+    size_t n, struct tk_sim_effect *eff, uint8_t *out, size_t cap)
+{
+	memset(eff, 0, sizeof(*eff));
+	struct w w = {(char *)out, 0, cap, cap == 0};
+
+	switch (d->dialect) {
+	case TK_D_TK103: {
+		/* (<id><code><data>) */
+		if (n < 18 || c[0] != '(' || c[n - 1] != ')' || memcmp(c + 1, d->id, 12) != 0)
+			return 0;
+		const uint8_t *code = c + 13, *data = c + 17;
+		size_t dn = n - 18;
+		if (memcmp(code, "AP00", 4) == 0) {
+			tk103_frame(&w, d, TK_SIM_ANSWER, p, TK_SIM_A_SOS);
+		} else if (memcmp(code, "AV01", 4) == 0 || memcmp(code, "AV00", 4) == 0) {
+			if (dn > 8)
+				return 0;
+			if (code[3] == '1' && dn == 1) {
+				eff->engine_stop = data[0] == '0';
+				eff->engine_resume = data[0] == '1';
+			}
+			wf(&w, "(%sBV0%c%.*s)", d->id, code[3], (int)dn, (const char *)data);
+		} else if (memcmp(code, "AR00", 4) == 0) {
+			uint64_t f;
+			if (dn != 8 || tk_parse_hex((const char *)data, 4, &f) != 0)
+				return 0;
+			if (f == 0)
+				eff->stop = true;
+			else
+				eff->interval_s = clamp_interval((double)f);
+			wf(&w, "(%sBS08%.*s)", d->id, (int)dn, (const char *)data);
+		} else if (memcmp(code, "AT00", 4) == 0) {
+			eff->reboot = true;
+			wf(&w, "(%sBT00)", d->id);
+		} else {
+			return 0;
+		}
+		eff->recognised = true;
+		return w.full ? 0 : w.len;
+	}
+	case TK_D_GPS103: {
+		/* **,imei:<IMEI>,<letter>[,...][;] */
+		size_t pre = 8 + 15 + 1;
+		if (n < pre + 1 || memcmp(c, "**,imei:", 8) != 0 || memcmp(c + 8, d->imei, 15) != 0 ||
+		    c[23] != ',')
+			return 0;
+		size_t e = n;
+		while (e > pre && (c[e - 1] == ';' || c[e - 1] == '\r' || c[e - 1] == '\n'))
+			e--;
+		const uint8_t *a = c + pre;
+		size_t an = e - pre;
+		eff->recognised = true;
+		if (an == 1 && a[0] == 'B') {
+			gps103_frame(&w, d, TK_SIM_POSITION, p, TK_SIM_A_SOS);
+			return w.full ? 0 : w.len;
+		}
+		if (an == 1 && a[0] == 'D')
+			eff->stop = true;
+		else if (an == 1 && a[0] == 'J')
+			eff->engine_stop = true;
+		else if (an == 1 && a[0] == 'K')
+			eff->engine_resume = true;
+		else if (an >= 5 && a[0] == 'C' && a[1] == ',') {
+			uint64_t v;
+			if (tk_parse_uint((const char *)a + 2, an - 3, 999, &v) != 0)
+				return 0;
+			double mul = a[an - 1] == 's' ? 1 : a[an - 1] == 'm' ? 60 : a[an - 1] == 'h' ? 3600 : 0;
+			if (mul == 0 || v == 0)
+				return 0;
+			eff->interval_s = clamp_interval((double)v * mul);
+		} else
+			eff->recognised = false;
+		return 0;
+	}
+	case TK_D_XEXUN:
+		/* powercar<pw> 11 / 00 */
+		if (n >= 11 && memcmp(c, "powercar", 8) == 0 && c[n - 3] == ' ') {
+			eff->recognised = true;
+			eff->engine_stop = c[n - 2] == '1' && c[n - 1] == '1';
+			eff->engine_resume = c[n - 2] == '0' && c[n - 1] == '0';
+		}
+		return 0;
+	case TK_D_XEXUN2: {
+		uint8_t b[300];
+		if (n < 20 || c[0] != 0xFA || c[1] != 0xAF || c[n - 2] != 0xFA || c[n - 1] != 0xAF)
+			return 0;
+		size_t bn = tk_sim_x2_unescape(c + 2, n - 4, b, sizeof(b));
+		if (bn < 16 || b[0] != 0x00 || b[1] != 0x07)
+			return 0;
+		uint8_t im[8];
+		pack_imei(d->imei, im);
+		if (memcmp(b + 4, im, 8) != 0)
+			return 0;
+		size_t plen = (size_t)((b[12] << 8 | b[13]) & 0x3FF);
+		if (16 + plen != bn)
+			return 0;
+		const char *t = (const char *)b + 16;
+		eff->recognised = true;
+		if (plen == 5 && memcmp(t, "reset", 5) == 0)
+			eff->reboot = true;
+		else if (plen >= 15 && memcmp(t, "tracking_send=", 14) == 0) {
+			const char *comma = memchr(t + 14, ',', plen - 14);
+			uint64_t v;
+			size_t vl = comma ? (size_t)(comma - (t + 14)) : plen - 14;
+			if (tk_parse_uint(t + 14, vl, 86400, &v) == 0 && v > 0)
+				eff->interval_s = clamp_interval((double)v);
+		} else if (plen == 4 && memcmp(t, "of=1", 4) == 0)
+			eff->stop = true;
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+/* ---- routes --------------------------------------------------------------- */
+
+#define EARTH_R	6371008.8
+
+static double
+rad(double d)
+{
+	return d * (M_PI / 180.0);
+}
+
+static double
+haversine(double la1, double lo1, double la2, double lo2)
+{
+	double dla = rad(la2 - la1), dlo = rad(lo2 - lo1);
+	double a = sin(dla / 2) * sin(dla / 2) +
+	    cos(rad(la1)) * cos(rad(la2)) * sin(dlo / 2) * sin(dlo / 2);
+	return 2 * EARTH_R * asin(sqrt(a < 1 ? a : 1));
+}
+
+static double
+bearing(double la1, double lo1, double la2, double lo2)
+{
+	double y = sin(rad(lo2 - lo1)) * cos(rad(la2));
+	double x = cos(rad(la1)) * sin(rad(la2)) - sin(rad(la1)) * cos(rad(la2)) * cos(rad(lo2 - lo1));
+	double b = atan2(y, x) * (180.0 / M_PI);
+	return b < 0 ? b + 360 : b >= 360 ? b - 360 : b;
+}
+
+static int
+route_alloc(struct tk_sim_route *r, size_t n)
+{
+	memset(r, 0, sizeof(*r));
+	r->lat = calloc(n, sizeof(double));
+	r->lon = calloc(n, sizeof(double));
+	r->cum = calloc(n, sizeof(double));
+	if (!r->lat || !r->lon || !r->cum) {
+		tk_sim_route_free(r);
+		return -1;
+	}
+	r->n = n;
+	return 0;
+}
+
+static void
+route_finish(struct tk_sim_route *r)
+{
+	r->cum[0] = 0;
+	for (size_t i = 1; i < r->n; i++)
+		r->cum[i] = r->cum[i - 1] + haversine(r->lat[i - 1], r->lon[i - 1], r->lat[i], r->lon[i]);
+	r->len = r->cum[r->n - 1];
+	r->closed = r->n > 2 && r->lat[0] == r->lat[r->n - 1] && r->lon[0] == r->lon[r->n - 1];
+}
+
+void
+tk_sim_route_free(struct tk_sim_route *r)
+{
+	free(r->lat);
+	free(r->lon);
+	free(r->cum);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+tk_sim_route_circle(struct tk_sim_route *r, double lat, double lon, double radius_m,
+    unsigned npts)
+{
+	if (npts < 3 || npts > TK_SIM_ROUTE_MAXPTS || !(radius_m > 0) || !(fabs(lat) < 89) ||
+	    !(fabs(lon) <= 180) || route_alloc(r, npts + 1) != 0)
+		return -1;
+	double dlat = radius_m / EARTH_R * (180.0 / M_PI);
+	double dlon = dlat / cos(rad(lat));
+	for (unsigned i = 0; i < npts; i++) {
+		double a = 2 * M_PI * i / npts;
+		r->lat[i] = lat + dlat * sin(a);
+		double lo = lon + dlon * cos(a);
+		r->lon[i] = lo > 180 ? lo - 360 : lo < -180 ? lo + 360 : lo;
+	}
+	r->lat[npts] = r->lat[0];
+	r->lon[npts] = r->lon[0];
+	route_finish(r);
+	return 0;
+}
+
+static void
+seterr(char *err, size_t errlen, const char *msg)
+{
+	if (errlen > 0)
+		snprintf(err, errlen, "%s", msg);
+}
+
+static struct json_object *
+find_linestring(struct json_object *o, int depth)
+{
+	struct json_object *t, *g, *fs;
+	if (depth > 4 || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, "type", &t) || !json_object_is_type(t, json_type_string))
+		return NULL;
+	const char *ty = json_object_get_string(t);
+	if (strcmp(ty, "LineString") == 0)
+		return o;
+	if (strcmp(ty, "Feature") == 0 && json_object_object_get_ex(o, "geometry", &g))
+		return find_linestring(g, depth + 1);
+	if (strcmp(ty, "FeatureCollection") == 0 && json_object_object_get_ex(o, "features", &fs) &&
+	    json_object_is_type(fs, json_type_array)) {
+		size_t n = json_object_array_length(fs);
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *ls = find_linestring(json_object_array_get_idx(fs, i), depth + 1);
+			if (ls != NULL)
+				return ls;
+		}
+	}
+	return NULL;
+}
+
+static bool
+get_num(struct json_object *o, double *v)
+{
+	if (!json_object_is_type(o, json_type_double) && !json_object_is_type(o, json_type_int))
+		return false;
+	*v = json_object_get_double(o);
+	return isfinite(*v);
+}
+
+int
+tk_sim_route_geojson(struct tk_sim_route *r, const char *text, size_t n, char *err,
+    size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	if (n > INT32_MAX) {
+		seterr(err, errlen, "file too large");
+		return -1;
+	}
+	struct json_tokener *tok = json_tokener_new_ex(32);
+	if (tok == NULL) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	struct json_object *root = json_tokener_parse_ex(tok, text, (int)n);
+	enum json_tokener_error je = json_tokener_get_error(tok);
+	if (root == NULL || je != json_tokener_success) {
+		if (errlen > 0)
+			snprintf(err, errlen, "not JSON: %s at offset %zu",
+			    root == NULL && je == json_tokener_continue ? "truncated"
+			    : json_tokener_error_desc(je), (size_t)json_tokener_get_parse_end(tok));
+		json_object_put(root);
+		json_tokener_free(tok);
+		return -1;
+	}
+	json_tokener_free(tok);
+	int rc = -1;
+	struct json_object *ls = find_linestring(root, 0), *co;
+	if (ls == NULL) {
+		seterr(err, errlen, "no GeoJSON LineString (geometry, Feature or FeatureCollection)");
+		goto out;
+	}
+	if (!json_object_object_get_ex(ls, "coordinates", &co) ||
+	    !json_object_is_type(co, json_type_array)) {
+		seterr(err, errlen, "LineString without a coordinates array");
+		goto out;
+	}
+	size_t np = json_object_array_length(co);
+	if (np < 2 || np > TK_SIM_ROUTE_MAXPTS) {
+		seterr(err, errlen, "a LineString needs 2 to 1000000 positions");
+		goto out;
+	}
+	if (route_alloc(r, np) != 0) {
+		seterr(err, errlen, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < np; i++) {
+		struct json_object *pt = json_object_array_get_idx(co, i);
+		double lo, la;
+		if (!json_object_is_type(pt, json_type_array) || json_object_array_length(pt) < 2 ||
+		    !get_num(json_object_array_get_idx(pt, 0), &lo) ||
+		    !get_num(json_object_array_get_idx(pt, 1), &la) || fabs(la) > 90 || fabs(lo) > 180) {
+			if (errlen > 0)
+				snprintf(err, errlen, "position %zu is not [lon, lat] within range", i);
+			tk_sim_route_free(r);
+			goto out;
+		}
+		r->lat[i] = la;
+		r->lon[i] = lo;
+	}
+	route_finish(r);
+	if (!(r->len > 0)) {
+		seterr(err, errlen, "the LineString has zero length");
+		tk_sim_route_free(r);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_object_put(root);
+	return rc;
+}
+
+void
+tk_sim_route_at(const struct tk_sim_route *r, double dist, double *lat, double *lon,
+    double *course)
+{
+	if (r->n == 0) {
+		*lat = *lon = *course = 0;
+		return;
+	}
+	if (r->n == 1 || !(r->len > 0)) {
+		*lat = r->lat[0];
+		*lon = r->lon[0];
+		*course = 0;
+		return;
+	}
+	bool back = false;
+	if (!isfinite(dist) || dist < 0)
+		dist = 0;
+	if (r->closed) {
+		dist = fmod(dist, r->len);
+	} else {
+		dist = fmod(dist, 2 * r->len);
+		if (dist > r->len) {
+			dist = 2 * r->len - dist;
+			back = true;
+		}
+	}
+	/* binary search for the segment [i, i+1] holding dist */
+	size_t lo = 0, hi = r->n - 1;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (r->cum[mid] <= dist)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	double seg = r->cum[hi] - r->cum[lo];
+	double f = seg > 0 ? (dist - r->cum[lo]) / seg : 0;
+	*lat = r->lat[lo] + f * (r->lat[hi] - r->lat[lo]);
+	*lon = r->lon[lo] + f * (r->lon[hi] - r->lon[lo]);
+	double b = bearing(r->lat[lo], r->lon[lo], r->lat[hi], r->lon[hi]);
+	if (back)
+		b = fmod(b + 180, 360);
+	*course = b;
+}

@@ -1,0 +1,176 @@
+#!/usr/bin/env bats
+# tk-sim: corpus mode (-o), reproducibility, routes and option errors.
+load test_helper
+
+# frame lines per dialect in a frame-line file: "dialect count" sorted
+dialect_counts() {
+	awk '$2 == "frame" { c[$6]++ } END { for (d in c) print d, c[d] }' "$1" | sort
+}
+
+@test "tk-sim -o: one open, frames and one close per device, in time order" {
+	run_tk tk-sim -o "$TK_TMP/c" -n 4 -d mix -T 100 -i 10 --heartbeat 20 -s 3
+	assert_success
+	[[ "$stderr" == *"4 mix devices, 48 frames"* ]]
+	[ "$(grep -c ' open ' "$TK_TMP/c")" -eq 4 ]
+	[ "$(grep -c ' close ' "$TK_TMP/c")" -eq 4 ]
+	[ "$(grep -c " frame " "$TK_TMP/c")" -eq 48 ]
+	# 100 s at 10 s: 10 reports each (the first within the first 10 s);
+	# tk103 and gps103 add a heartbeat every 20 s: 4
+	run dialect_counts "$TK_TMP/c"
+	assert_output "gps103 14
+tk103 14
+xexun 10
+xexun2 10"
+	# times never go backwards
+	cut -d' ' -f1 "$TK_TMP/c" | sort -c
+	# one connection number and one fake 10.x peer per device
+	[ "$(awk '{ print $4, $5 }' "$TK_TMP/c" | sort -u | wc -l)" -eq 4 ]
+	! awk '$4 !~ /^10\.[0-9]+\.[0-9]+\.[0-9]+:[0-9]+$/' "$TK_TMP/c" | grep -q .
+}
+
+@test "tk-sim -o: every frame line parses as a frame of its dialect (tk-decode -f frames)" {
+	run_tk tk-sim -o "$TK_TMP/c" -n 40 -d mix -T 300 -i 5 -a 0.2 --heartbeat 0 -q
+	assert_success
+	frames=$(grep -c ' frame ' "$TK_TMP/c")
+	[ "$frames" -eq 2400 ]
+	for d in xexun tk103 gps103 xexun2; do
+		want=$(awk -v d="$d" '$2 == "frame" && $6 == d' "$TK_TMP/c" | wc -l)
+		[ "$want" -eq 600 ]
+		run_tk tk-decode -q -f frames -d "$d" "$TK_TMP/c"
+		assert_success
+		[ "$(printf '%s\n' "$output" | grep -c " $d ")" -eq "$want" ]
+	done
+}
+
+@test "tk-sim -o: the same seed gives the same file, another seed another" {
+	"$TK_BIN/tk-sim" -q -o "$TK_TMP/a" -n 10 -d mix -N 500 -i 1 -a 0.1 -s 7
+	"$TK_BIN/tk-sim" -q -o "$TK_TMP/b" -n 10 -d mix -N 500 -i 1 -a 0.1 -s 7
+	"$TK_BIN/tk-sim" -q -o "$TK_TMP/c" -n 10 -d mix -N 500 -i 1 -a 0.1 -s 8
+	cmp "$TK_TMP/a" "$TK_TMP/b"
+	! cmp -s "$TK_TMP/a" "$TK_TMP/c"
+	[ "$(grep -c ' frame ' "$TK_TMP/a")" -eq 500 ]
+}
+
+@test "tk-sim -o -: frame lines to stdout; --stats-json counts them" {
+	run_tk tk-sim -o - -n 3 -d gps103 -N 30 -i 2 --heartbeat 0 --stats-json "$TK_TMP/s.json"
+	assert_success
+	[ "$(printf '%s\n' "$output" | grep -c ' frame ')" -eq 30 ]
+	grep -q '"frames":30,' "$TK_TMP/s.json"
+	grep -q '"logins":3,' "$TK_TMP/s.json"
+	grep -q '"positions":27,' "$TK_TMP/s.json"
+	grep -q '"transport":"file"' "$TK_TMP/s.json"
+}
+
+@test "tk-sim -o --raw: the bytes a gps103 device sends" {
+	run_tk tk-sim -o "$TK_TMP/r" --raw -n 1 -d gps103 -N 3 -i 1 -s 1
+	assert_success
+	head -c 8 "$TK_TMP/r" | grep -qx '##,imei:'
+	[ "$(tr ';' '\n' < "$TK_TMP/r" | grep -c '^imei:[0-9]\{15\},tracker,')" -eq 2 ]
+	# a raw tk103 stream: three frames back to back
+	"$TK_BIN/tk-sim" -q -o "$TK_TMP/t" --raw -n 1 -d tk103 -N 3 -i 1
+	[ "$(tr ')' '\n' < "$TK_TMP/t" | grep -c '^([0-9]\{12\}B[PR]0[05]')" -eq 3 ]
+}
+
+@test "tk-sim -u -o: frame lines say udp" {
+	run_tk tk-sim -u -o - -n 2 -d tk103 -N 4 -i 1
+	assert_success
+	! printf '%s\n' "$output" | awk '$3 != "udp"' | grep -q .
+}
+
+@test "tk-sim -r: positions stay on the GeoJSON route" {
+	cat > "$TK_TMP/route.json" <<-'EOF'
+	{"type":"Feature","properties":{},"geometry":{"type":"LineString",
+	 "coordinates":[[13.0,52.0],[13.0,52.01]]}}
+	EOF
+	run_tk tk-sim -o - -n 5 -d gps103 -T 600 -i 6 --heartbeat 0 -r "$TK_TMP/route.json" -q
+	assert_success
+	# gps103 fields: ...,A,<lat>,N,<lon>,E,...  latitude 5200.0000 to 5200.6000, lon 01300.0000
+	printf '%s\n' "$output" | grep ' frame .*tracker' | tr ',' ' ' > "$TK_TMP/pos"
+	[ "$(wc -l < "$TK_TMP/pos")" -eq 495 ]
+	! awk '{ for (i = 1; i <= NF; i++) if ($i == "A") {
+		if ($(i+1) < 5199.9999 || $(i+1) > 5200.6001 || $(i+3) != "01300.0000") print; break } }' \
+		"$TK_TMP/pos" | grep -q .
+}
+
+@test "tk-sim -r: a file that is not a LineString is rejected (exit 1)" {
+	echo '{"type":"Point","coordinates":[1,2]}' > "$TK_TMP/p.json"
+	run_tk tk-sim -o - -r "$TK_TMP/p.json"
+	assert_failure 1
+	[[ "$stderr" == *"p.json: no GeoJSON LineString"* ]]
+	printf '{"type":"LineString","coordinates":[[1,2],[3' > "$TK_TMP/t.json"
+	run_tk tk-sim -o - -r "$TK_TMP/t.json"
+	assert_failure 1
+	run_tk tk-sim -o - -r "$TK_TMP/missing.json"
+	assert_failure 3
+}
+
+@test "tk-sim: option errors exit 2 with the usage" {
+	local bad=(
+		""				# no port, no -o
+		"-p 0"
+		"-p 70000"
+		"-p 1 -d gt06"
+		"-p 1 -d nonsense"
+		"-p 1 -a 1.5"
+		"-p 1 -n 0"
+		"-p 1 -i -1"
+		"-p 1 -i 0.0001"
+		"-p 1 -T 0"
+		"-p 1 --misbehave rude"
+		"-p 1 --source 127.0.0.300"
+		"-p 1 --source 127.0.0.9-127.0.0.2"
+		"-p 1 --start 95,10"
+		"-p 1 --raw"
+		"-o - --misbehave idle"
+		"-o - -i 0"
+		"-o - --check"
+		"-p 1 extra"
+	)
+	for args in "${bad[@]}"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr "$TK_BIN/tk-sim" $args
+		[ "$status" -eq 2 ] || { echo "args: $args -> $status"; return 1; }
+		# a diagnostic naming the problem (and the usage for misuse)
+		[[ "$stderr" == "tk-sim: "* ]]
+		[ -z "$output" ]
+	done
+}
+
+@test "tk-sim: nobody listening: exit 3, bounded" {
+	# a port nobody listens on: bind one and close it again is racy; use port 1
+	run --separate-stderr timeout 10 "$TK_BIN/tk-sim" -p 1 -n 3 -T 0.5 --grace 0 -q
+	assert_failure 3
+	run --separate-stderr timeout 10 "$TK_BIN/tk-sim" -p 1 -n 3 -T 0.5 --grace 0
+	[[ "$stderr" == *"no device could connect"* ]]
+}
+
+@test "tk-sim -o: a full disk is an I/O error (exit 3)" {
+	run_tk tk-sim -q -o /dev/full -n 10 -N 100000 -i 1
+	assert_failure 3
+	run_tk tk-sim -q -o "$TK_TMP/no/such/dir/f" -N 1
+	assert_failure 3
+}
+
+@test "tk-sim -o | tk-decode: every frame decodes, positions and alarms come back" {
+	run_tk tk-sim -o "$TK_TMP/c" -n 40 -d mix -T 300 -i 5 -a 0.2 --heartbeat 60 \
+		--stats-json "$TK_TMP/s.json" -q
+	assert_success
+	run_tk tk-decode -s "$TK_TMP/c"
+	assert_success
+	[[ "$stderr" == *"2480 frames, 2480 decoded, 0 rejected"* ]]
+	printf '%s\n' "$output" > "$TK_TMP/j"
+	# 60 reports per device; the tk103 login (BP05) carries a position too
+	for d in xexun tk103 gps103 xexun2; do
+		n=$(grep -c "\"type\":\"position\",\"protocol\":\"$d\"" "$TK_TMP/j")
+		want=600
+		[ "$d" = gps103 ] && want=590	# its login (##) has no position
+		[ "$n" -eq "$want" ] || { echo "$d: $n positions"; return 1; }
+	done
+	[ "$(grep -c '"type":"heartbeat"' "$TK_TMP/j")" -eq 80 ]
+	alarms=$(sed -n 's/.*"alarms":\([0-9]*\),.*/\1/p' "$TK_TMP/s.json")
+	[ "$alarms" -gt 300 ]
+	[ "$(grep -c '"alarm":' "$TK_TMP/j")" -eq "$alarms" ]
+	# every position within the default area (52.52,13.405 +- 0.2 deg + 3 km)
+	! grep -o '"latitude":[-0-9.]*,"longitude":[-0-9.]*' "$TK_TMP/j" | tr ':,' '  ' |
+		awk '$2 < 52.29 || $2 > 52.75 || $4 < 13.16 || $4 > 13.65' | grep -q .
+}
