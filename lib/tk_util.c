@@ -1,6 +1,7 @@
 /* tk_util.c: bounded parsing helpers, times, checksums. */
 #include <string.h>
 
+#include "tk_crc_int.h"
 #include "tk_util.h"
 
 size_t
@@ -284,21 +285,17 @@ tk_civil_from_ms(int64_t ms, int *y, int *mo, int *d, int *h, int *mi, int *s, i
 uint16_t
 tk_crc16_xmodem(const uint8_t *p, size_t n)
 {
-	static uint16_t tab[256];
-	static bool init;
 	uint16_t crc = 0;
 
-	if (!init) {
-		for (unsigned i = 0; i < 256; i++) {
-			uint16_t c = (uint16_t)(i << 8);
-			for (int k = 0; k < 8; k++)
-				c = (c & 0x8000) ? (uint16_t)(c << 1 ^ 0x1021) : (uint16_t)(c << 1);
-			tab[i] = c;
-		}
-		init = true;
+	/* eight bytes per step (slicing by 8), then byte by byte */
+	for (; n >= 8; n -= 8, p += 8) {
+		crc ^= (uint16_t)(p[0] << 8 | p[1]);
+		crc = crc16_tab[7][crc >> 8] ^ crc16_tab[6][crc & 0xff] ^
+		    crc16_tab[5][p[2]] ^ crc16_tab[4][p[3]] ^ crc16_tab[3][p[4]] ^
+		    crc16_tab[2][p[5]] ^ crc16_tab[1][p[6]] ^ crc16_tab[0][p[7]];
 	}
-	for (size_t i = 0; i < n; i++)
-		crc = (uint16_t)(crc << 8 ^ tab[(crc >> 8 ^ p[i]) & 0xff]);
+	for (; n > 0; n--, p++)
+		crc = (uint16_t)(crc << 8 ^ crc16_tab[0][(crc >> 8 ^ *p) & 0xff]);
 	return crc;
 }
 

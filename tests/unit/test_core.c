@@ -327,6 +327,40 @@ test_fmt_num_reference(void **state)
 	}
 }
 
+/* CRC-16/XMODEM by its bitwise definition (poly 0x1021, init 0, MSB first). */
+static uint16_t
+ref_crc16(const uint8_t *p, size_t n)
+{
+	uint16_t crc = 0;
+	for (size_t i = 0; i < n; i++) {
+		crc ^= (uint16_t)(p[i] << 8);
+		for (int k = 0; k < 8; k++)
+			crc = (crc & 0x8000) ? (uint16_t)(crc << 1 ^ 0x1021) : (uint16_t)(crc << 1);
+	}
+	return crc;
+}
+
+static void
+test_crc16_reference(void **state)
+{
+	static uint8_t buf[1100];
+	(void)state;
+	srandom(5);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)random();
+	/* every length to 70 (all tail sizes, several 8-byte steps), at odd
+	 * offsets, then long random spans */
+	for (size_t off = 0; off < 9; off++)
+		for (size_t n = 0; n <= 70; n++)
+			assert_int_equal(tk_crc16_xmodem(buf + off, n), ref_crc16(buf + off, n));
+	for (int k = 0; k < 500; k++) {
+		size_t off = (size_t)(random() % 100), n = (size_t)(random() % 1000);
+		assert_int_equal(tk_crc16_xmodem(buf + off, n), ref_crc16(buf + off, n));
+	}
+	memset(buf, 0xff, sizeof(buf));
+	assert_int_equal(tk_crc16_xmodem(buf, 1000), ref_crc16(buf, 1000));
+}
+
 struct got {
 	int n;
 	enum tk_dialect d[16];
@@ -494,6 +528,7 @@ main(void)
 		cmocka_unit_test(test_fline_roundtrip_random),
 		cmocka_unit_test(test_json_str_bytes),
 		cmocka_unit_test(test_fmt_num_reference),
+		cmocka_unit_test(test_crc16_reference),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_framer_chunks),
 		cmocka_unit_test(test_framer_overflow),
