@@ -73,7 +73,7 @@ struct ctx {
 	const struct tk_fline *fl;	/* the current frame line */
 	int64_t		 recv_ms;
 	struct sess	*tab;		/* lines input: sessions by connection */
-	size_t		 ntab;
+	size_t		 ntab, live;	/* slots, sessions in use */
 	/* counters */
 	unsigned long	 frames[TK_D__COUNT], decoded[TK_D__COUNT], rejected[TK_D__COUNT];
 	unsigned long	 records, junk_bytes, bad_lines;
@@ -328,8 +328,7 @@ session_for(struct ctx *c, const struct tk_fline *l, bool create)
 	}
 	if (!create)
 		return NULL;
-	static size_t live;
-	if ((live + 1) * 2 > c->ntab) {
+	if ((c->live + 1) * 2 > c->ntab) {
 		if (c->ntab >= MAX_SESSIONS) {
 			/* bounded memory: forget every session and start over */
 			warnx("%s:%lu: more than %u open connections: forgetting "
@@ -338,7 +337,7 @@ session_for(struct ctx *c, const struct tk_fline *l, bool create)
 				if (c->tab[k].used)
 					tk_session_free(&c->tab[k].s);
 			memset(c->tab, 0, c->ntab * sizeof(*c->tab));
-			live = 0;
+			c->live = 0;
 		} else {
 			struct sess *old = c->tab;
 			size_t on = c->ntab;
@@ -358,7 +357,7 @@ session_for(struct ctx *c, const struct tk_fline *l, bool create)
 		}
 		return session_for(c, l, create);
 	}
-	live++;
+	c->live++;
 	struct sess *s = &c->tab[i];
 	s->used = true;
 	s->h = h;
@@ -375,6 +374,7 @@ session_drop(struct ctx *c, struct sess *s)
 	size_t mask = c->ntab - 1, i = (size_t)(s - c->tab);
 	tk_session_free(&s->s);
 	s->used = false;
+	c->live--;
 	for (size_t j = (i + 1) & mask; c->tab[j].used; j = (j + 1) & mask) {
 		size_t h = c->tab[j].h & mask;
 		if (((j - h) & mask) >= ((j - i) & mask)) {
