@@ -361,6 +361,38 @@ test_crc16_reference(void **state)
 	assert_int_equal(tk_crc16_xmodem(buf, 1000), ref_crc16(buf, 1000));
 }
 
+/* tk_split against a byte-by-byte reference: field count, spans, max. */
+static void
+test_split_reference(void **state)
+{
+	char buf[200];
+	struct tk_span f[12];
+	(void)state;
+	srandom(3);
+	for (int round = 0; round < 20000; round++) {
+		size_t n = (size_t)(random() % (long)sizeof(buf));
+		long gap = 1 + random() % 40;	/* mean field length */
+		for (size_t i = 0; i < n; i++)
+			buf[i] = random() % gap == 0 ? ',' : 'a';
+		size_t max = (size_t)(random() % 12);
+		size_t nf = tk_split(buf, n, ',', f, max);
+		size_t rn = 1, start = 0, idx = 0;
+		for (size_t i = 0; i <= n; i++) {
+			if (i == n || buf[i] == ',') {
+				if (idx < max) {
+					assert_ptr_equal(f[idx].p, buf + start);
+					assert_int_equal(f[idx].n, i - start);
+				}
+				idx++;
+				start = i + 1;
+				if (i < n)
+					rn++;
+			}
+		}
+		assert_int_equal(nf, rn);
+	}
+}
+
 struct got {
 	int n;
 	enum tk_dialect d[16];
@@ -529,6 +561,7 @@ main(void)
 		cmocka_unit_test(test_json_str_bytes),
 		cmocka_unit_test(test_fmt_num_reference),
 		cmocka_unit_test(test_crc16_reference),
+		cmocka_unit_test(test_split_reference),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_framer_chunks),
 		cmocka_unit_test(test_framer_overflow),
