@@ -37,9 +37,12 @@ tk_rec_init(struct tk_record *r, enum tk_dialect d, enum tk_rtype t)
 static struct tk_attr *
 slot(struct tk_record *r, const char *key)
 {
-	for (unsigned i = 0; i < r->nattr; i++)
-		if (strcmp(r->attr[i].key, key) == 0)
+	for (unsigned i = 0; i < r->nattr; i++) {
+		/* the same literal, or a first byte in common before strcmp */
+		const char *k = r->attr[i].key;
+		if (k == key || (k[0] == key[0] && strcmp(k, key) == 0))
 			return &r->attr[i];
+	}
 	if (r->nattr == TK_ATTR_MAX) {
 		r->truncated = true;
 		return NULL;
@@ -164,9 +167,12 @@ tk_rec_wifi(struct tk_record *r, const struct tk_wifi *w)
 const struct tk_attr *
 tk_rec_get(const struct tk_record *r, const char *key)
 {
-	for (unsigned i = 0; i < r->nattr; i++)
-		if (strcmp(r->attr[i].key, key) == 0)
+	for (unsigned i = 0; i < r->nattr; i++) {
+		/* the same literal, or a first byte in common before strcmp */
+		const char *k = r->attr[i].key;
+		if (k == key || (k[0] == key[0] && strcmp(k, key) == 0))
 			return &r->attr[i];
+	}
 	return NULL;
 }
 
