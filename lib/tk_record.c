@@ -445,14 +445,25 @@ put_num(struct tk_buf *b, double v, int prec)
 	return put(b, t, tk_fmt_num(t, v, prec));
 }
 
+/* The last time formatted for this record: server, device and fix time
+ * are often the same instant. */
+struct tcache {
+	int64_t	 ms;
+	size_t	 n;
+	char	 t[32];
+};
+
 static int
-put_time(struct tk_buf *b, int64_t ms)
+put_time(struct tk_buf *b, struct tcache *tc, int64_t ms)
 {
-	char t[32];
-	t[0] = '"';
-	size_t n = tk_fmt_time(t + 1, ms);
-	t[n + 1] = '"';
-	return put(b, t, n + 2);
+	if (tc->n == 0 || tc->ms != ms) {
+		tc->t[0] = '"';
+		size_t n = tk_fmt_time(tc->t + 1, ms);
+		tc->t[n + 1] = '"';
+		tc->n = n + 2;
+		tc->ms = ms;
+	}
+	return put(b, tc->t, tc->n);
 }
 
 static int
@@ -545,6 +556,7 @@ int
 tk_json_record(struct tk_buf *b, const struct tk_record *r, int flags)
 {
 	size_t save = b->len;
+	struct tcache tc = {.n = 0};
 
 	if (PUTS(b, "{\"type\":\"") < 0 || put(b, tk_rtype_name(r->type),
 	    strlen(tk_rtype_name(r->type))) < 0 || PUTS(b, "\",\"protocol\":\"") < 0 ||
@@ -555,13 +567,13 @@ tk_json_record(struct tk_buf *b, const struct tk_record *r, int flags)
 	    tk_buf_json_str(b, r->id, strlen(r->id)) < 0))
 		goto full;
 	if (r->server_time != TK_TIME_NONE &&
-	    (PUTS(b, ",\"serverTime\":") < 0 || put_time(b, r->server_time) < 0))
+	    (PUTS(b, ",\"serverTime\":") < 0 || put_time(b, &tc, r->server_time) < 0))
 		goto full;
 	if (r->device_time != TK_TIME_NONE &&
-	    (PUTS(b, ",\"deviceTime\":") < 0 || put_time(b, r->device_time) < 0))
+	    (PUTS(b, ",\"deviceTime\":") < 0 || put_time(b, &tc, r->device_time) < 0))
 		goto full;
 	if (r->fix_time != TK_TIME_NONE &&
-	    (PUTS(b, ",\"fixTime\":") < 0 || put_time(b, r->fix_time) < 0))
+	    (PUTS(b, ",\"fixTime\":") < 0 || put_time(b, &tc, r->fix_time) < 0))
 		goto full;
 	if (r->has_pos) {
 		if ((r->valid ? PUTS(b, ",\"valid\":true") : PUTS(b, ",\"valid\":false")) < 0 ||
