@@ -249,6 +249,16 @@ test_fline_roundtrip_random(void **state)
 		"2026-11-24T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - (abc\\",
 		"2026-11-24T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - (a\\qc",
 		"2026-11-24T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - \\477",
+		/* times out of range or not digits */
+		"2026-13-24T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - x",
+		"2026-11-32T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - x",
+		"2026-11-24T24:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - x",
+		"2026-11-24T08:60:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - x",
+		"2026-11-24T08:01:61.123Z frame tcp 192.0.2.7:1 1 tk103 - - x",
+		"2026-11-24T08:01:05.1a3Z frame tcp 192.0.2.7:1 1 tk103 - - x",
+		"2026-1-24T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - x",
+		"2o26-11-24T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - x",
+		"2026-11-24T08:01:05+123Z frame tcp 192.0.2.7:1 1 tk103 - - x",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(tk_fline_parse(bad[i], strlen(bad[i]), &p, scratch,
@@ -259,6 +269,13 @@ test_fline_roundtrip_random(void **state)
 	    sizeof(err)), 0);
 	assert_int_equal(p.len, 4);
 	assert_memory_equal(p.data, "\0123 \033", 4);
+	/* the edges that parse: a leap second, 23:59, the last millisecond */
+	static const char edge[] = "2026-12-31T23:59:60.999Z open udp 192.0.2.7:1 1 - - - -";
+	assert_int_equal(tk_fline_parse(edge, strlen(edge), &p, scratch, sizeof(scratch), err,
+	    sizeof(err)), 0);
+	int64_t want;
+	assert_int_equal(tk_time_utc(2026, 12, 31, 23, 59, 60, 999, &want), 0);
+	assert_true(p.time_ms == want);
 }
 
 /* Every byte alone: printable ASCII but " and \\ passes, the rest is escaped
