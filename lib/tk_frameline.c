@@ -64,6 +64,19 @@ unescape(const char *s, size_t n, uint8_t *out, size_t cap)
 	size_t o = 0;
 
 	for (size_t i = 0; i < n; i++) {
+		/* eight bytes at a time while none of them is a backslash */
+		while (i + 8 <= n && o + 8 <= cap) {
+			uint64_t w, x;
+			memcpy(&w, s + i, 8);
+			x = w ^ 0x5c5c5c5c5c5c5c5cull;	/* a zero byte where s has '\\' */
+			if ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull)
+				break;
+			memcpy(out + o, &w, 8);
+			i += 8;
+			o += 8;
+		}
+		if (i == n)
+			break;
 		uint8_t c = (uint8_t)s[i];
 		if (o == cap)
 			return -1;
