@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,21 @@ out_check(struct ctx *c)
 		c->output_dead = true;
 		if (c->out.err != EPIPE)
 			warnc(c->out.err, "stdout");
+	}
+}
+
+/*
+ * Before blocking on input that is not there yet, hand the reader what is
+ * decoded: a live `tk-listen | tk-decode` must not sit on its records.
+ */
+static void
+flush_if_idle(struct ctx *c, int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	if (c->out.b.len > 0 && poll(&p, 1, 0) == 0) {
+		cli_out_flush(&c->out);
+		out_check(c);
 	}
 }
 
@@ -256,6 +272,7 @@ run_raw(struct ctx *c, int fd, const uint8_t *pre, size_t pren)
 	for (;;) {
 		if (c->output_dead)
 			break;
+		flush_if_idle(c, fd);
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n < 0) {
 			if (errno == EINTR)
@@ -536,6 +553,7 @@ run_lines(struct ctx *c, int fd, const uint8_t *pre, size_t pren)
 			c->bad_lines++;
 			len = 0;
 		}
+		flush_if_idle(c, fd);
 		ssize_t r = read(fd, buf + len, cap - len);
 		if (r < 0) {
 			if (errno == EINTR)

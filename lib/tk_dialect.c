@@ -445,6 +445,8 @@ run(struct tk_framer *fr, const uint8_t *p, size_t n, bool eof,
 			pos += o.skip;
 		}
 		if (s != TK_SCAN_FRAME) {
+			if (o.skip && pos < n)
+				continue;	/* junk dropped: a whole frame may follow */
 			if (eof && pos < n) {
 				junk(cb, p + pos, n - pos, fr->offset + pos);
 				pos = n;

@@ -1,0 +1,311 @@
+/*
+ * tk-listen: one port, TCP and UDP, for every TK103-family tracker.
+ * Writes every frame as a tk-frame(5) line to stdout and answers the
+ * handshakes the devices need.  A thin main over lib/tk_server.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <err.h>
+
+#include "cli.h"
+#include "tk_server.h"
+
+static const char usage_text[] =
+    "usage: tk-listen [-46v] [-B size] [-b address] [-C max] [-c max] [-G group]\n"
+    "                 [-m bytes] [-p port] [-S socket] [-t seconds] [-u user]\n"
+    "                 [--port-file file]\n";
+
+static const char help_text[] =
+    "Receive TK103-family trackers on one port (TCP and UDP) and write every\n"
+    "frame as a tk-frame(5) line to stdout.\n"
+    "\n"
+    "  -4, --ipv4              IPv4 only\n"
+    "  -6, --ipv6              IPv6 only\n"
+    "  -B, --buffer SIZE       output buffer (default 4M; suffix k or M)\n"
+    "  -b, --bind ADDRESS      listen on this numeric address only\n"
+    "  -C, --per-peer MAX      TCP connections per peer address (default 1000, 0: no limit)\n"
+    "  -c, --connections MAX   TCP connections in total (default 10000)\n"
+    "  -G, --group GROUP       let GROUP use the control socket too\n"
+    "  -m, --max-frame BYTES   longest frame (default: per dialect)\n"
+    "  -p, --port PORT         port (default 8888; 0: any free port)\n"
+    "      --port-file FILE    write the port number to FILE\n"
+    "  -S, --socket PATH       control socket (LIST, STATS, SEND, WATCH, QUEUE ...)\n"
+    "  -t, --timeout SECONDS   close idle connections (default 600, 0: never)\n"
+    "  -u, --user USER         drop privileges to USER after binding\n"
+    "  -v, --verbose           log connections and protocol errors to stderr\n"
+    "  -h, --help              this help\n"
+    "  -V, --version           print the version\n"
+    "\n"
+    "Signals: INT/TERM stop (flush, close lines), USR1 prints counters.\n"
+    "Exit status: 0 stopped by a signal, 2 usage, 3 I/O error, 4 stdout closed.\n"
+    "See tk-listen(1), tk-frame(5).\n";
+
+static volatile sig_atomic_t got_stop, got_usr1;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else if (got_stop < 2)
+		got_stop++;
+}
+
+static void
+logcb(void *arg, enum tk_log_level lv, const char *msg)
+{
+	(void)arg;
+	(void)lv;
+	fprintf(stderr, "%s: %s\n", getprogname(), msg);
+}
+
+static size_t
+parse_size(const char *opt, const char *s)
+{
+	char num[32];
+	size_t n = strlen(s), mult = 1;
+	if (n > 0 && (s[n - 1] == 'k' || s[n - 1] == 'K')) {
+		mult = 1024;
+		n--;
+	} else if (n > 0 && (s[n - 1] == 'm' || s[n - 1] == 'M')) {
+		mult = 1024 * 1024;
+		n--;
+	}
+	if (n == 0 || n >= sizeof(num)) {
+		warnx("%s %s: not a size", opt, s);
+		exit(TK_EXIT_USAGE);
+	}
+	memcpy(num, s, n);
+	num[n] = '\0';
+	long long v = cli_number(opt, num, 1, (1LL << 40) / (long long)mult);
+	return (size_t)v * mult;
+}
+
+static void
+print_stats(struct tk_server *s)
+{
+	struct tk_buf b = {NULL, 0, 0};
+	if (tk_server_stats(s, &b, "tk-listen: ") == 0 && b.len)
+		fwrite(b.p, 1, b.len, stderr);
+	free(b.p);
+}
+
+static void
+write_port_file(const char *path, unsigned port)
+{
+	char tmp[4096];
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		errx(TK_EXIT_USAGE, "--port-file %s: name too long", path);
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL)
+		err(TK_EXIT_IO, "%s", tmp);
+	fprintf(f, "%u\n", port);
+	if (fclose(f) != 0 || rename(tmp, path) != 0)
+		err(TK_EXIT_IO, "%s", path);
+}
+
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{"ipv4",        no_argument,       NULL, '4'},
+		{"ipv6",        no_argument,       NULL, '6'},
+		{"buffer",      required_argument, NULL, 'B'},
+		{"bind",        required_argument, NULL, 'b'},
+		{"per-peer",    required_argument, NULL, 'C'},
+		{"connections", required_argument, NULL, 'c'},
+		{"group",       required_argument, NULL, 'G'},
+		{"help",        no_argument,       NULL, 'h'},
+		{"max-frame",   required_argument, NULL, 'm'},
+		{"port",        required_argument, NULL, 'p'},
+		{"port-file",   required_argument, NULL, 'P'},
+		{"socket",      required_argument, NULL, 'S'},
+		{"timeout",     required_argument, NULL, 't'},
+		{"user",        required_argument, NULL, 'u'},
+		{"verbose",     no_argument,       NULL, 'v'},
+		{"version",     no_argument,       NULL, 'V'},
+		{NULL, 0, NULL, 0}
+	};
+	struct tk_server_opts o = {
+		.family = AF_UNSPEC, .port = 8888, .out_fd = STDOUT_FILENO,
+		.out_max = 4u << 20, .idle_s = 600, .max_conns = 10000,
+		.max_per_peer = 1000, .log = logcb,
+	};
+	const char *port_file = NULL, *user = NULL;
+	bool c_given = false;
+	int ch, rc = TK_EXIT_OK;
+
+	cli_init(argc, argv);
+	while ((ch = getopt_long(argc, argv, "46B:b:C:c:G:hm:p:S:t:u:vV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case '4':
+			if (o.family == AF_INET6)
+				cli_usage_error(usage_text, "-4 and -6 exclude each other");
+			o.family = AF_INET;
+			break;
+		case '6':
+			if (o.family == AF_INET)
+				cli_usage_error(usage_text, "-4 and -6 exclude each other");
+			o.family = AF_INET6;
+			break;
+		case 'B':
+			o.out_max = parse_size("-B", optarg);
+			if (o.out_max < 4096)
+				cli_usage_error(usage_text, "-B %s: at least 4096 bytes", optarg);
+			break;
+		case 'b':
+			o.bind = optarg;
+			break;
+		case 'C':
+			o.max_per_peer = (unsigned)cli_number("-C", optarg, 0, 1000000);
+			break;
+		case 'c':
+			o.max_conns = (unsigned)cli_number("-c", optarg, 1, 10000000);
+			c_given = true;
+			break;
+		case 'G': {
+			struct group *g = getgrnam(optarg);
+			if (g != NULL)
+				o.ctl_gid = g->gr_gid;
+			else
+				o.ctl_gid = (gid_t)cli_number("-G", optarg, 0, 2147483647);
+			o.ctl_group = true;
+			break;
+		}
+		case 'h':
+			printf("%s\n%s", usage_text, help_text);
+			return cli_close_stdout(TK_EXIT_OK);
+		case 'm':
+			o.frame_max = (size_t)cli_number("-m", optarg, 16, 1 << 24);
+			break;
+		case 'p':
+			o.port = (uint16_t)cli_number("-p", optarg, 0, 65535);
+			break;
+		case 'P':
+			port_file = optarg;
+			break;
+		case 'S':
+			o.ctl_path = optarg;
+			break;
+		case 't':
+			o.idle_s = (unsigned)cli_number("-t", optarg, 0, 31 * 86400);
+			break;
+		case 'u':
+			user = optarg;
+			break;
+		case 'v':
+			o.verbose = true;
+			break;
+		case 'V':
+			cli_version();
+		default:
+			cli_usage_error(usage_text, NULL);
+		}
+	}
+	if (optind != argc)
+		cli_usage_error(usage_text, "unexpected argument: %s", argv[optind]);
+	if (o.ctl_group && o.ctl_path == NULL)
+		cli_usage_error(usage_text, "-G needs -S");
+
+	struct passwd *pw = NULL;
+	if (user != NULL && (pw = getpwnam(user)) == NULL)
+		errx(TK_EXIT_USAGE, "-u %s: no such user", user);
+
+	raise_nofile();
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur > 64 && o.max_conns > rl.rlim_cur - 64) {
+		if (c_given)
+			warnx("-c %u: only %llu file descriptors; limiting to %llu",
+			    o.max_conns, (unsigned long long)rl.rlim_cur,
+			    (unsigned long long)(rl.rlim_cur - 64));
+		o.max_conns = (unsigned)(rl.rlim_cur - 64);
+	}
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+
+	char e[256];
+	struct tk_server *s = tk_server_new(&o, e, sizeof(e));
+	if (s == NULL)
+		errx(TK_EXIT_IO, "%s", e);
+	char d[512];
+	tk_server_describe(s, d, sizeof(d));
+	fprintf(stderr, "%s: listening on %s\n", getprogname(), d);
+	if (port_file != NULL)
+		write_port_file(port_file, tk_server_port(s));
+	if (pw != NULL) {
+		if (setgroups(1, &pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+		    setuid(pw->pw_uid) != 0)
+			err(TK_EXIT_IO, "-u %s: dropping privileges", user);
+		if (pw->pw_uid != 0 && setuid(0) == 0)
+			errx(TK_EXIT_SOFTWARE, "-u %s: could regain root", user);
+	}
+	cli_harden(TK_HARDEN_NET);
+
+	while (!got_stop) {
+		if (got_usr1) {
+			got_usr1 = 0;
+			print_stats(s);
+		}
+		if (tk_server_run(s, 1000) != 0) {
+			if (errno == EPIPE) {
+				warnx("stdout: the reader went away (broken pipe); stopping");
+				rc = TK_EXIT_PIPE;
+			} else {
+				warn("stdout");
+				rc = TK_EXIT_IO;
+			}
+			break;
+		}
+	}
+	if (rc == TK_EXIT_OK) {
+		tk_server_shutdown(s);
+		int r;
+		while ((r = tk_server_flush(s, 200)) == 1 && got_stop < 2) {
+			if (got_usr1) {
+				got_usr1 = 0;
+				print_stats(s);
+			}
+		}
+		if (r < 0) {
+			rc = errno == EPIPE ? TK_EXIT_PIPE : TK_EXIT_IO;
+			warn("stdout");
+		} else if (r == 1) {
+			warnx("stopped twice: output not fully written");
+			rc = TK_EXIT_IO;
+		}
+	}
+	if (o.verbose)
+		print_stats(s);
+	tk_server_free(s);
+	return cli_close_stdout(rc);
+}

@@ -1,0 +1,247 @@
+/* tk_registry.c: device registry and held-command queue for tk-listen. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tk_registry.h"
+#include "tk_util.h"
+
+struct tk_registry {
+	struct tk_dev	**tab;
+	size_t		  nbuckets, n;
+};
+
+static uint32_t
+hash(const char *s)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
+struct tk_registry *
+tk_reg_new(void)
+{
+	struct tk_registry *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->nbuckets = 256;
+	r->tab = calloc(r->nbuckets, sizeof(*r->tab));
+	if (r->tab == NULL) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void
+tk_reg_free(struct tk_registry *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->nbuckets; i++) {
+		struct tk_dev *d = r->tab[i], *nx;
+		for (; d != NULL; d = nx) {
+			nx = d->next;
+			free(d);
+		}
+	}
+	free(r->tab);
+	free(r);
+}
+
+struct tk_dev *
+tk_reg_find(const struct tk_registry *r, const char *id)
+{
+	struct tk_dev *d = r->tab[hash(id) & (r->nbuckets - 1)];
+	while (d != NULL && strcmp(d->id, id) != 0)
+		d = d->next;
+	return d;
+}
+
+static void
+grow(struct tk_registry *r)
+{
+	size_t nb = r->nbuckets * 2;
+	struct tk_dev **t = calloc(nb, sizeof(*t));
+	if (t == NULL)
+		return;		/* longer chains, still correct */
+	for (size_t i = 0; i < r->nbuckets; i++) {
+		struct tk_dev *d = r->tab[i], *nx;
+		for (; d != NULL; d = nx) {
+			nx = d->next;
+			size_t b = hash(d->id) & (nb - 1);
+			d->next = t[b];
+			t[b] = d;
+		}
+	}
+	free(r->tab);
+	r->tab = t;
+	r->nbuckets = nb;
+}
+
+struct tk_dev *
+tk_reg_get(struct tk_registry *r, const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n >= TK_ID_MAX)
+		return NULL;
+	struct tk_dev *d = tk_reg_find(r, id);
+	if (d != NULL)
+		return d;
+	d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return NULL;
+	memcpy(d->id, id, n + 1);
+	if (r->n >= r->nbuckets * 2)
+		grow(r);
+	size_t b = hash(id) & (r->nbuckets - 1);
+	d->next = r->tab[b];
+	r->tab[b] = d;
+	r->n++;
+	return d;
+}
+
+size_t
+tk_reg_count(const struct tk_registry *r)
+{
+	return r->n;
+}
+
+struct tk_dev *
+tk_reg_next(const struct tk_registry *r, const struct tk_dev *prev)
+{
+	size_t b = 0;
+	if (prev != NULL) {
+		if (prev->next != NULL)
+			return prev->next;
+		b = (hash(prev->id) & (r->nbuckets - 1)) + 1;
+	}
+	for (; b < r->nbuckets; b++)
+		if (r->tab[b] != NULL)
+			return r->tab[b];
+	return NULL;
+}
+
+/* ---- held commands ------------------------------------------------ */
+
+void
+tk_cmdq_init(struct tk_cmdq *q, size_t max)
+{
+	memset(q, 0, sizeof(*q));
+	q->max = max;
+	q->next_qid = 1;
+}
+
+void
+tk_cmd_free(struct tk_cmd *c)
+{
+	if (c != NULL) {
+		free(c->data);
+		free(c);
+	}
+}
+
+void
+tk_cmdq_free(struct tk_cmdq *q)
+{
+	struct tk_cmd *c = q->head, *nx;
+	for (; c != NULL; c = nx) {
+		nx = c->next;
+		tk_cmd_free(c);
+	}
+	q->head = q->tail = NULL;
+	q->n = 0;
+}
+
+uint64_t
+tk_cmdq_add(struct tk_cmdq *q, const char *id, int64_t expires, const uint8_t *p, size_t n)
+{
+	size_t il = strlen(id);
+	if (q->n >= q->max) {
+		errno = ENOSPC;
+		return 0;
+	}
+	if (il == 0 || il >= TK_ID_MAX || n == 0) {
+		errno = EINVAL;
+		return 0;
+	}
+	struct tk_cmd *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return 0;
+	c->data = malloc(n);
+	if (c->data == NULL) {
+		free(c);
+		return 0;
+	}
+	memcpy(c->data, p, n);
+	c->len = n;
+	memcpy(c->id, id, il + 1);
+	c->expires = expires;
+	c->qid = q->next_qid++;
+	if (q->tail)
+		q->tail->next = c;
+	else
+		q->head = c;
+	q->tail = c;
+	q->n++;
+	return c->qid;
+}
+
+/* Unlink the element after prev (or the head when prev is NULL). */
+static struct tk_cmd *
+unlink_after(struct tk_cmdq *q, struct tk_cmd *prev)
+{
+	struct tk_cmd *c = prev ? prev->next : q->head;
+	if (prev)
+		prev->next = c->next;
+	else
+		q->head = c->next;
+	if (q->tail == c)
+		q->tail = prev;
+	c->next = NULL;
+	q->n--;
+	return c;
+}
+
+int
+tk_cmdq_cancel(struct tk_cmdq *q, uint64_t qid)
+{
+	struct tk_cmd *prev = NULL;
+	for (struct tk_cmd *c = q->head; c != NULL; prev = c, c = c->next)
+		if (c->qid == qid) {
+			tk_cmd_free(unlink_after(q, prev));
+			return 0;
+		}
+	return -1;
+}
+
+struct tk_cmd *
+tk_cmdq_take(struct tk_cmdq *q, const char *id)
+{
+	struct tk_cmd *prev = NULL;
+	for (struct tk_cmd *c = q->head; c != NULL; prev = c, c = c->next)
+		if (strcmp(c->id, id) == 0)
+			return unlink_after(q, prev);
+	return NULL;
+}
+
+size_t
+tk_cmdq_expire(struct tk_cmdq *q, int64_t now)
+{
+	size_t k = 0;
+	struct tk_cmd *prev = NULL, *c = q->head;
+	while (c != NULL) {
+		if (c->expires <= now) {
+			struct tk_cmd *nx = c->next;
+			tk_cmd_free(unlink_after(q, prev));
+			k++;
+			c = nx;
+		} else {
+			prev = c;
+			c = c->next;
+		}
+	}
+	return k;
+}

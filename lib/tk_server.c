@@ -1,0 +1,1860 @@
+/*
+ * tk_server.c: tk-listen's engine over the tk_loop seam.
+ *
+ * Memory: a TCP session is one small struct sess (no inline buffers); the
+ * framer allocates only while a partial frame is pending, and a pending
+ * reply allocates only when a write would block.  All sessions share one
+ * read buffer.  Frame lines go through one output buffer: above its
+ * high-water mark every TCP socket stops being read (the devices' bytes
+ * wait in the kernel) until the buffer drains below the low mark.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "tk_ctl.h"
+#include "tk_dialect.h"
+#include "tk_frameline.h"
+#include "tk_loop.h"
+#include "tk_registry.h"
+#include "tk_server.h"
+#include "tk_util.h"
+
+#define RBUF_SIZE	65536
+#define MAX_LISTEN	4
+#define WBUF_MAX	65536		/* pending bytes to one device */
+#define CTL_MAX		64		/* control clients */
+#define CTL_WATCH_MAX	(1u << 20)	/* pending FRAME lines to one watcher */
+#define CTL_OUT_MAX	(64u << 20)	/* pending replies to one control client */
+#define PEER_BUCKETS	1024
+#define UDP_BUCKETS	4096
+#define BACKOFF_MS	100
+
+union sa {
+	struct sockaddr		sa;
+	struct sockaddr_in	in;
+	struct sockaddr_in6	in6;
+};
+
+enum reason {
+	R_NONE = 0, R_IDLE, R_PEER, R_PROTO, R_UNKNOWN, R_LIMIT, R_REPLACED,
+	R_SHUTDOWN, R_ERROR
+};
+static const char *const reasons[] = {
+	"-", "idle-timeout", "peer-closed", "protocol-error", "unknown-dialect",
+	"limit", "replaced", "shutdown", "error"
+};
+
+struct sess {
+	struct tk_server *srv;
+	struct sess	*prev, *next;	/* activity order (oldest first) */
+	struct sess	*hnext;		/* UDP: address hash; TCP: reap list */
+	struct tk_dev	*dev;		/* the device this session speaks for */
+	uint8_t		*wbuf;		/* TCP: bytes a blocked write left */
+	uint32_t	 wlen, woff;
+	struct tk_framer fr;		/* TCP only */
+	union sa	 addr;
+	uint64_t	 no;
+	int64_t		 last;		/* monotonic ms of the last activity */
+	int		 fd;		/* TCP socket, or the UDP listener */
+	uint8_t		 udp;
+	uint8_t		 dialect;
+	uint8_t		 closing;	/* enum reason, TCP: close pending */
+	uint8_t		 reaping;
+};
+
+struct lsock {
+	struct tk_server *srv;
+	int		 fd;
+	bool		 udp;
+	union sa	 addr;
+};
+
+struct ctl {
+	struct tk_server *srv;
+	struct ctl	*next;
+	int		 fd;
+	bool		 closing;	/* close once the output is written */
+	bool		 watching;
+	char		 watch[TK_ID_MAX];
+	char		*in;		/* TK_CTL_LINE_MAX bytes */
+	size_t		 inlen;
+	struct tk_buf	 out;
+	size_t		 ooff;
+};
+
+struct peercnt {
+	struct peercnt	*next;
+	uint8_t		 a[16];
+	uint32_t	 n;
+};
+
+struct lru {
+	struct sess	*head, *tail;
+	size_t		 n;
+};
+
+struct stats {
+	uint64_t	 conns_total, conns_refused, udp_sessions_total, udp_datagrams;
+	uint64_t	 frames_total, frames[TK_D__COUNT], fbytes[TK_D__COUNT];
+	uint64_t	 bytes_in, junk_bytes, replies_sent, protocol_errors;
+	uint64_t	 udp_drops, commands_sent, commands_queued, commands_expired;
+	uint64_t	 accept_backoffs, send_errors;
+	size_t		 out_high;
+};
+
+struct tk_server {
+	struct tk_server_opts o;
+	struct tk_loop	*loop;
+	struct lsock	 ls[MAX_LISTEN];
+	int		 nls;
+	uint16_t	 port;
+	/* output */
+	struct tk_buf	 out;
+	size_t		 ooff;
+	bool		 out_poll;	/* out_fd is in the loop */
+	int		 out_flags;	/* to restore */
+	bool		 paused;
+	int		 fatal;		/* errno of a fatal output error */
+	size_t		 high, low;
+	/* sessions */
+	struct lru	 tcp, udp;
+	struct sess	**udph;
+	struct peercnt	**peers;
+	struct sess	*reap;
+	uint64_t	 next_no;
+	uint8_t		*rbuf;
+	int64_t		 now;
+	int64_t		 backoff_until;	/* 0: accepting */
+	int64_t		 backoff_logged;
+	int64_t		 last_tick;
+	uint64_t	 drops_reported;
+	/* devices and commands */
+	struct tk_registry *reg;
+	struct tk_cmdq	 q;
+	/* control */
+	int		 ctl_fd;
+	char		 ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct ctl	*ctls;
+	size_t		 nctl;
+	bool		 stopping;
+	struct stats	 st;
+};
+
+size_t
+tk_server_conn_size(void)
+{
+	return sizeof(struct sess);
+}
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static void logf_(struct tk_server *, enum tk_log_level, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+logf_(struct tk_server *s, enum tk_log_level lv, const char *fmt, ...)
+{
+	char m[512];
+	va_list ap;
+
+	if (s->o.log == NULL || (lv == TK_LOG_INFO && !s->o.verbose))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof(m), fmt, ap);
+	va_end(ap);
+	s->o.log(s->o.log_arg, lv, m);
+}
+
+static void
+fmt_addr(const union sa *a, char *out, size_t cap)
+{
+	char h[INET6_ADDRSTRLEN];
+	if (a->sa.sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &a->in6.sin6_addr, h, sizeof(h));
+		snprintf(out, cap, "[%s]:%u", h, ntohs(a->in6.sin6_port));
+	} else if (a->sa.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &a->in.sin_addr, h, sizeof(h));
+		snprintf(out, cap, "%s:%u", h, ntohs(a->in.sin_port));
+	} else {
+		snprintf(out, cap, "-");
+	}
+}
+
+static socklen_t
+sa_len(const union sa *a)
+{
+	return a->sa.sa_family == AF_INET6 ? sizeof(a->in6) : sizeof(a->in);
+}
+
+/* The host part of an address, 16 bytes (IPv4 as mapped). */
+static void
+host_key(const union sa *a, uint8_t k[16])
+{
+	if (a->sa.sa_family == AF_INET6) {
+		memcpy(k, &a->in6.sin6_addr, 16);
+	} else {
+		memset(k, 0, 10);
+		k[10] = k[11] = 0xff;
+		memcpy(k + 12, &a->in.sin_addr, 4);
+	}
+}
+
+static uint32_t
+fnv(const uint8_t *p, size_t n, uint32_t h)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static uint32_t
+addr_hash(const union sa *a)
+{
+	uint8_t k[16];
+	uint16_t port = a->sa.sa_family == AF_INET6 ? a->in6.sin6_port : a->in.sin_port;
+	host_key(a, k);
+	return fnv((const uint8_t *)&port, 2, fnv(k, 16, 2166136261u));
+}
+
+static bool
+addr_eq(const union sa *a, const union sa *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET6)
+		return a->in6.sin6_port == b->in6.sin6_port &&
+		    memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) == 0;
+	return a->in.sin_port == b->in.sin_port && a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+}
+
+static void
+lru_push(struct lru *l, struct sess *x)
+{
+	x->next = NULL;
+	x->prev = l->tail;
+	if (l->tail)
+		l->tail->next = x;
+	else
+		l->head = x;
+	l->tail = x;
+	l->n++;
+}
+
+static void
+lru_unlink(struct lru *l, struct sess *x)
+{
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		l->head = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	else
+		l->tail = x->prev;
+	x->prev = x->next = NULL;
+	l->n--;
+}
+
+static void
+touch(struct sess *x)
+{
+	struct lru *l = x->udp ? &x->srv->udp : &x->srv->tcp;
+	x->last = x->srv->now;
+	if (l->tail != x) {
+		lru_unlink(l, x);
+		lru_push(l, x);
+	}
+}
+
+/* ---- output ---------------------------------------------------------- */
+
+static size_t
+out_used(const struct tk_server *s)
+{
+	return s->out.len - s->ooff;
+}
+
+static void set_paused(struct tk_server *, bool);
+
+/* Make room for n more bytes.  -1 when out of memory. */
+static int
+out_reserve(struct tk_server *s, size_t n)
+{
+	if (s->out.cap - s->out.len >= n)
+		return 0;
+	if (s->ooff > 0) {
+		memmove(s->out.p, s->out.p + s->ooff, s->out.len - s->ooff);
+		s->out.len -= s->ooff;
+		s->ooff = 0;
+		if (s->out.cap - s->out.len >= n)
+			return 0;
+	}
+	size_t c = s->out.cap ? s->out.cap : 65536;
+	while (c - s->out.len < n)
+		c *= 2;
+	char *p = realloc(s->out.p, c);
+	if (p == NULL)
+		return -1;
+	s->out.p = p;
+	s->out.cap = c;
+	return 0;
+}
+
+static void
+out_after_append(struct tk_server *s)
+{
+	size_t u = out_used(s);
+	if (u > s->st.out_high)
+		s->st.out_high = u;
+	if (!s->paused && u >= s->high)
+		set_paused(s, true);
+}
+
+static const char *
+sess_id(const struct sess *x)
+{
+	return x->dev ? x->dev->id : "";
+}
+
+/* "tcp #3 192.0.2.7:40000 device 359586015829802", for log messages */
+static const char *
+who(const struct sess *x, char *buf, size_t cap)
+{
+	char p[64];
+	fmt_addr(&x->addr, p, sizeof(p));
+	snprintf(buf, cap, "%s #%llu %s%s%s", x->udp ? "udp" : "tcp",
+	    (unsigned long long)x->no, p, x->dev ? " device " : "", sess_id(x));
+	return buf;
+}
+
+/*
+ * Write one frame line for session x.  dk: print the dialect (else "-").
+ * Returns the offset of the line in s->out, or (size_t)-1.
+ */
+static size_t
+emit(struct tk_server *s, enum tk_fkind k, const struct sess *x, enum tk_dialect d,
+    bool dk, const char *flags, const uint8_t *data, size_t len)
+{
+	struct tk_fline l;
+
+	memset(&l, 0, sizeof(l));
+	l.kind = k;
+	l.time_ms = tk_wall_ms();
+	memcpy(l.transport, x->udp ? "udp" : "tcp", 4);
+	fmt_addr(&x->addr, l.peer, sizeof(l.peer));
+	l.conn = x->no;
+	l.dialect = d;
+	l.dialect_known = dk;
+	tk_strlcpyn(l.id, sizeof(l.id), sess_id(x), strlen(sess_id(x)));
+	if (flags)
+		tk_strlcpyn(l.flags, sizeof(l.flags), flags, strlen(flags));
+	l.data = data;
+	l.len = len;
+	if (out_reserve(s, 4 * len + 256) != 0) {
+		if (s->fatal == 0)
+			s->fatal = ENOMEM;
+		return (size_t)-1;
+	}
+	size_t at = s->out.len;
+	if (tk_fline_write(&s->out, &l) != 0)
+		return (size_t)-1;
+	out_after_append(s);
+	return at;
+}
+
+static size_t
+emit_text(struct tk_server *s, enum tk_fkind k, const struct sess *x, const char *text)
+{
+	enum tk_dialect d = (enum tk_dialect)x->dialect;
+	return emit(s, k, x, d, d != TK_D_UNKNOWN, NULL, (const uint8_t *)text,
+	    text ? strlen(text) : 0);
+}
+
+static int
+out_flush(struct tk_server *s)
+{
+	while (s->ooff < s->out.len) {
+		ssize_t w = write(s->o.out_fd, s->out.p + s->ooff, s->out.len - s->ooff);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			s->fatal = errno;
+			return -1;
+		}
+		s->ooff += (size_t)w;
+	}
+	if (s->ooff == s->out.len) {
+		s->ooff = s->out.len = 0;
+		if (s->out.cap > 4 * s->o.out_max + (1u << 20)) {
+			/* a burst grew the buffer far past its size: give it back */
+			free(s->out.p);
+			s->out.p = NULL;
+			s->out.cap = 0;
+		}
+	}
+	if (s->out_poll)
+		tk_loop_mod(s->loop, s->o.out_fd, out_used(s) ? TK_EV_WRITE : 0);
+	if (s->paused && out_used(s) <= s->low)
+		set_paused(s, false);
+	return 0;
+}
+
+static void
+on_out(struct tk_loop *l, int fd, unsigned ev, void *arg)
+{
+	struct tk_server *s = arg;
+
+	(void)l;
+	(void)fd;
+	if (out_flush(s) == 0 && (ev & TK_EV_ERROR) && s->fatal == 0) {
+		/* the reader is gone: a pipe says so even with nothing to write */
+		s->fatal = EPIPE;
+	}
+}
+
+/* ---- sessions -------------------------------------------------------- */
+
+static unsigned
+sess_events(const struct sess *x)
+{
+	unsigned ev = 0;
+	if (!x->srv->paused && !x->closing)
+		ev |= TK_EV_READ;
+	if (x->wlen > x->woff)
+		ev |= TK_EV_WRITE;
+	return ev;
+}
+
+static void
+set_paused(struct tk_server *s, bool p)
+{
+	if (s->paused == p)
+		return;
+	s->paused = p;
+	logf_(s, TK_LOG_INFO, "output buffer %s (%zu bytes): %s reading TCP",
+	    p ? "above high-water" : "below low-water", out_used(s),
+	    p ? "stop" : "resume");
+	for (struct sess *x = s->tcp.head; x != NULL; x = x->next) {
+		/* a device held back was not idle: its bytes waited in the kernel */
+		if (!p)
+			x->last = s->now;
+		tk_loop_mod(s->loop, x->fd, sess_events(x));
+	}
+}
+
+static struct peercnt **
+peer_slot(struct tk_server *s, const union sa *a, uint8_t k[16])
+{
+	host_key(a, k);
+	struct peercnt **pp = &s->peers[fnv(k, 16, 2166136261u) % PEER_BUCKETS];
+	while (*pp && memcmp((*pp)->a, k, 16) != 0)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static void
+peer_dec(struct tk_server *s, const union sa *a)
+{
+	uint8_t k[16];
+	struct peercnt **pp = peer_slot(s, a, k);
+	if (*pp && --(*pp)->n == 0) {
+		struct peercnt *p = *pp;
+		*pp = p->next;
+		free(p);
+	}
+}
+
+/* Count one more connection from a; false when over the per-peer limit. */
+static bool
+peer_inc(struct tk_server *s, const union sa *a)
+{
+	uint8_t k[16];
+	struct peercnt **pp = peer_slot(s, a, k);
+	if (*pp == NULL) {
+		struct peercnt *p = calloc(1, sizeof(*p));
+		if (p == NULL)
+			return false;
+		memcpy(p->a, k, 16);
+		*pp = p;
+	}
+	if (s->o.max_per_peer && (*pp)->n >= s->o.max_per_peer) {
+		if ((*pp)->n == 0) {
+			struct peercnt *p = *pp;
+			*pp = p->next;
+			free(p);
+		}
+		return false;
+	}
+	(*pp)->n++;
+	return true;
+}
+
+static void sess_close(struct sess *, enum reason);
+
+/* A reset or a write to a closed connection is how many devices hang up. */
+static bool
+hangup(int e)
+{
+	return e == ECONNRESET || e == EPIPE;
+}
+
+/* Send bytes to the device behind x.  kind: TK_F_SEND line is written first. */
+static int
+sess_send(struct sess *x, const uint8_t *p, size_t n)
+{
+	struct tk_server *s = x->srv;
+
+	emit(s, TK_F_SEND, x, (enum tk_dialect)x->dialect, x->dialect != TK_D_UNKNOWN,
+	    NULL, p, n);
+	if (x->udp) {
+		ssize_t w = sendto(x->fd, p, n, MSG_DONTWAIT, &x->addr.sa, sa_len(&x->addr));
+		if (w < 0) {
+			s->st.send_errors++;
+			int e = errno;
+			char d[128];
+			logf_(s, TK_LOG_INFO, "%s: sendto: %s", who(x, d, sizeof(d)),
+			    strerror(e));
+			return -1;
+		}
+		return 0;
+	}
+	if (x->closing)
+		return -1;
+	size_t off = 0;
+	if (x->wlen == x->woff) {
+		while (off < n) {
+			ssize_t w = send(x->fd, p + off, n - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN || errno == EWOULDBLOCK)
+					break;
+				s->st.send_errors++;
+				x->closing = hangup(errno) ? R_PEER : R_ERROR;
+				return -1;
+			}
+			off += (size_t)w;
+		}
+	}
+	if (off == n)
+		return 0;
+	/* the socket is full: keep the rest until it drains */
+	size_t rest = n - off, have = x->wlen - x->woff;
+	if (have + rest > WBUF_MAX) {
+		x->closing = R_LIMIT;
+		return -1;
+	}
+	uint8_t *nb = malloc(have + rest);
+	if (nb == NULL) {
+		x->closing = R_ERROR;
+		return -1;
+	}
+	if (have)
+		memcpy(nb, x->wbuf + x->woff, have);
+	memcpy(nb + have, p + off, rest);
+	free(x->wbuf);
+	x->wbuf = nb;
+	x->wlen = (uint32_t)(have + rest);
+	x->woff = 0;
+	tk_loop_mod(s->loop, x->fd, sess_events(x));
+	return 0;
+}
+
+static void
+sess_flush_w(struct sess *x)
+{
+	while (x->woff < x->wlen) {
+		ssize_t w = send(x->fd, x->wbuf + x->woff, x->wlen - x->woff,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK && !x->closing)
+				x->closing = hangup(errno) ? R_PEER : R_ERROR;
+			break;
+		}
+		x->woff += (uint32_t)w;
+	}
+	if (x->woff == x->wlen) {
+		free(x->wbuf);
+		x->wbuf = NULL;
+		x->wlen = x->woff = 0;
+	}
+	if (!x->closing)
+		tk_loop_mod(x->srv->loop, x->fd, sess_events(x));
+}
+
+/* Send the commands held for x's device, now that it is live. */
+static void
+deliver_queued(struct sess *x)
+{
+	struct tk_server *s = x->srv;
+	struct tk_cmd *c;
+
+	if (s->q.n == 0 || x->dev == NULL)
+		return;
+	while (!x->closing && (c = tk_cmdq_take(&s->q, x->dev->id)) != NULL) {
+		if (c->expires > tk_wall_ms()) {
+			sess_send(x, c->data, c->len);
+			s->st.commands_sent++;
+			logf_(s, TK_LOG_INFO, "device %s: queued command %llu sent",
+			    x->dev->id, (unsigned long long)c->qid);
+		}
+		tk_cmd_free(c);
+	}
+}
+
+static void ctl_send_text(struct ctl *, const char *, size_t);
+
+static void
+notify_watchers(struct tk_server *s, const struct sess *x, size_t at)
+{
+	if (s->ctls == NULL || x->dev == NULL || at == (size_t)-1)
+		return;
+	const char *line = s->out.p + at;
+	size_t n = s->out.len - at;	/* the line, '\n' included */
+	for (struct ctl *c = s->ctls; c != NULL; c = c->next) {
+		if (!c->watching || strcmp(c->watch, x->dev->id) != 0)
+			continue;
+		ctl_send_text(c, "FRAME ", 6);
+		ctl_send_text(c, line, n);
+	}
+}
+
+/* The session learned (or confirmed) its device id. */
+static void
+learn(struct sess *x, const char *id)
+{
+	struct tk_server *s = x->srv;
+	struct tk_dev *d = tk_reg_get(s->reg, id);
+
+	if (d == NULL)
+		return;
+	if (d->sess != NULL && d->sess != x) {
+		struct sess *old = d->sess;
+		logf_(s, TK_LOG_INFO, "device %s: new session #%llu replaces #%llu", id,
+		    (unsigned long long)x->no, (unsigned long long)old->no);
+		sess_close(old, R_REPLACED);
+	}
+	d->sess = x;
+	d->since = tk_wall_ms();
+	d->frames = 0;
+	x->dev = d;
+}
+
+struct feed {
+	struct sess	*x;
+	enum tk_dialect	 d;	/* for junk lines */
+	bool		 dk;
+};
+
+static bool
+id_ok(const char *id)
+{
+	return tk_ctl_valid_id(id, strlen(id));
+}
+
+static int
+on_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
+{
+	struct feed *fd = arg;
+	struct sess *x = fd->x;
+	struct tk_server *s = x->srv;
+	char id[TK_ID_MAX], flags[80] = "";
+
+	(void)off;
+	x->dialect = (uint8_t)d;
+	fd->d = d;
+	fd->dk = true;
+	if (s->o.frame_max && n > s->o.frame_max) {
+		s->st.protocol_errors++;
+		char w[128];
+		logf_(s, TK_LOG_INFO, "%s: protocol error: frame of %zu bytes exceeds %zu",
+		    who(x, w, sizeof(w)), n, s->o.frame_max);
+		emit(s, TK_F_JUNK, x, d, true, "oversize", f, n);
+		s->st.junk_bytes += n;
+		if (!x->udp) {
+			x->closing = R_PROTO;
+			return 1;
+		}
+		return 0;
+	}
+	if (tk_frame_id(d, f, n, id, sizeof(id)) > 0 && id_ok(id)) {
+		if (x->dev == NULL || (x->dev->sess != x && strcmp(x->dev->id, id) == 0))
+			learn(x, id);
+		else if (strcmp(x->dev->id, id) != 0)
+			snprintf(flags, sizeof(flags), "mismatch=%s", id);
+	}
+	s->st.frames_total++;
+	s->st.frames[d]++;
+	s->st.fbytes[d] += n;
+	if (x->dev != NULL && x->dev->sess == x) {
+		x->dev->frames++;
+		x->dev->last = tk_wall_ms();
+		x->dev->dialect = d;
+	}
+	size_t at = emit(s, TK_F_FRAME, x, d, true, flags, f, n);
+	notify_watchers(s, x, at);
+	uint8_t r[TK_REPLY_MAX];
+	size_t rn = tk_reply(d, f, n, r, sizeof(r));
+	if (rn > 0 && rn <= sizeof(r)) {
+		if (sess_send(x, r, rn) == 0)
+			s->st.replies_sent++;
+	}
+	if (x->dev != NULL && x->dev->sess == x)
+		deliver_queued(x);
+	return x->closing ? 1 : 0;
+}
+
+static void
+on_junk(void *arg, const uint8_t *j, size_t n, uint64_t off)
+{
+	struct feed *fd = arg;
+	struct sess *x = fd->x;
+	(void)off;
+	x->srv->st.junk_bytes += n;
+	emit(x->srv, TK_F_JUNK, x, fd->d, fd->dk, NULL, j, n);
+}
+
+static void
+sess_free(struct sess *x)
+{
+	tk_framer_free(&x->fr);
+	free(x->wbuf);
+	free(x);
+}
+
+/* Close a session now: flush the framer, write the close line, forget it. */
+static void
+sess_close(struct sess *x, enum reason r)
+{
+	struct tk_server *s = x->srv;
+
+	if (!x->udp) {
+		if (!x->closing)
+			x->closing = (uint8_t)r;
+		if (tk_framer_pending(&x->fr) > 0) {
+			struct feed fd = {x, (enum tk_dialect)x->fr.dialect,
+			    x->fr.dialect != TK_D_UNKNOWN};
+			struct tk_framer_cb cb = {on_frame, on_junk, &fd};
+			tk_framer_finish(&x->fr, &cb);
+		}
+		if (x->wlen > x->woff)
+			sess_flush_w(x);
+	}
+	emit_text(s, TK_F_CLOSE, x, reasons[r]);
+	char w[128];
+	logf_(s, TK_LOG_INFO, "%s: closed (%s)", who(x, w, sizeof(w)), reasons[r]);
+	if (x->dev != NULL && x->dev->sess == x)
+		x->dev->sess = NULL;
+	if (x->udp) {
+		lru_unlink(&s->udp, x);
+		struct sess **pp = &s->udph[addr_hash(&x->addr) % UDP_BUCKETS];
+		while (*pp && *pp != x)
+			pp = &(*pp)->hnext;
+		if (*pp)
+			*pp = x->hnext;
+	} else {
+		lru_unlink(&s->tcp, x);
+		tk_loop_del(s->loop, x->fd);
+		close(x->fd);
+		peer_dec(s, &x->addr);
+		if (x->reaping) {
+			struct sess **pp = &s->reap;
+			while (*pp && *pp != x)
+				pp = &(*pp)->hnext;
+			if (*pp)
+				*pp = x->hnext;
+		}
+	}
+	sess_free(x);
+}
+
+/* Mark for closing at the end of the current event (sends that failed). */
+static void
+reap_all(struct tk_server *s)
+{
+	struct sess *x;
+	while ((x = s->reap) != NULL) {
+		s->reap = x->hnext;
+		x->reaping = 0;
+		sess_close(x, (enum reason)x->closing);
+	}
+	for (x = s->tcp.head; x != NULL;) {
+		struct sess *nx = x->next;
+		if (x->closing)
+			sess_close(x, (enum reason)x->closing);
+		x = nx;
+	}
+}
+
+static void
+on_tcp(struct tk_loop *l, int fd, unsigned ev, void *arg)
+{
+	struct sess *x = arg;
+	struct tk_server *s = x->srv;
+
+	(void)l;
+	if (ev & TK_EV_WRITE)
+		sess_flush_w(x);
+	if (x->closing) {
+		sess_close(x, (enum reason)x->closing);
+		return;
+	}
+	if (!((ev & TK_EV_READ) && !s->paused) && !(ev & TK_EV_ERROR))
+		return;
+	ssize_t n = recv(fd, s->rbuf, RBUF_SIZE, MSG_DONTWAIT);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		char w[128];
+		int e = errno;
+		logf_(s, TK_LOG_INFO, "%s: %s", who(x, w, sizeof(w)), strerror(e));
+		errno = e;
+		sess_close(x, hangup(errno) ? R_PEER : R_ERROR);
+		return;
+	}
+	if (n == 0) {
+		sess_close(x, R_PEER);
+		return;
+	}
+	touch(x);
+	s->st.bytes_in += (uint64_t)n;
+	struct feed f = {x, (enum tk_dialect)x->fr.dialect, x->fr.dialect != TK_D_UNKNOWN};
+	struct tk_framer_cb cb = {on_frame, on_junk, &f};
+	if (x->fr.dialect == TK_D_UNKNOWN) {
+		/* junk before classification is reported as dialect unknown */
+		f.dk = true;
+	}
+	enum tk_feed rc = tk_framer_feed(&x->fr, s->rbuf, (size_t)n, &cb);
+	x->dialect = (uint8_t)x->fr.dialect;
+	switch (rc) {
+	case TK_FEED_OK:
+	case TK_FEED_STOPPED:
+		break;
+	case TK_FEED_OVERFLOW:
+		s->st.protocol_errors++;
+		char w[128];
+		logf_(s, TK_LOG_INFO, "%s: protocol error: no frame in %u bytes",
+		    who(x, w, sizeof(w)), (unsigned)x->fr.max);
+		if (!x->closing)
+			x->closing = R_PROTO;
+		break;
+	case TK_FEED_UNKNOWN:
+		s->st.protocol_errors++;
+		if (!x->closing)
+			x->closing = R_UNKNOWN;
+		break;
+	case TK_FEED_NOMEM:
+		if (!x->closing)
+			x->closing = R_ERROR;
+		break;
+	}
+	/* -m: keep the reassembly buffer within the configured frame length */
+	if (!x->closing && s->o.frame_max && x->fr.dialect != TK_D_UNKNOWN &&
+	    x->fr.max > s->o.frame_max) {
+		if (x->fr.len > s->o.frame_max) {
+			s->st.protocol_errors++;
+			x->closing = R_PROTO;
+		} else {
+			x->fr.max = (uint32_t)s->o.frame_max;
+		}
+	}
+	if (x->closing)
+		sess_close(x, (enum reason)x->closing);
+}
+
+static void
+resume_accept(struct tk_server *s, bool on)
+{
+	for (int i = 0; i < s->nls; i++)
+		if (!s->ls[i].udp && s->ls[i].fd >= 0)
+			tk_loop_mod(s->loop, s->ls[i].fd, on ? TK_EV_READ : 0);
+}
+
+static void
+on_accept(struct tk_loop *l, int lfd, unsigned ev, void *arg)
+{
+	struct lsock *ls = arg;
+	struct tk_server *s = ls->srv;
+
+	(void)l;
+	(void)ev;
+	for (int k = 0; k < 64; k++) {
+		union sa a;
+		socklen_t al = sizeof(a);
+		memset(&a, 0, sizeof(a));
+		int fd = accept4(lfd, &a.sa, &al, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				int e = errno;
+				s->st.accept_backoffs++;
+				if (s->now - s->backoff_logged >= 1000) {
+					s->backoff_logged = s->now;
+					logf_(s, TK_LOG_WARN, "accept: %s: pausing for %d ms "
+					    "(%llu times so far)", strerror(e), BACKOFF_MS,
+					    (unsigned long long)s->st.accept_backoffs);
+				}
+				s->backoff_until = s->now + BACKOFF_MS;
+				resume_accept(s, false);
+			}
+			return;
+		}
+		struct sess *x = calloc(1, sizeof(*x));
+		if (x == NULL) {
+			close(fd);
+			return;
+		}
+		x->srv = s;
+		x->fd = fd;
+		x->addr = a;
+		x->no = ++s->next_no;
+		x->last = s->now;
+		tk_framer_init(&x->fr, TK_D_UNKNOWN, 0);
+		s->st.conns_total++;
+		emit(s, TK_F_OPEN, x, TK_D_UNKNOWN, false, NULL, NULL, 0);
+		bool over = s->tcp.n >= s->o.max_conns;
+		if (over || !peer_inc(s, &a)) {
+			s->st.conns_refused++;
+			emit_text(s, TK_F_CLOSE, x, reasons[R_LIMIT]);
+			char p[64];
+			fmt_addr(&a, p, sizeof(p));
+			logf_(s, TK_LOG_INFO, "tcp #%llu %s: refused (%s limit)",
+			    (unsigned long long)x->no, p, over ? "connection" : "per-peer");
+			close(fd);
+			sess_free(x);
+			continue;
+		}
+		lru_push(&s->tcp, x);
+		if (tk_loop_add(s->loop, fd, sess_events(x), on_tcp, x) != 0) {
+			sess_close(x, R_ERROR);
+			continue;
+		}
+		if (s->o.verbose) {
+			char p[64];
+			fmt_addr(&a, p, sizeof(p));
+			logf_(s, TK_LOG_INFO, "tcp #%llu %s: open", (unsigned long long)x->no, p);
+		}
+	}
+}
+
+static struct sess *
+udp_sess(struct tk_server *s, struct lsock *ls, const union sa *a)
+{
+	uint32_t h = addr_hash(a) % UDP_BUCKETS;
+	struct sess *x;
+	for (x = s->udph[h]; x != NULL; x = x->hnext)
+		if (addr_eq(&x->addr, a))
+			return x;
+	if (s->udp.n >= s->o.max_conns && s->udp.head != NULL)
+		sess_close(s->udp.head, R_LIMIT);
+	x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return NULL;
+	x->srv = s;
+	x->udp = 1;
+	x->fd = ls->fd;
+	x->addr = *a;
+	x->no = ++s->next_no;
+	x->last = s->now;
+	x->hnext = s->udph[h];
+	s->udph[h] = x;
+	lru_push(&s->udp, x);
+	s->st.udp_sessions_total++;
+	emit(s, TK_F_OPEN, x, TK_D_UNKNOWN, false, NULL, NULL, 0);
+	return x;
+}
+
+static void
+on_udp(struct tk_loop *l, int fd, unsigned ev, void *arg)
+{
+	struct lsock *ls = arg;
+	struct tk_server *s = ls->srv;
+
+	(void)l;
+	(void)ev;
+	for (int k = 0; k < 64; k++) {
+		union sa a;
+		socklen_t al = sizeof(a);
+		memset(&a, 0, sizeof(a));
+		ssize_t n = recvfrom(fd, s->rbuf, RBUF_SIZE, MSG_DONTWAIT, &a.sa, &al);
+		if (n < 0)
+			return;
+		s->st.udp_datagrams++;
+		s->st.bytes_in += (uint64_t)n;
+		if (out_used(s) >= s->o.out_max) {
+			s->st.udp_drops++;
+			continue;
+		}
+		struct sess *x = udp_sess(s, ls, &a);
+		if (x == NULL) {
+			s->st.udp_drops++;
+			continue;
+		}
+		touch(x);
+		const uint8_t *p = s->rbuf;
+		size_t m = (size_t)n;
+		while (m && (p[0] == '\r' || p[0] == '\n' || p[0] == ' ')) {
+			p++;
+			m--;
+		}
+		while (m && (p[m - 1] == '\r' || p[m - 1] == '\n' || p[m - 1] == ' '))
+			m--;
+		if (m == 0)
+			continue;
+		struct tk_framer fr;
+		tk_framer_init(&fr, TK_D_UNKNOWN, 0);
+		struct feed f = {x, TK_D_UNKNOWN, true};
+		struct tk_framer_cb cb = {on_frame, on_junk, &f};
+		enum tk_feed rc = tk_framer_feed(&fr, p, m, &cb);
+		if (rc == TK_FEED_OK)
+			rc = tk_framer_finish(&fr, &cb);
+		else
+			tk_framer_free(&fr);
+		if (rc == TK_FEED_UNKNOWN || rc == TK_FEED_OVERFLOW)
+			s->st.protocol_errors++;
+	}
+}
+
+/* ---- control socket ---------------------------------------------------- */
+
+static void
+ctl_events(struct ctl *c)
+{
+	unsigned ev = c->closing ? 0 : TK_EV_READ;
+	if (c->out.len > c->ooff)
+		ev |= TK_EV_WRITE;
+	tk_loop_mod(c->srv->loop, c->fd, ev);
+}
+
+static void
+ctl_free(struct ctl *c)
+{
+	struct tk_server *s = c->srv;
+	struct ctl **pp = &s->ctls;
+	while (*pp && *pp != c)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = c->next;
+	s->nctl--;
+	tk_loop_del(s->loop, c->fd);
+	close(c->fd);
+	free(c->in);
+	free(c->out.p);
+	free(c);
+}
+
+static void
+ctl_flush(struct ctl *c)
+{
+	while (c->ooff < c->out.len) {
+		ssize_t w = send(c->fd, c->out.p + c->ooff, c->out.len - c->ooff,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				c->out.len = c->ooff = 0;
+				c->closing = true;
+				c->watching = false;
+			}
+			break;
+		}
+		c->ooff += (size_t)w;
+	}
+	if (c->ooff == c->out.len)
+		c->ooff = c->out.len = 0;
+}
+
+static void
+ctl_send_text(struct ctl *c, const char *p, size_t n)
+{
+	if (c->closing && c->watching)
+		return;
+	if (c->out.len - c->ooff + n > (c->watching ? CTL_WATCH_MAX : CTL_OUT_MAX)) {
+		/* a watcher that does not read: let it go */
+		c->watching = false;
+		c->closing = true;
+		return;
+	}
+	if (c->out.cap - c->out.len < n) {
+		if (c->ooff) {
+			memmove(c->out.p, c->out.p + c->ooff, c->out.len - c->ooff);
+			c->out.len -= c->ooff;
+			c->ooff = 0;
+		}
+		size_t cap = c->out.cap ? c->out.cap : 1024;
+		while (cap - c->out.len < n)
+			cap *= 2;
+		char *np = realloc(c->out.p, cap);
+		if (np == NULL) {
+			c->closing = true;
+			return;
+		}
+		c->out.p = np;
+		c->out.cap = cap;
+	}
+	memcpy(c->out.p + c->out.len, p, n);
+	c->out.len += n;
+	if (c->srv->loop)
+		ctl_events(c);
+}
+
+static void ctl_printf(struct ctl *, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+ctl_printf(struct ctl *c, const char *fmt, ...)
+{
+	char b[640];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(b, sizeof(b), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	ctl_send_text(c, b, (size_t)n < sizeof(b) ? (size_t)n : sizeof(b) - 1);
+}
+
+static struct sess *
+live(struct tk_dev *d)
+{
+	return d ? d->sess : NULL;
+}
+
+static void
+ctl_command(struct ctl *c, struct sess *x, const uint8_t *p, size_t n)
+{
+	struct tk_server *s = c->srv;
+	sess_send(x, p, n);
+	s->st.commands_sent++;
+	logf_(s, TK_LOG_INFO, "device %s: command of %zu bytes sent", x->dev->id, n);
+	if (!x->udp && x->closing && !x->reaping) {
+		x->reaping = 1;
+		x->hnext = s->reap;
+		s->reap = x;
+	}
+}
+
+static void
+ctl_request(struct ctl *c, const char *line, size_t n)
+{
+	struct tk_server *s = c->srv;
+	static struct tk_ctl_req r;	/* 2 KiB: keep it off the stack */
+	char err[160], t1[32], t2[32];
+
+	if (tk_ctl_parse(line, n, &r, err, sizeof(err)) != 0) {
+		ctl_printf(c, "ERR %s\n", err);
+		return;
+	}
+	switch (r.verb) {
+	case TK_CTL_LIST: {
+		size_t k = 0;
+		for (struct tk_dev *d = NULL; (d = tk_reg_next(s->reg, d)) != NULL;) {
+			struct sess *x = live(d);
+			if (x == NULL)
+				continue;
+			char p[64];
+			fmt_addr(&x->addr, p, sizeof(p));
+			tk_fmt_time(t1, d->since);
+			tk_fmt_time(t2, d->last ? d->last : d->since);
+			ctl_printf(c, "DEV %s %s %s %s %llu %s %s %llu\n", d->id,
+			    tk_dialect_name(d->dialect), x->udp ? "udp" : "tcp", p,
+			    (unsigned long long)x->no, t1, t2, (unsigned long long)d->frames);
+			k++;
+		}
+		ctl_printf(c, "OK %zu\n", k);
+		break;
+	}
+	case TK_CTL_STATS: {
+		struct tk_buf b = {NULL, 0, 0};
+		if (tk_server_stats(s, &b, "STAT ") == 0)
+			ctl_send_text(c, b.p, b.len);
+		free(b.p);
+		ctl_printf(c, "OK\n");
+		break;
+	}
+	case TK_CTL_SEND: {
+		struct tk_dev *d = tk_reg_find(s->reg, r.id);
+		if (d == NULL) {
+			ctl_printf(c, "ERR unknown %s\n", r.id);
+			break;
+		}
+		if (live(d) == NULL) {
+			ctl_printf(c, "ERR offline %s\n", r.id);
+			break;
+		}
+		ctl_command(c, d->sess, r.data, r.len);
+		ctl_printf(c, "OK sent %zu\n", r.len);
+		if (r.watch) {
+			c->watching = true;
+			memcpy(c->watch, r.id, sizeof(c->watch));
+		}
+		break;
+	}
+	case TK_CTL_WATCH:
+		c->watching = true;
+		memcpy(c->watch, r.id, sizeof(c->watch));
+		ctl_printf(c, "OK watching\n");
+		break;
+	case TK_CTL_QUEUE: {
+		struct tk_dev *d = tk_reg_find(s->reg, r.id);
+		if (live(d) != NULL) {
+			ctl_command(c, d->sess, r.data, r.len);
+			ctl_printf(c, "OK sent %zu\n", r.len);
+			break;
+		}
+		uint64_t q = tk_cmdq_add(&s->q, r.id, tk_wall_ms() + (int64_t)r.ttl * 1000,
+		    r.data, r.len);
+		if (q == 0) {
+			ctl_printf(c, errno == ENOSPC ? "ERR full %d commands queued\n" :
+			    "ERR refused out of memory\n", TK_CTL_QUEUE_MAX);
+			break;
+		}
+		s->st.commands_queued++;
+		ctl_printf(c, "OK queued %llu\n", (unsigned long long)q);
+		break;
+	}
+	case TK_CTL_PENDING: {
+		size_t k = 0;
+		char hex[2 * TK_CTL_SEND_MAX + 1];
+		for (struct tk_cmd *q = s->q.head; q != NULL; q = q->next) {
+			if (r.id[0] && strcmp(r.id, q->id) != 0)
+				continue;
+			tk_hex_encode(q->data, q->len, hex);
+			hex[2 * q->len] = '\0';
+			tk_fmt_time(t1, q->expires);
+			ctl_printf(c, "CMD %llu %s %s ", (unsigned long long)q->qid, q->id, t1);
+			ctl_send_text(c, hex, 2 * q->len);
+			ctl_send_text(c, "\n", 1);
+			k++;
+		}
+		ctl_printf(c, "OK %zu\n", k);
+		break;
+	}
+	case TK_CTL_CANCEL:
+		if (tk_cmdq_cancel(&s->q, r.qid) == 0)
+			ctl_printf(c, "OK cancelled %llu\n", (unsigned long long)r.qid);
+		else
+			ctl_printf(c, "ERR nocmd %llu\n", (unsigned long long)r.qid);
+		break;
+	}
+}
+
+static void
+on_ctl(struct tk_loop *l, int fd, unsigned ev, void *arg)
+{
+	struct ctl *c = arg;
+
+	(void)l;
+	if (ev & TK_EV_WRITE)
+		ctl_flush(c);
+	if (c->closing) {
+		if (c->out.len == c->ooff || (ev & TK_EV_ERROR))
+			ctl_free(c);
+		else
+			ctl_events(c);
+		return;
+	}
+	if (!(ev & (TK_EV_READ | TK_EV_ERROR))) {
+		ctl_events(c);
+		return;
+	}
+	if (c->in == NULL && (c->in = malloc(TK_CTL_LINE_MAX)) == NULL) {
+		ctl_free(c);
+		return;
+	}
+	ssize_t n = recv(fd, c->in + c->inlen, TK_CTL_LINE_MAX - c->inlen, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		ctl_flush(c);
+		ctl_free(c);
+		return;
+	}
+	if (c->watching) {
+		c->inlen = 0;	/* a watching client has said all it will say */
+		return;
+	}
+	c->inlen += (size_t)n;
+	for (;;) {
+		size_t ln;
+		enum tk_ctl_line lr = tk_ctl_line(c->in, c->inlen, &ln);
+		if (lr == TK_CTL_LINE_MORE)
+			break;
+		if (lr == TK_CTL_LINE_TOOLONG) {
+			ctl_printf(c, "ERR badrequest line longer than %d bytes\n",
+			    TK_CTL_LINE_MAX - 1);
+			c->closing = true;
+			c->inlen = 0;
+			break;
+		}
+		ctl_request(c, c->in, ln);
+		memmove(c->in, c->in + ln + 1, c->inlen - ln - 1);
+		c->inlen -= ln + 1;
+		if (c->watching || c->closing) {
+			c->inlen = 0;
+			break;
+		}
+	}
+	ctl_flush(c);
+	if (c->closing && c->out.len == c->ooff) {
+		ctl_free(c);
+		return;
+	}
+	ctl_events(c);
+}
+
+static void
+on_ctl_accept(struct tk_loop *l, int lfd, unsigned ev, void *arg)
+{
+	struct tk_server *s = arg;
+
+	(void)l;
+	(void)ev;
+	for (int k = 0; k < 16; k++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		struct ucred cr;
+		socklen_t cl = sizeof(cr);
+		bool ok = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0 &&
+		    (cr.uid == geteuid() || cr.uid == 0 ||
+		    (s->o.ctl_group && cr.gid == s->o.ctl_gid));
+		if (!ok || s->nctl >= CTL_MAX) {
+			const char *m = ok ? "ERR refused too-many-clients\n" :
+			    "ERR refused not-owner\n";
+			(void)!send(fd, m, strlen(m), MSG_DONTWAIT | MSG_NOSIGNAL);
+			logf_(s, TK_LOG_INFO, "control: refused uid %u", ok ? 0u :
+			    (unsigned)cr.uid);
+			close(fd);
+			continue;
+		}
+		struct ctl *c = calloc(1, sizeof(*c));
+		if (c == NULL) {
+			close(fd);
+			return;
+		}
+		c->srv = s;
+		c->fd = fd;
+		if (tk_loop_add(s->loop, fd, TK_EV_READ, on_ctl, c) != 0) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = s->ctls;
+		s->ctls = c;
+		s->nctl++;
+	}
+}
+
+/* ---- set-up ---------------------------------------------------------- */
+
+#define ERR(...) do { snprintf(err, errlen, __VA_ARGS__); goto fail; } while (0)
+
+static int
+open_sock(struct tk_server *s, int fam, const void *host, bool udp, uint16_t port,
+    char *err, size_t errlen)
+{
+	struct lsock *ls = &s->ls[s->nls];
+	int one = 1;
+	int fd = socket(fam, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	memset(&ls->addr, 0, sizeof(ls->addr));
+	if (fam == AF_INET6) {
+		ls->addr.in6.sin6_family = AF_INET6;
+		ls->addr.in6.sin6_port = htons(port);
+		memcpy(&ls->addr.in6.sin6_addr, host, 16);
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	} else {
+		ls->addr.in.sin_family = AF_INET;
+		ls->addr.in.sin_port = htons(port);
+		memcpy(&ls->addr.in.sin_addr, host, 4);
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (bind(fd, &ls->addr.sa, sa_len(&ls->addr)) != 0 ||
+	    (!udp && listen(fd, 1024) != 0)) {
+		int e = errno;
+		char a[64];
+		fmt_addr(&ls->addr, a, sizeof(a));
+		snprintf(err, errlen, "%s %s: %s", udp ? "udp" : "tcp", a, strerror(e));
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	socklen_t al = sizeof(ls->addr);
+	getsockname(fd, &ls->addr.sa, &al);
+	ls->fd = fd;
+	ls->udp = udp;
+	ls->srv = s;
+	s->nls++;
+	return 0;
+}
+
+static void
+close_listeners(struct tk_server *s)
+{
+	for (int i = 0; i < s->nls; i++) {
+		if (s->ls[i].fd >= 0) {
+			if (s->loop)
+				tk_loop_del(s->loop, s->ls[i].fd);
+			close(s->ls[i].fd);
+			s->ls[i].fd = -1;
+		}
+	}
+}
+
+static int
+open_listeners(struct tk_server *s, char *err, size_t errlen)
+{
+	struct { int fam; uint8_t a[16]; } hosts[2];
+	int nh = 0;
+
+	if (s->o.bind != NULL) {
+		uint8_t a[16];
+		if (inet_pton(AF_INET, s->o.bind, a) == 1 && s->o.family != AF_INET6) {
+			hosts[0].fam = AF_INET;
+			memcpy(hosts[0].a, a, 4);
+		} else if (inet_pton(AF_INET6, s->o.bind, a) == 1 && s->o.family != AF_INET) {
+			hosts[0].fam = AF_INET6;
+			memcpy(hosts[0].a, a, 16);
+		} else {
+			snprintf(err, errlen, "bind address %s: not a numeric %saddress",
+			    s->o.bind, s->o.family == AF_INET ? "IPv4 " :
+			    s->o.family == AF_INET6 ? "IPv6 " : "");
+			return -1;
+		}
+		nh = 1;
+	} else {
+		if (s->o.family != AF_INET6) {
+			hosts[nh].fam = AF_INET;
+			memset(hosts[nh].a, 0, 16);
+			nh++;
+		}
+		if (s->o.family != AF_INET) {
+			hosts[nh].fam = AF_INET6;
+			memcpy(hosts[nh].a, &in6addr_any, 16);
+			nh++;
+		}
+	}
+	for (int attempt = 0; attempt < 32; attempt++) {
+		uint16_t port = s->o.port;
+		bool retry = false;
+		s->nls = 0;
+		for (int pass = 0; pass < 2 && !retry; pass++) {
+			for (int h = 0; h < nh; h++) {
+				if (open_sock(s, hosts[h].fam, hosts[h].a, pass == 1, port,
+				    err, errlen) != 0) {
+					if (hosts[h].fam == AF_INET6 && s->o.bind == NULL &&
+					    s->o.family == AF_UNSPEC &&
+					    (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL)) {
+						continue;	/* no IPv6 here */
+					}
+					if (s->o.port == 0 && errno == EADDRINUSE && s->nls > 0) {
+						retry = true;
+						break;
+					}
+					close_listeners(s);
+					return -1;
+				}
+				if (port == 0) {
+					struct lsock *ls = &s->ls[s->nls - 1];
+					port = ntohs(ls->addr.sa.sa_family == AF_INET6 ?
+					    ls->addr.in6.sin6_port : ls->addr.in.sin_port);
+				}
+			}
+		}
+		if (!retry) {
+			if (s->nls == 0) {
+				snprintf(err, errlen, "no address to listen on");
+				return -1;
+			}
+			s->port = port;
+			return 0;
+		}
+		close_listeners(s);
+	}
+	snprintf(err, errlen, "could not find a port free for both TCP and UDP");
+	return -1;
+}
+
+static int
+open_ctl(struct tk_server *s, char *err, size_t errlen)
+{
+	struct sockaddr_un un;
+	struct stat st;
+
+	memset(&un, 0, sizeof(un));
+	un.sun_family = AF_UNIX;
+	if (strlen(s->o.ctl_path) >= sizeof(un.sun_path)) {
+		snprintf(err, errlen, "control socket path too long: %s", s->o.ctl_path);
+		return -1;
+	}
+	memcpy(un.sun_path, s->o.ctl_path, strlen(s->o.ctl_path));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (lstat(s->o.ctl_path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s: exists and is not a socket", s->o.ctl_path);
+			close(fd);
+			return -1;
+		}
+		int t = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (t >= 0 && connect(t, (struct sockaddr *)&un, sizeof(un)) == 0) {
+			close(t);
+			close(fd);
+			snprintf(err, errlen, "%s: another tk-listen is using it", s->o.ctl_path);
+			return -1;
+		}
+		if (t >= 0)
+			close(t);
+		unlink(s->o.ctl_path);	/* stale */
+	}
+	mode_t old = umask(0177);
+	int rc = bind(fd, (struct sockaddr *)&un, sizeof(un));
+	umask(old);
+	if (rc != 0 || listen(fd, 64) != 0) {
+		snprintf(err, errlen, "%s: %s", s->o.ctl_path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (s->o.ctl_group && (chown(s->o.ctl_path, (uid_t)-1, s->o.ctl_gid) != 0 ||
+	    chmod(s->o.ctl_path, 0660) != 0)) {
+		snprintf(err, errlen, "%s: group: %s", s->o.ctl_path, strerror(errno));
+		unlink(s->o.ctl_path);
+		close(fd);
+		return -1;
+	}
+	s->ctl_fd = fd;
+	memcpy(s->ctl_path, s->o.ctl_path, strlen(s->o.ctl_path) + 1);
+	return 0;
+}
+
+struct tk_server *
+tk_server_new(const struct tk_server_opts *o, char *err, size_t errlen)
+{
+	struct tk_server *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->o = *o;
+	s->ctl_fd = -1;
+	s->out_flags = -1;
+	if (s->o.out_max < 4096)
+		s->o.out_max = 4096;
+	if (s->o.max_conns == 0)
+		s->o.max_conns = 1;
+	s->high = s->o.out_max / 4 * 3;
+	s->low = s->o.out_max / 2;
+	tk_cmdq_init(&s->q, TK_CTL_QUEUE_MAX);
+	s->rbuf = malloc(RBUF_SIZE);
+	s->udph = calloc(UDP_BUCKETS, sizeof(*s->udph));
+	s->peers = calloc(PEER_BUCKETS, sizeof(*s->peers));
+	s->reg = tk_reg_new();
+	s->loop = tk_loop_new();
+	if (s->rbuf == NULL || s->udph == NULL || s->peers == NULL || s->reg == NULL ||
+	    s->loop == NULL)
+		ERR("out of memory");
+	for (int i = 0; i < MAX_LISTEN; i++)
+		s->ls[i].fd = -1;
+	if (open_listeners(s, err, errlen) != 0)
+		goto fail;
+	for (int i = 0; i < s->nls; i++)
+		if (tk_loop_add(s->loop, s->ls[i].fd, TK_EV_READ,
+		    s->ls[i].udp ? on_udp : on_accept, &s->ls[i]) != 0)
+			ERR("epoll: %s", strerror(errno));
+	if (s->o.ctl_path != NULL) {
+		if (open_ctl(s, err, errlen) != 0)
+			goto fail;
+		if (tk_loop_add(s->loop, s->ctl_fd, TK_EV_READ, on_ctl_accept, s) != 0)
+			ERR("epoll: %s", strerror(errno));
+	}
+	/* the output: non-blocking when it can be polled (pipes, sockets,
+	 * terminals); regular files and /dev/null are written directly */
+	if (tk_loop_add(s->loop, s->o.out_fd, 0, on_out, s) == 0) {
+		s->out_poll = true;
+		s->out_flags = fcntl(s->o.out_fd, F_GETFL);
+		if (s->out_flags >= 0)
+			fcntl(s->o.out_fd, F_SETFL, s->out_flags | O_NONBLOCK);
+	}
+	s->now = s->last_tick = tk_mono_ms();
+	return s;
+fail:
+	tk_server_free(s);
+	return NULL;
+}
+
+void
+tk_server_describe(const struct tk_server *s, char *out, size_t cap)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < s->nls; i++) {
+			if (s->ls[i].udp != (pass == 1) || o >= cap)
+				continue;
+			char a[64];
+			fmt_addr(&s->ls[i].addr, a, sizeof(a));
+			int n = snprintf(out + o, cap - o, "%s%s %s", o ? ", " : "",
+			    pass ? "udp" : "tcp", a);
+			if (n > 0)
+				o += (size_t)n;
+		}
+}
+
+uint16_t
+tk_server_port(const struct tk_server *s)
+{
+	return s->port;
+}
+
+static void
+timers(struct tk_server *s)
+{
+	int64_t idle = (int64_t)s->o.idle_s * 1000;
+
+	if (idle > 0) {
+		while (!s->paused && s->tcp.head && s->tcp.head->last + idle <= s->now)
+			sess_close(s->tcp.head, R_IDLE);
+		while (s->udp.head && s->udp.head->last + idle <= s->now)
+			sess_close(s->udp.head, R_IDLE);
+	}
+	if (s->backoff_until && s->now >= s->backoff_until) {
+		s->backoff_until = 0;
+		resume_accept(s, true);
+	}
+	if (s->now - s->last_tick >= 1000) {
+		s->last_tick = s->now;
+		s->st.commands_expired += tk_cmdq_expire(&s->q, tk_wall_ms());
+		if (s->st.udp_drops != s->drops_reported) {
+			logf_(s, TK_LOG_WARN, "udp: %llu datagram(s) dropped: output "
+			    "buffer full (%llu in total)",
+			    (unsigned long long)(s->st.udp_drops - s->drops_reported),
+			    (unsigned long long)s->st.udp_drops);
+			s->drops_reported = s->st.udp_drops;
+		}
+	}
+}
+
+static int
+next_timeout(const struct tk_server *s, int max)
+{
+	int64_t t = s->last_tick + 1000 - s->now;
+	int64_t idle = (int64_t)s->o.idle_s * 1000;
+	if (idle > 0) {
+		if (!s->paused && s->tcp.head && s->tcp.head->last + idle - s->now < t)
+			t = s->tcp.head->last + idle - s->now;
+		if (s->udp.head && s->udp.head->last + idle - s->now < t)
+			t = s->udp.head->last + idle - s->now;
+	}
+	if (s->backoff_until && s->backoff_until - s->now < t)
+		t = s->backoff_until - s->now;
+	if (t < 0)
+		t = 0;
+	if (max >= 0 && t > max)
+		t = max;
+	return (int)t;
+}
+
+int
+tk_server_run(struct tk_server *s, int timeout_ms)
+{
+	s->now = tk_mono_ms();
+	if (tk_loop_once(s->loop, next_timeout(s, timeout_ms)) < 0) {
+		s->fatal = errno;
+	}
+	s->now = tk_mono_ms();
+	reap_all(s);
+	timers(s);
+	if (s->fatal == 0)
+		out_flush(s);
+	if (s->fatal) {
+		errno = s->fatal;
+		return -1;
+	}
+	return 0;
+}
+
+void
+tk_server_shutdown(struct tk_server *s)
+{
+	s->stopping = true;
+	close_listeners(s);
+	if (s->ctl_fd >= 0) {
+		tk_loop_del(s->loop, s->ctl_fd);
+		close(s->ctl_fd);
+		s->ctl_fd = -1;
+		unlink(s->ctl_path);
+	}
+	while (s->ctls != NULL) {
+		ctl_flush(s->ctls);
+		ctl_free(s->ctls);
+	}
+	reap_all(s);
+	while (s->tcp.head != NULL)
+		sess_close(s->tcp.head, R_SHUTDOWN);
+	while (s->udp.head != NULL)
+		sess_close(s->udp.head, R_SHUTDOWN);
+}
+
+int
+tk_server_flush(struct tk_server *s, int timeout_ms)
+{
+	if (s->fatal) {
+		errno = s->fatal;
+		return -1;
+	}
+	if (out_flush(s) != 0) {
+		errno = s->fatal;
+		return -1;
+	}
+	if (out_used(s) == 0)
+		return 0;
+	struct pollfd p = {.fd = s->o.out_fd, .events = POLLOUT};
+	if (poll(&p, 1, timeout_ms) < 0 && errno != EINTR)
+		return -1;
+	if (out_flush(s) != 0) {
+		errno = s->fatal;
+		return -1;
+	}
+	return out_used(s) ? 1 : 0;
+}
+
+static int
+stat_line(struct tk_buf *b, const char *prefix, const char *name, uint64_t v)
+{
+	char line[128];
+	int n = snprintf(line, sizeof(line), "%s%s %llu\n", prefix, name,
+	    (unsigned long long)v);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return -1;
+	if (b->cap - b->len < (size_t)n) {
+		size_t c = b->cap ? b->cap * 2 : 2048;
+		char *p = realloc(b->p, c);
+		if (p == NULL)
+			return -1;
+		b->p = p;
+		b->cap = c;
+	}
+	memcpy(b->p + b->len, line, (size_t)n);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int
+tk_server_stats(const struct tk_server *s, struct tk_buf *b, const char *prefix)
+{
+	const struct stats *t = &s->st;
+	size_t online = 0;
+	int rc = 0;
+	char name[64];
+
+	for (struct tk_dev *d = NULL; (d = tk_reg_next(s->reg, d)) != NULL;)
+		online += d->sess != NULL;
+#define S(n, v) rc |= stat_line(b, prefix, n, (uint64_t)(v))
+	S("connections_open", s->tcp.n);
+	S("connections_total", t->conns_total);
+	S("connections_refused", t->conns_refused);
+	S("udp_peers_open", s->udp.n);
+	S("udp_peers_total", t->udp_sessions_total);
+	S("udp_datagrams", t->udp_datagrams);
+	S("udp_drops", t->udp_drops);
+	S("devices_known", tk_reg_count(s->reg));
+	S("devices_online", online);
+	S("frames_total", t->frames_total);
+	for (int d = 0; d < TK_D__COUNT; d++) {
+		snprintf(name, sizeof(name), "frames_%s", tk_dialect_name((enum tk_dialect)d));
+		S(name, t->frames[d]);
+	}
+	for (int d = 0; d < TK_D__COUNT; d++) {
+		snprintf(name, sizeof(name), "bytes_%s", tk_dialect_name((enum tk_dialect)d));
+		S(name, t->fbytes[d]);
+	}
+	S("bytes_in", t->bytes_in);
+	S("junk_bytes", t->junk_bytes);
+	S("replies_sent", t->replies_sent);
+	S("protocol_errors", t->protocol_errors);
+	S("send_errors", t->send_errors);
+	S("commands_sent", t->commands_sent);
+	S("commands_queued", t->commands_queued);
+	S("commands_pending", s->q.n);
+	S("commands_expired", t->commands_expired);
+	S("accept_backoffs", t->accept_backoffs);
+	S("out_buffer_used", out_used(s));
+	S("out_buffer_highwater", t->out_high);
+	S("out_buffer_size", s->o.out_max);
+	S("output_paused", s->paused);
+#undef S
+	return rc ? -1 : 0;
+}
+
+void
+tk_server_free(struct tk_server *s)
+{
+	if (s == NULL)
+		return;
+	while (s->ctls != NULL)
+		ctl_free(s->ctls);
+	while (s->tcp.head != NULL) {
+		struct sess *x = s->tcp.head;
+		lru_unlink(&s->tcp, x);
+		if (s->loop)
+			tk_loop_del(s->loop, x->fd);
+		close(x->fd);
+		sess_free(x);
+	}
+	while (s->udp.head != NULL) {
+		struct sess *x = s->udp.head;
+		lru_unlink(&s->udp, x);
+		sess_free(x);
+	}
+	close_listeners(s);
+	if (s->ctl_fd >= 0) {
+		close(s->ctl_fd);
+		unlink(s->ctl_path);
+	}
+	if (s->out_flags >= 0)
+		fcntl(s->o.out_fd, F_SETFL, s->out_flags);
+	if (s->loop && s->out_poll)
+		tk_loop_del(s->loop, s->o.out_fd);
+	tk_loop_free(s->loop);
+	if (s->peers)
+		for (size_t i = 0; i < PEER_BUCKETS; i++) {
+			struct peercnt *p = s->peers[i], *nx;
+			for (; p; p = nx) {
+				nx = p->next;
+				free(p);
+			}
+		}
+	free(s->peers);
+	free(s->udph);
+	tk_reg_free(s->reg);
+	tk_cmdq_free(&s->q);
+	free(s->rbuf);
+	free(s->out.p);
+	free(s);
+}

@@ -1,0 +1,68 @@
+/*
+ * tk_server.h: tk-listen's engine.  One port, TCP and UDP, IPv4 and IPv6;
+ * per-connection classification, framing and handshake replies; frame
+ * lines (tk-frame(5)) to a non-blocking output through a bounded buffer
+ * with backpressure; device registry; limits; the control socket.
+ *
+ * The library never prints: messages go through the log callback, and
+ * errors are returned with a reason in the caller's buffer.
+ */
+#ifndef TK_SERVER_H
+#define TK_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tk_record.h"
+
+enum tk_log_level { TK_LOG_WARN = 0, TK_LOG_INFO };
+
+struct tk_server_opts {
+	const char	*bind;		/* numeric address, NULL: any */
+	int		 family;	/* AF_UNSPEC (both), AF_INET or AF_INET6 */
+	uint16_t	 port;		/* 0: ephemeral (TCP picks, UDP follows) */
+	int		 out_fd;	/* where frame lines go (stdout) */
+	size_t		 out_max;	/* output buffer size (-B) */
+	size_t		 frame_max;	/* -m: longest frame, 0: the dialect's */
+	unsigned	 idle_s;	/* -t: idle timeout, 0: none */
+	unsigned	 max_conns;	/* -c: TCP connections (and UDP peers) */
+	unsigned	 max_per_peer;	/* -C: TCP connections per address, 0: no limit */
+	const char	*ctl_path;	/* -S: control socket, NULL: none */
+	bool		 ctl_group;	/* -G given */
+	gid_t		 ctl_gid;
+	void		(*log)(void *arg, enum tk_log_level, const char *msg);
+	void		*log_arg;
+	bool		 verbose;	/* TK_LOG_INFO messages wanted */
+};
+
+struct tk_server;
+
+/* Open the sockets.  NULL on failure, with the reason in err. */
+struct tk_server *tk_server_new(const struct tk_server_opts *, char *err, size_t errlen);
+/* "tcp 127.0.0.1:8888, udp 127.0.0.1:8888" */
+void		 tk_server_describe(const struct tk_server *, char *out, size_t cap);
+uint16_t	 tk_server_port(const struct tk_server *);
+/*
+ * Wait up to timeout_ms for events and handle them, then the timers
+ * (idle connections, accept back-off, expired commands) and the output.
+ * Returns 0, or -1 on a fatal error with errno set (EPIPE: the output's
+ * reader went away).
+ */
+int		 tk_server_run(struct tk_server *, int timeout_ms);
+/* Graceful stop: close the listeners and the control socket, close every
+ * session (close lines, reason shutdown). */
+void		 tk_server_shutdown(struct tk_server *);
+/* Write out what is buffered, waiting up to timeout_ms.  0 when the buffer
+ * is empty, 1 when not yet, -1 on error (errno set). */
+int		 tk_server_flush(struct tk_server *, int timeout_ms);
+/* Append the counters as "<prefix><name> <value>\n" lines (b grows as
+ * needed; -1 when out of memory). */
+int		 tk_server_stats(const struct tk_server *, struct tk_buf *, const char *prefix);
+void		 tk_server_free(struct tk_server *);
+
+/* Bytes of state per idle TCP connection (for tests and the man page). */
+size_t		 tk_server_conn_size(void);
+
+#endif
