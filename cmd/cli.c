@@ -75,6 +75,19 @@ cli_number(const char *opt, const char *s, long long min, long long max)
 	return v;
 }
 
+char *
+cli_read_file(int fd, const char *name, size_t max, size_t *len)
+{
+	char *buf;
+
+	if (tk_read_all(fd, max, &buf, len) != 0) {
+		if (errno == EFBIG)
+			errx(TK_EXIT_DATA, "%s: larger than %zu bytes", name, max);
+		err(TK_EXIT_IO, "%s", name);
+	}
+	return buf;
+}
+
 void
 cli_harden(enum tk_harden_profile p)
 {

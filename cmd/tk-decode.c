@@ -51,9 +51,16 @@ enum form { IN_AUTO, IN_RAW, IN_LINES, IN_HEX };
 #define MAX_SESSIONS	(1u << 18)
 
 struct sess {
-	bool		 used;
 	char		 key[96];	/* transport peer conn */
 	struct tk_session s;
+};
+
+/* The table holds only hashes and pointers (16 bytes a slot), so probing
+ * stays in cache with thousands of connections; sessions are allocated
+ * one by one. */
+struct slot {
+	uint64_t	 h;		/* hash(p->key) */
+	struct sess	*p;		/* NULL: empty */
 };
 
 struct ctx {
@@ -72,8 +79,8 @@ struct ctx {
 	struct tk_session raw_sess;	/* raw and hex input: one stream */
 	const struct tk_fline *fl;	/* the current frame line */
 	int64_t		 recv_ms;
-	struct sess	*tab;		/* lines input: sessions by connection */
-	size_t		 ntab;
+	struct slot	*tab;		/* lines input: sessions by connection */
+	size_t		 ntab, live;	/* slots, sessions in use */
 	/* counters */
 	unsigned long	 frames[TK_D__COUNT], decoded[TK_D__COUNT], rejected[TK_D__COUNT];
 	unsigned long	 records, junk_bytes, bad_lines;
@@ -302,60 +309,95 @@ hash(const char *s)
 	return h;
 }
 
+/* The table key "TRANSPORT PEER CONN": at most 3 + 1 + 63 + 1 + 20 bytes. */
+static void
+make_key(const struct tk_fline *l, char key[static 96])
+{
+	size_t n = strlen(l->transport), m = strlen(l->peer), dn = 0;
+	char d[20];
+	uint64_t v = l->conn;
+
+	do
+		d[dn++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	memcpy(key, l->transport, n);
+	key[n++] = ' ';
+	memcpy(key + n, l->peer, m);
+	n += m;
+	key[n++] = ' ';
+	while (dn)
+		key[n++] = d[--dn];
+	key[n] = '\0';
+}
+
+static void
+forget_all(struct ctx *c)
+{
+	for (size_t k = 0; k < c->ntab; k++)
+		if (c->tab[k].p != NULL) {
+			tk_session_free(&c->tab[k].p->s);
+			free(c->tab[k].p);
+		}
+	memset(c->tab, 0, c->ntab * sizeof(*c->tab));
+	c->live = 0;
+}
+
+/* The session of this connection (its slot in *slot), or NULL. */
 static struct sess *
-session_for(struct ctx *c, const struct tk_fline *l, bool create)
+session_for(struct ctx *c, const struct tk_fline *l, bool create, size_t *slot)
 {
 	char key[96];
-	snprintf(key, sizeof(key), "%s %s %llu", l->transport, l->peer,
-	    (unsigned long long)l->conn);
+	make_key(l, key);
 	if (c->tab == NULL) {
 		c->ntab = 1024;
 		c->tab = calloc(c->ntab, sizeof(*c->tab));
 		if (c->tab == NULL)
 			err(TK_EXIT_IO, "calloc");
 	}
-	size_t mask = c->ntab - 1, i = hash(key) & mask;
+	uint64_t h = hash(key);
+	size_t mask = c->ntab - 1, i = h & mask;
 	for (;; i = (i + 1) & mask) {
-		if (!c->tab[i].used)
+		if (c->tab[i].p == NULL)
 			break;
-		if (strcmp(c->tab[i].key, key) == 0)
-			return &c->tab[i];
+		if (c->tab[i].h == h && strcmp(c->tab[i].p->key, key) == 0) {
+			*slot = i;
+			return c->tab[i].p;
+		}
 	}
 	if (!create)
 		return NULL;
-	static size_t live;
-	if ((live + 1) * 2 > c->ntab) {
+	if ((c->live + 1) * 2 > c->ntab) {
 		if (c->ntab >= MAX_SESSIONS) {
 			/* bounded memory: forget every session and start over */
 			warnx("%s:%lu: more than %u open connections: forgetting "
 			    "per-connection state", c->fname, c->lineno, MAX_SESSIONS / 2);
-			for (size_t k = 0; k < c->ntab; k++)
-				if (c->tab[k].used)
-					tk_session_free(&c->tab[k].s);
-			memset(c->tab, 0, c->ntab * sizeof(*c->tab));
-			live = 0;
+			forget_all(c);
 		} else {
-			struct sess *old = c->tab;
+			struct slot *old = c->tab;
 			size_t on = c->ntab;
 			c->ntab *= 2;
 			c->tab = calloc(c->ntab, sizeof(*c->tab));
 			if (c->tab == NULL)
 				err(TK_EXIT_IO, "calloc");
 			for (size_t k = 0; k < on; k++) {
-				if (!old[k].used)
+				if (old[k].p == NULL)
 					continue;
-				size_t j = hash(old[k].key) & (c->ntab - 1);
-				while (c->tab[j].used)
+				size_t j = old[k].h & (c->ntab - 1);
+				while (c->tab[j].p != NULL)
 					j = (j + 1) & (c->ntab - 1);
 				c->tab[j] = old[k];
 			}
 			free(old);
 		}
-		return session_for(c, l, create);
+		return session_for(c, l, create, slot);
 	}
-	live++;
-	struct sess *s = &c->tab[i];
-	s->used = true;
+	struct sess *s = malloc(sizeof(*s));
+	if (s == NULL)
+		err(TK_EXIT_IO, "malloc");
+	c->live++;
+	c->tab[i].h = h;
+	c->tab[i].p = s;
+	*slot = i;
 	strlcpy(s->key, key, sizeof(s->key));
 	tk_session_init(&s->s, TK_D_UNKNOWN);
 	s->s.photo_dir = c->photo_dir;
@@ -363,17 +405,19 @@ session_for(struct ctx *c, const struct tk_fline *l, bool create)
 }
 
 static void
-session_drop(struct ctx *c, struct sess *s)
+session_drop(struct ctx *c, size_t i)
 {
 	/* backward-shift deletion keeps linear probing intact */
-	size_t mask = c->ntab - 1, i = (size_t)(s - c->tab);
-	tk_session_free(&s->s);
-	s->used = false;
-	for (size_t j = (i + 1) & mask; c->tab[j].used; j = (j + 1) & mask) {
-		size_t h = hash(c->tab[j].key) & mask;
+	size_t mask = c->ntab - 1;
+	tk_session_free(&c->tab[i].p->s);
+	free(c->tab[i].p);
+	c->tab[i].p = NULL;
+	c->live--;
+	for (size_t j = (i + 1) & mask; c->tab[j].p != NULL; j = (j + 1) & mask) {
+		size_t h = c->tab[j].h & mask;
 		if (((j - h) & mask) >= ((j - i) & mask)) {
 			c->tab[i] = c->tab[j];
-			c->tab[j].used = false;
+			c->tab[j].p = NULL;
 			i = j;
 		}
 	}
@@ -393,11 +437,12 @@ do_fline(struct ctx *c, const char *line, size_t n, uint8_t *scratch, size_t cap
 	c->fl = &l;
 	c->recv_ms = l.time_ms;
 	if (l.kind == TK_F_CLOSE) {
-		struct sess *s = session_for(c, &l, false);
-		if (s)
-			session_drop(c, s);
+		size_t slot;
+		if (session_for(c, &l, false, &slot) != NULL)
+			session_drop(c, slot);
 	} else if (l.kind == TK_F_FRAME) {
-		struct sess *s = session_for(c, &l, true);
+		size_t slot;
+		struct sess *s = session_for(c, &l, true, &slot);
 		if (!l.dialect_known || l.dialect == TK_D_UNKNOWN) {
 			/* tk-listen could not tell: try ourselves */
 			enum tk_dialect d;
@@ -713,9 +758,7 @@ main(int argc, char *argv[])
 	cli_out_flush(&c.out);
 	out_check(&c);
 	if (c.tab) {
-		for (size_t k = 0; k < c.ntab; k++)
-			if (c.tab[k].used)
-				tk_session_free(&c.tab[k].s);
+		forget_all(&c);
 		free(c.tab);
 	}
 	free(fds);

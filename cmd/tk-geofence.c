@@ -522,37 +522,6 @@ run_fd(struct ctx *c, int fd, char *buf, size_t cap)
 
 /* ---- files ------------------------------------------------------------ */
 
-static char *
-read_fd(int fd, const char *name, size_t max, size_t *lenp)
-{
-	size_t cap = 65536, len = 0;
-	char *b = malloc(cap);
-	if (b == NULL)
-		err(TK_EXIT_IO, "malloc");
-	for (;;) {
-		if (len == cap) {
-			if (cap >= max)
-				errx(TK_EXIT_DATA, "%s: larger than %zu bytes", name, max);
-			cap *= 2;
-			char *nb = realloc(b, cap);
-			if (nb == NULL)
-				err(TK_EXIT_IO, "realloc");
-			b = nb;
-		}
-		ssize_t r = read(fd, b + len, cap - len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			err(TK_EXIT_IO, "%s", name);
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	*lenp = len;
-	return b;
-}
-
 /* Write the state to FILE.tmp, then rename it over FILE: a crash leaves
  * the old state or the new one, never half of one. */
 static int
@@ -757,7 +726,7 @@ main(int argc, char *argv[])
 		size_t n;
 		if (fd < 0)
 			err(TK_EXIT_IO, "%s", assign);
-		char *t = read_fd(fd, assign, 64u << 20, &n);
+		char *t = cli_read_file(fd, assign, 64u << 20, &n);
 		close(fd);
 		if (tk_gf_assign(c.gf, assign, t, n, e, sizeof(e)) != 0)
 			errx(TK_EXIT_DATA, "%s", e);
@@ -770,7 +739,7 @@ main(int argc, char *argv[])
 			err(TK_EXIT_IO, "%s", state);
 		if (sfd >= 0) {
 			size_t n, dropped;
-			char *t = read_fd(sfd, state, 1u << 30, &n);
+			char *t = cli_read_file(sfd, state, 1u << 30, &n);
 			close(sfd);
 			if (n > 0 && tk_gf_load(c.gf, state, t, n, &dropped, e, sizeof(e)) != 0)
 				errx(TK_EXIT_DATA, "%s", e);

@@ -110,7 +110,7 @@ struct dev {
 	uint16_t src;
 	uint8_t	 state, nexp, rxlen, sats;
 	bool	 ever_up, writable_wait, logged;
-	uint32_t txoff, txlen;
+	uint32_t txoff, txlen, txcap;
 	uint8_t	*tx;		/* pending output, allocated only when needed */
 	uint32_t mis_sent;
 	struct exp exp[QMAX];
@@ -528,7 +528,7 @@ dev_close(struct dev *d, bool peer)
 	d->rxlen = 0;
 	free(d->tx);
 	d->tx = NULL;
-	d->txoff = d->txlen = 0;
+	d->txoff = d->txlen = d->txcap = 0;
 	d->state = S_IDLE;
 }
 
@@ -565,25 +565,29 @@ dev_send(struct dev *d, const uint8_t *b, size_t n)
 			return true;
 		}
 	}
-	/* queue the rest */
+	/* queue the rest: a buffer that grows to TX_CAP, then frames are dropped */
 	size_t rest = n - off;
-	if (d->txlen + rest > TX_CAP) {
+	size_t pending = d->txlen - d->txoff;
+	if (pending + rest > TX_CAP) {
 		st.dropped++;
 		return true;
 	}
-	if (d->tx == NULL) {
-		d->tx = malloc(TX_CAP);
-		if (d->tx == NULL) {
+	if (d->txoff > 0) {
+		memmove(d->tx, d->tx + d->txoff, pending);
+		d->txlen = (uint32_t)pending;
+		d->txoff = 0;
+	}
+	if (d->txlen + rest > d->txcap) {
+		size_t nc = d->txcap ? d->txcap : 1024;
+		while (nc < d->txlen + rest)
+			nc *= 2;
+		uint8_t *nt = realloc(d->tx, nc);
+		if (nt == NULL) {
 			st.dropped++;
 			return true;
 		}
-	}
-	if (d->txoff > 0 && d->txoff == d->txlen)
-		d->txoff = d->txlen = 0;
-	if (d->txlen + rest > TX_CAP) {
-		memmove(d->tx, d->tx + d->txoff, d->txlen - d->txoff);
-		d->txlen -= d->txoff;
-		d->txoff = 0;
+		d->tx = nt;
+		d->txcap = (uint32_t)nc;
 	}
 	memcpy(d->tx + d->txlen, b + off, rest);
 	d->txlen += (uint32_t)rest;
@@ -595,6 +599,8 @@ dev_send(struct dev *d, const uint8_t *b, size_t n)
 static bool
 send_frame(struct dev *d, enum tk_sim_kind k, enum tk_sim_alarm a, int64_t now)
 {
+	if (o.frames_max > 0 && st.frames >= (uint64_t)o.frames_max)
+		return true;	/* -N is exact */
 	uint8_t f[TK_SIM_FRAME_MAX];
 	struct tk_sim_pos p;
 	int64_t wall = tk_wall_ms();
@@ -878,8 +884,14 @@ dev_up(struct dev *d, int64_t now)
 		struct tk_sim_pos p;
 		position(d, tk_wall_ms(), (double)(now - t0_us) / 1e6, &p);
 		size_t n = tk_sim_frame(&d->sd, k, &p, TK_SIM_A_SOS, f, sizeof(f));
-		d->tx = malloc(TX_CAP);
-		if (d->tx == NULL || n == 0)
+		if (d->txcap < TK_SIM_FRAME_MAX) {
+			uint8_t *nt = realloc(d->tx, TK_SIM_FRAME_MAX);
+			if (nt == NULL)
+				return false;
+			d->tx = nt;
+			d->txcap = TK_SIM_FRAME_MAX;
+		}
+		if (n == 0)
 			return false;
 		memcpy(d->tx, f, n);
 		d->txoff = 0;
@@ -1167,13 +1179,32 @@ dev_due(struct dev *d, int64_t now)
 	schedule(d, next);
 }
 
+static int64_t
+stall_us(void)
+{
+	double s = 3 * o.interval;
+	return (int64_t)((s > 30 ? s : 30) * 1e6);
+}
+
 static bool
 limits_reached(int64_t now)
 {
+	static uint64_t last_frames;
+	static int64_t last_progress;
+
 	if (got_signal)
 		return true;
 	if (o.duration > 0 && now >= run_end_us)
 		return true;
+	/* with -N only: give up when no frame went out for a long while (a
+	 * server that never accepts must not keep us running for ever) */
+	if (st.frames != last_frames || last_progress == 0) {
+		last_frames = st.frames;
+		last_progress = now;
+	} else if (o.duration == 0 && now - last_progress > stall_us()) {
+		warnx("no frame sent for %.0f s: stopping", (double)stall_us() / 1e6);
+		return true;
+	}
 	return o.frames_max > 0 && st.frames >= (uint64_t)o.frames_max;
 }
 
@@ -1384,28 +1415,8 @@ load_route(const char *path)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		err(TK_EXIT_IO, "%s", path);
-	struct stat sb;
-	if (fstat(fd, &sb) != 0)
-		err(TK_EXIT_IO, "%s", path);
-	if (sb.st_size > 64 * 1024 * 1024)
-		errx(TK_EXIT_IO, "%s: larger than 64 MiB", path);
-	size_t cap = (size_t)sb.st_size + 1, n = 0;
-	char *buf = malloc(cap);
-	if (buf == NULL)
-		err(TK_EXIT_IO, "malloc");
-	for (;;) {
-		if (n == cap)
-			break;
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			err(TK_EXIT_IO, "%s", path);
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
+	size_t n;
+	char *buf = cli_read_file(fd, path, 64u << 20, &n);
 	close(fd);
 	char e[200];
 	if (tk_sim_route_geojson(&route, buf, n, e, sizeof(e)) != 0)

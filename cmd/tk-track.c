@@ -394,32 +394,8 @@ slurp(const char *path, size_t *n)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		err(TK_EXIT_IO, "%s", path);
-	size_t cap = 65536, len = 0;
-	char *p = malloc(cap);
-	if (p == NULL)
-		err(TK_EXIT_IO, "malloc");
-	for (;;) {
-		if (len == cap) {
-			if (cap >= FENCE_CAP)
-				errx(TK_EXIT_DATA, "%s: larger than %u bytes", path, FENCE_CAP);
-			cap *= 2;
-			char *np = realloc(p, cap);
-			if (np == NULL)
-				err(TK_EXIT_IO, "realloc");
-			p = np;
-		}
-		ssize_t r = read(fd, p + len, cap - len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			err(TK_EXIT_IO, "%s", path);
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
+	char *p = cli_read_file(fd, path, FENCE_CAP, n);
 	close(fd);
-	*n = len;
 	return p;
 }
 

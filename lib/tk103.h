@@ -15,6 +15,7 @@
 #include "tk_util.h"
 #include "tk_harden.h"
 #include "tk_xexun2.h"
+#include "tk_cmd.h"
 
 const char *tk_version(void);
 

@@ -12,19 +12,9 @@
 #include <libxml/xmlwriter.h>
 
 #include "tk_export.h"
+#include "tk_util.h"
 
 /* ---- small helpers --------------------------------------------------- */
-
-static void __attribute__((format(printf, 3, 4)))
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static const char *
 tstr(char *buf, int64_t ms)
@@ -55,13 +45,13 @@ xw_open(struct xw *x, FILE *f, char *err, size_t errlen)
 	xmlSetGenericErrorFunc(NULL, xml_quiet);
 	xmlOutputBufferPtr ob = xmlOutputBufferCreateFile(f, NULL);
 	if (ob == NULL) {
-		seterr(err, errlen, "cannot create an XML output buffer");
+		tk_errf(err, errlen, "cannot create an XML output buffer");
 		return -1;
 	}
 	x->w = xmlNewTextWriter(ob);
 	if (x->w == NULL) {
 		xmlOutputBufferClose(ob);
-		seterr(err, errlen, "cannot create an XML writer");
+		tk_errf(err, errlen, "cannot create an XML writer");
 		return -1;
 	}
 	xmlTextWriterSetIndent(x->w, 1);
@@ -83,7 +73,7 @@ xw_close(struct xw *x, FILE *f, char *err, size_t errlen)
 	if (fflush(f) != 0 || ferror(f))
 		x->bad = true;
 	if (x->bad) {
-		seterr(err, errlen, "XML output failed: %s", strerror(errno ? errno : EIO));
+		tk_errf(err, errlen, "XML output failed: %s", strerror(errno ? errno : EIO));
 		return -1;
 	}
 	return 0;
@@ -431,7 +421,7 @@ static int
 stream_done(FILE *f, char *err, size_t errlen)
 {
 	if (fflush(f) != 0 || ferror(f)) {
-		seterr(err, errlen, "output failed: %s", strerror(errno ? errno : EIO));
+		tk_errf(err, errlen, "output failed: %s", strerror(errno ? errno : EIO));
 		return -1;
 	}
 	return 0;
@@ -713,14 +703,14 @@ fence_new(struct fparse *p, const char *name)
 {
 	struct tk_xfences *fs = p->fs;
 	if (fs->n >= TK_XFENCE_MAX) {
-		seterr(p->err, p->errlen, "more than %d fences", TK_XFENCE_MAX);
+		tk_errf(p->err, p->errlen, "more than %d fences", TK_XFENCE_MAX);
 		return NULL;
 	}
 	if (fs->n == p->cap) {
 		size_t nc = p->cap ? p->cap * 2 : 16;
 		struct tk_xfence *nf = reallocarray(fs->f, nc, sizeof(*nf));
 		if (nf == NULL) {
-			seterr(p->err, p->errlen, "out of memory");
+			tk_errf(p->err, p->errlen, "out of memory");
 			return NULL;
 		}
 		fs->f = nf;
@@ -739,16 +729,16 @@ static int
 ring(struct fparse *p, json_object *r, const char *name)
 {
 	if (!json_object_is_type(r, json_type_array)) {
-		seterr(p->err, p->errlen, "a polygon ring is not an array");
+		tk_errf(p->err, p->errlen, "a polygon ring is not an array");
 		return -1;
 	}
 	size_t n = json_object_array_length(r);
 	if (n < 3) {
-		seterr(p->err, p->errlen, "a polygon ring has fewer than 3 positions");
+		tk_errf(p->err, p->errlen, "a polygon ring has fewer than 3 positions");
 		return -1;
 	}
 	if (p->verts + n > TK_XFENCE_VERT_MAX) {
-		seterr(p->err, p->errlen, "more than %d vertices", TK_XFENCE_VERT_MAX);
+		tk_errf(p->err, p->errlen, "more than %d vertices", TK_XFENCE_VERT_MAX);
 		return -1;
 	}
 	struct tk_xfence *fe = fence_new(p, name);
@@ -757,12 +747,12 @@ ring(struct fparse *p, json_object *r, const char *name)
 	fe->lat = calloc(n, sizeof(double));
 	fe->lon = calloc(n, sizeof(double));
 	if (fe->lat == NULL || fe->lon == NULL) {
-		seterr(p->err, p->errlen, "out of memory");
+		tk_errf(p->err, p->errlen, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!get_pos(json_object_array_get_idx(r, i), &fe->lat[i], &fe->lon[i])) {
-			seterr(p->err, p->errlen, "a bad position in a polygon ring");
+			tk_errf(p->err, p->errlen, "a bad position in a polygon ring");
 			return -1;
 		}
 	fe->n = n;
@@ -813,7 +803,7 @@ geometry(struct fparse *p, json_object *g, json_object *props)
 		fe->lat = calloc(1, sizeof(double));
 		fe->lon = calloc(1, sizeof(double));
 		if (fe->lat == NULL || fe->lon == NULL) {
-			seterr(p->err, p->errlen, "out of memory");
+			tk_errf(p->err, p->errlen, "out of memory");
 			return -1;
 		}
 		if (!get_pos(co, fe->lat, fe->lon))
@@ -823,7 +813,7 @@ geometry(struct fparse *p, json_object *g, json_object *props)
 	}
 	return 0;
 bad:
-	seterr(p->err, p->errlen, "a malformed %s", t);
+	tk_errf(p->err, p->errlen, "a malformed %s", t);
 	return -1;
 }
 
@@ -838,30 +828,30 @@ tk_xfences_parse(const char *text, size_t n, struct tk_xfences *fs, char *err,
 
 	memset(fs, 0, sizeof(*fs));
 	if (tok == NULL) {
-		seterr(err, errlen, "out of memory");
+		tk_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	if (n > INT32_MAX) {
 		json_tokener_free(tok);
-		seterr(err, errlen, "file too large");
+		tk_errf(err, errlen, "file too large");
 		return -1;
 	}
 	root = json_tokener_parse_ex(tok, text, (int)n);
 	if (root == NULL || json_tokener_get_error(tok) != json_tokener_success) {
-		seterr(err, errlen, "not JSON: %s",
+		tk_errf(err, errlen, "not JSON: %s",
 		    json_tokener_error_desc(json_tokener_get_error(tok)));
 		goto out;
 	}
 	if (!json_object_object_get_ex(root, "type", &ty) ||
 	    !json_object_is_type(ty, json_type_string)) {
-		seterr(err, errlen, "not GeoJSON (no \"type\")");
+		tk_errf(err, errlen, "not GeoJSON (no \"type\")");
 		goto out;
 	}
 	const char *t = json_object_get_string(ty);
 	if (strcmp(t, "FeatureCollection") == 0) {
 		if (!json_object_object_get_ex(root, "features", &feats) ||
 		    !json_object_is_type(feats, json_type_array)) {
-			seterr(err, errlen, "a FeatureCollection without features");
+			tk_errf(err, errlen, "a FeatureCollection without features");
 			goto out;
 		}
 		for (size_t i = 0; i < json_object_array_length(feats); i++) {

@@ -3,6 +3,8 @@
  * the queries run on (tk_fence.h).
  */
 #include <ctype.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -14,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "tk_fence.h"
+#include "tk_util.h"
 #include "tk_track.h"	/* tk_haversine */
 
 #define FILE_MAX	(256u << 20)	/* bytes per fence file */
@@ -22,19 +25,6 @@
 
 /* ---- small helpers ------------------------------------------------ */
 
-static void fmt_err(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-fmt_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void
 copy_str(char *dst, size_t cap, const char *s, size_t n)
@@ -89,14 +79,14 @@ static struct tk_fence *
 fence_new(struct tk_fenceset *s, char *err, size_t errlen)
 {
 	if (s->n >= TK_FENCE_MAX) {
-		fmt_err(err, errlen, "more than %u fences", TK_FENCE_MAX);
+		tk_errf(err, errlen, "more than %u fences", TK_FENCE_MAX);
 		return NULL;
 	}
 	if (s->n == s->cap) {
 		size_t nc = s->cap ? s->cap * 2 : 16;
 		struct tk_fence *nf = reallocarray(s->f, nc, sizeof(*nf));
 		if (nf == NULL) {
-			fmt_err(err, errlen, "out of memory");
+			tk_errf(err, errlen, "out of memory");
 			return NULL;
 		}
 		s->f = nf;
@@ -369,14 +359,14 @@ add_ring(struct load *L, const GEOSGeometry *ring)
 	const GEOSCoordSequence *cs = GEOSGeom_getCoordSeq_r(L->g.h, ring);
 	unsigned int n;
 	if (cs == NULL || !GEOSCoordSeq_getSize_r(L->g.h, cs, &n)) {
-		fmt_err(L->err, L->errlen, "%s: fence '%s': %s", L->label, f->name,
+		tk_errf(L->err, L->errlen, "%s: fence '%s': %s", L->label, f->name,
 		    L->g.msg[0] ? L->g.msg : "cannot read a ring");
 		return -1;
 	}
 	if (n < 2)
 		return 0;
 	if ((size_t)f->nedges + n > EDGES_MAX) {
-		fmt_err(L->err, L->errlen, "%s: fence '%s': more than %u edges",
+		tk_errf(L->err, L->errlen, "%s: fence '%s': more than %u edges",
 		    L->label, f->name, EDGES_MAX);
 		return -1;
 	}
@@ -386,7 +376,7 @@ add_ring(struct load *L, const GEOSGeometry *ring)
 			nc *= 2;
 		struct tk_edge *ne = reallocarray(f->edges, nc, sizeof(*ne));
 		if (ne == NULL) {
-			fmt_err(L->err, L->errlen, "out of memory");
+			tk_errf(L->err, L->errlen, "out of memory");
 			return -1;
 		}
 		f->edges = ne;
@@ -397,7 +387,7 @@ add_ring(struct load *L, const GEOSGeometry *ring)
 		double x, y;
 		GEOSCoordSeq_getXY_r(L->g.h, cs, i, &x, &y);
 		if (!isfinite(x) || !isfinite(y) || y < -90 || y > 90 || x < -360 || x > 360) {
-			fmt_err(L->err, L->errlen, "%s: fence '%s': coordinate (%g %g) out "
+			tk_errf(L->err, L->errlen, "%s: fence '%s': coordinate (%g %g) out "
 			    "of range (longitude -360..360, latitude -90..90)", L->label,
 			    f->name, x, y);
 			return -1;
@@ -470,13 +460,13 @@ finish_polygon(struct load *L, GEOSGeometry *g)
 	int rc = -1;
 
 	if (t != GEOS_POLYGON && t != GEOS_MULTIPOLYGON) {
-		fmt_err(L->err, L->errlen, "%s: fence '%s': a %s is not an area "
+		tk_errf(L->err, L->errlen, "%s: fence '%s': a %s is not an area "
 		    "(Polygon, MultiPolygon, circle or corridor expected)", L->label,
 		    f->name, type_name(L, g));
 		goto out;
 	}
 	if (GEOSisEmpty_r(L->g.h, g) == 1) {
-		fmt_err(L->err, L->errlen, "%s: fence '%s': empty %s", L->label,
+		tk_errf(L->err, L->errlen, "%s: fence '%s': empty %s", L->label,
 		    f->name, type_name(L, g));
 		goto out;
 	}
@@ -500,14 +490,14 @@ finish_polygon(struct load *L, GEOSGeometry *g)
 		if (loc)
 			GEOSGeom_destroy_r(L->g.h, loc);
 		if (v != 0 || !L->o->repair) {
-			fmt_err(L->err, L->errlen, "%s: fence '%s': invalid %s: %s",
+			tk_errf(L->err, L->errlen, "%s: fence '%s': invalid %s: %s",
 			    L->label, f->name, type_name(L, g), why);
 			goto out;
 		}
 		const char *was = type_name(L, g);
 		GEOSGeometry *fixed = GEOSMakeValid_r(L->g.h, g);
 		if (fixed == NULL) {
-			fmt_err(L->err, L->errlen, "%s: fence '%s': invalid (%s) and "
+			tk_errf(L->err, L->errlen, "%s: fence '%s': invalid (%s) and "
 			    "cannot be repaired: %s", L->label, f->name, why, L->g.msg);
 			goto out;
 		}
@@ -529,11 +519,11 @@ finish_polygon(struct load *L, GEOSGeometry *g)
 	if (add_polygonal(L, g) != 0)
 		goto out;
 	if (f->nedges < 3) {
-		fmt_err(L->err, L->errlen, "%s: fence '%s': no area left", L->label, f->name);
+		tk_errf(L->err, L->errlen, "%s: fence '%s': no area left", L->label, f->name);
 		goto out;
 	}
 	if (build_strips(f) != 0) {
-		fmt_err(L->err, L->errlen, "out of memory");
+		tk_errf(L->err, L->errlen, "out of memory");
 		goto out;
 	}
 	rc = 0;
@@ -575,13 +565,13 @@ finish_corridor(struct load *L, GEOSGeometry *line, double width)
 	struct tk_fence *f = L->f;
 	int t = GEOSGeomTypeId_r(L->g.h, line);
 	if (t != GEOS_LINESTRING && t != GEOS_MULTILINESTRING) {
-		fmt_err(L->err, L->errlen, "%s: fence '%s': corridor needs a LineString",
+		tk_errf(L->err, L->errlen, "%s: fence '%s': corridor needs a LineString",
 		    L->label, f->name);
 		GEOSGeom_destroy_r(L->g.h, line);
 		return -1;
 	}
 	if (!(width > 0) || width > 1e6) {
-		fmt_err(L->err, L->errlen, "%s: fence '%s': corridor needs a width in "
+		tk_errf(L->err, L->errlen, "%s: fence '%s': corridor needs a width in "
 		    "metres (0 < width <= 1000000): give it after the WKT or with --width",
 		    L->label, f->name);
 		GEOSGeom_destroy_r(L->g.h, line);
@@ -591,12 +581,12 @@ finish_corridor(struct load *L, GEOSGeometry *line, double width)
 	if (GEOSisEmpty_r(L->g.h, line) != 0 ||
 	    !GEOSGeom_getXMin_r(L->g.h, line, &x0) || !GEOSGeom_getXMax_r(L->g.h, line, &x1) ||
 	    !GEOSGeom_getYMin_r(L->g.h, line, &y0) || !GEOSGeom_getYMax_r(L->g.h, line, &y1)) {
-		fmt_err(L->err, L->errlen, "%s: fence '%s': empty LineString", L->label, f->name);
+		tk_errf(L->err, L->errlen, "%s: fence '%s': empty LineString", L->label, f->name);
 		GEOSGeom_destroy_r(L->g.h, line);
 		return -1;
 	}
 	if (y0 < -89 || y1 > 89 || x0 < -360 || x1 > 360) {
-		fmt_err(L->err, L->errlen, "%s: fence '%s': corridor coordinates out of "
+		tk_errf(L->err, L->errlen, "%s: fence '%s': corridor coordinates out of "
 		    "range (latitude -89..89)", L->label, f->name);
 		GEOSGeom_destroy_r(L->g.h, line);
 		return -1;
@@ -611,7 +601,7 @@ finish_corridor(struct load *L, GEOSGeometry *line, double width)
 	if (buf)
 		GEOSGeom_destroy_r(L->g.h, buf);
 	if (back == NULL) {
-		fmt_err(L->err, L->errlen, "%s: fence '%s': corridor: %s", L->label,
+		tk_errf(L->err, L->errlen, "%s: fence '%s': corridor: %s", L->label,
 		    f->name, L->g.msg[0] ? L->g.msg : "GEOS failed");
 		return -1;
 	}
@@ -624,12 +614,12 @@ finish_circle(struct load *L, double lat, double lon, double r)
 	struct tk_fence *f = L->f;
 	if (!isfinite(lat) || !isfinite(lon) || lat < -90 || lat > 90 ||
 	    lon < -180 || lon > 180) {
-		fmt_err(L->err, L->errlen, "%s: fence '%s': circle centre (lat %g, lon %g) "
+		tk_errf(L->err, L->errlen, "%s: fence '%s': circle centre (lat %g, lon %g) "
 		    "out of range", L->label, f->name, lat, lon);
 		return -1;
 	}
 	if (!(r > 0) || r > 2e7) {
-		fmt_err(L->err, L->errlen, "%s: fence '%s': circle radius %g m out of "
+		tk_errf(L->err, L->errlen, "%s: fence '%s': circle radius %g m out of "
 		    "range (0 < radius <= 20000000)", L->label, f->name, r);
 		return -1;
 	}
@@ -662,19 +652,19 @@ begin(struct load *L, const char *id, size_t idn, const char *name, size_t namen
 	if (f == NULL)
 		return NULL;
 	if (idn >= TK_FENCE_ID_MAX || namen >= TK_FENCE_ID_MAX) {
-		fmt_err(L->err, L->errlen, "%s: fence '%.40s...': id or name longer "
+		tk_errf(L->err, L->errlen, "%s: fence '%.40s...': id or name longer "
 		    "than %d bytes", L->label, idn ? id : name, TK_FENCE_ID_MAX - 1);
 		return NULL;
 	}
 	for (size_t i = 0; i < idn; i++)
 		if ((unsigned char)id[i] < 0x20) {
-			fmt_err(L->err, L->errlen, "%s: %s: fence id with a control "
+			tk_errf(L->err, L->errlen, "%s: %s: fence id with a control "
 			    "character", L->label, src);
 			return NULL;
 		}
 	for (size_t i = 0; i < namen; i++)
 		if ((unsigned char)name[i] < 0x20) {
-			fmt_err(L->err, L->errlen, "%s: %s: fence name with a control "
+			tk_errf(L->err, L->errlen, "%s: %s: fence name with a control "
 			    "character", L->label, src);
 			return NULL;
 		}
@@ -739,7 +729,7 @@ parse_circle(struct load *L, const char *s)
 		return finish_circle(L, v[1], v[0], v[2]);
 	return finish_circle(L, v[0], v[1], v[2]);
 bad:
-	fmt_err(L->err, L->errlen, "%s: fence '%s': bad CIRCLE: expected "
+	tk_errf(L->err, L->errlen, "%s: fence '%s': bad CIRCLE: expected "
 	    "CIRCLE (%s, radius)", L->label, L->f->name,
 	    L->o->wkt_lonlat ? "lon lat" : "lat lon");
 	return -1;
@@ -761,7 +751,7 @@ wkt_line(struct load *L, GEOSWKTReader *rd, char *line, unsigned long lineno)
 	snprintf(src, sizeof(src), "line %lu", lineno);
 	char *tab = strchr(line, '\t');
 	if (tab == NULL) {
-		fmt_err(L->err, L->errlen, "%s:%lu: expected NAME<TAB>WKT[<TAB>WIDTH]",
+		tk_errf(L->err, L->errlen, "%s:%lu: expected NAME<TAB>WKT[<TAB>WIDTH]",
 		    L->label, lineno);
 		return -1;
 	}
@@ -776,7 +766,7 @@ wkt_line(struct load *L, GEOSWKTReader *rd, char *line, unsigned long lineno)
 		while (*e == ' ' || *e == '\r')
 			e++;
 		if (e == wfield || *e != '\0' || errno == ERANGE || !(width > 0)) {
-			fmt_err(L->err, L->errlen, "%s:%lu: fence '%s': bad width '%s'",
+			tk_errf(L->err, L->errlen, "%s:%lu: fence '%s': bad width '%s'",
 			    L->label, lineno, line, wfield);
 			return -1;
 		}
@@ -787,7 +777,7 @@ wkt_line(struct load *L, GEOSWKTReader *rd, char *line, unsigned long lineno)
 	if (begin(L, line, 0, line, strlen(line), src) == NULL)
 		return -1;
 	if (line[0] == '\0') {
-		fmt_err(L->err, L->errlen, "%s:%lu: empty fence name", saved, lineno);
+		tk_errf(L->err, L->errlen, "%s:%lu: empty fence name", saved, lineno);
 		return end(L, -1);
 	}
 	L->label = label;
@@ -806,7 +796,7 @@ wkt_line(struct load *L, GEOSWKTReader *rd, char *line, unsigned long lineno)
 			g = s;
 		}
 		if (g == NULL) {
-			fmt_err(L->err, L->errlen, "%s: fence '%s': bad WKT: %s", label,
+			tk_errf(L->err, L->errlen, "%s: fence '%s': bad WKT: %s", label,
 			    L->f->name, L->g.msg[0] ? L->g.msg : "unreadable");
 			rc = -1;
 		} else if (keyword(wkt, "LINESTRING") || keyword(wkt, "MULTILINESTRING"))
@@ -814,7 +804,7 @@ wkt_line(struct load *L, GEOSWKTReader *rd, char *line, unsigned long lineno)
 		else
 			rc = finish_polygon(L, g);
 	} else {
-		fmt_err(L->err, L->errlen, "%s: fence '%s': unsupported WKT (POLYGON, "
+		tk_errf(L->err, L->errlen, "%s: fence '%s': unsupported WKT (POLYGON, "
 		    "MULTIPOLYGON, CIRCLE or LINESTRING expected)", label, L->f->name);
 		rc = -1;
 	}
@@ -829,7 +819,7 @@ load_wkt(struct load *L, const char *text, size_t n)
 	char *buf = malloc(n + 1);
 	int rc = 0;
 	if (rd == NULL || buf == NULL) {
-		fmt_err(L->err, L->errlen, "out of memory");
+		tk_errf(L->err, L->errlen, "out of memory");
 		rc = -1;
 		goto out;
 	}
@@ -845,7 +835,7 @@ load_wkt(struct load *L, const char *text, size_t n)
 		if (eol > p && eol[-1] == '\r')
 			eol[-1] = '\0';
 		if (nul) {
-			fmt_err(L->err, L->errlen, "%s:%lu: NUL byte", L->label, lineno);
+			tk_errf(L->err, L->errlen, "%s:%lu: NUL byte", L->label, lineno);
 			rc = -1;
 			break;
 		}
@@ -951,13 +941,13 @@ geojson_feature(struct load *L, GEOSGeoJSONReader *rd, json_object *feat, size_t
 	if (props) {
 		L->f->props = strdup(json_object_to_json_string_ext(props, JSON_C_TO_STRING_PLAIN));
 		if (L->f->props == NULL) {
-			fmt_err(L->err, L->errlen, "out of memory");
+			tk_errf(L->err, L->errlen, "out of memory");
 			return end(L, -1);
 		}
 	}
 	const char *gt = jstr(geom, "type");
 	if (gt == NULL) {
-		fmt_err(L->err, L->errlen, "%s: %s (fence '%s'): no geometry", L->label,
+		tk_errf(L->err, L->errlen, "%s: %s (fence '%s'): no geometry", L->label,
 		    src, L->f->name);
 		return end(L, -1);
 	}
@@ -965,13 +955,13 @@ geojson_feature(struct load *L, GEOSGeoJSONReader *rd, json_object *feat, size_t
 	json_object_object_get_ex(geom, "coordinates", &coords);
 	int depth = geom_depth(gt);
 	if (depth < 0) {
-		fmt_err(L->err, L->errlen, "%s: fence '%s': a %s is not an area (Polygon, "
+		tk_errf(L->err, L->errlen, "%s: fence '%s': a %s is not an area (Polygon, "
 		    "MultiPolygon, Point with a radius or LineString with a width "
 		    "expected)", L->label, L->f->name, gt);
 		return end(L, -1);
 	}
 	if (!coords_ok(coords, depth)) {
-		fmt_err(L->err, L->errlen, "%s: fence '%s': bad %s coordinates (arrays "
+		tk_errf(L->err, L->errlen, "%s: fence '%s': bad %s coordinates (arrays "
 		    "of positions of 2 or 3 numbers expected)", L->label, L->f->name, gt);
 		return end(L, -1);
 	}
@@ -980,13 +970,13 @@ geojson_feature(struct load *L, GEOSGeoJSONReader *rd, json_object *feat, size_t
 		if (!props || !json_object_object_get_ex(props, "radius", &rv) ||
 		    !(json_object_is_type(rv, json_type_double) ||
 		    json_object_is_type(rv, json_type_int))) {
-			fmt_err(L->err, L->errlen, "%s: fence '%s': a Point fence needs "
+			tk_errf(L->err, L->errlen, "%s: fence '%s': a Point fence needs "
 			    "properties.radius in metres", L->label, L->f->name);
 			return end(L, -1);
 		}
 		if (!json_object_is_type(coords, json_type_array) ||
 		    json_object_array_length(coords) < 2) {
-			fmt_err(L->err, L->errlen, "%s: fence '%s': bad Point coordinates",
+			tk_errf(L->err, L->errlen, "%s: fence '%s': bad Point coordinates",
 			    L->label, L->f->name);
 			return end(L, -1);
 		}
@@ -998,7 +988,7 @@ geojson_feature(struct load *L, GEOSGeoJSONReader *rd, json_object *feat, size_t
 	L->g.msg[0] = '\0';
 	GEOSGeometry *g = GEOSGeoJSONReader_readGeometry_r(L->g.h, rd, gjson);
 	if (g == NULL) {
-		fmt_err(L->err, L->errlen, "%s: fence '%s': bad GeoJSON geometry: %s",
+		tk_errf(L->err, L->errlen, "%s: fence '%s': bad GeoJSON geometry: %s",
 		    L->label, L->f->name, L->g.msg[0] ? L->g.msg : "unreadable");
 		return end(L, -1);
 	}
@@ -1020,17 +1010,17 @@ load_geojson(struct load *L, const char *text, size_t n)
 	int rc = -1;
 
 	if (tok == NULL || rd == NULL) {
-		fmt_err(L->err, L->errlen, "out of memory");
+		tk_errf(L->err, L->errlen, "out of memory");
 		goto out;
 	}
 	if (n > INT32_MAX) {
-		fmt_err(L->err, L->errlen, "%s: too large", L->label);
+		tk_errf(L->err, L->errlen, "%s: too large", L->label);
 		goto out;
 	}
 	root = json_tokener_parse_ex(tok, text, (int)n);
 	enum json_tokener_error je = json_tokener_get_error(tok);
 	if (root == NULL || je != json_tokener_success) {
-		fmt_err(L->err, L->errlen, "%s: not valid JSON: %s (near byte %zu)",
+		tk_errf(L->err, L->errlen, "%s: not valid JSON: %s (near byte %zu)",
 		    L->label, json_tokener_error_desc(je == json_tokener_success ?
 		    json_tokener_continue : je), json_tokener_get_parse_end(tok));
 		goto out;
@@ -1038,20 +1028,20 @@ load_geojson(struct load *L, const char *text, size_t n)
 	size_t end_at = json_tokener_get_parse_end(tok);
 	for (size_t i = end_at; i < n; i++)
 		if (!isspace((unsigned char)text[i])) {
-			fmt_err(L->err, L->errlen, "%s: not valid JSON: trailing data at "
+			tk_errf(L->err, L->errlen, "%s: not valid JSON: trailing data at "
 			    "byte %zu", L->label, i);
 			goto out;
 		}
 	const char *type = jstr(root, "type");
 	if (type == NULL) {
-		fmt_err(L->err, L->errlen, "%s: not GeoJSON (no \"type\")", L->label);
+		tk_errf(L->err, L->errlen, "%s: not GeoJSON (no \"type\")", L->label);
 		goto out;
 	}
 	if (strcmp(type, "FeatureCollection") == 0) {
 		json_object *feats;
 		if (!json_object_object_get_ex(root, "features", &feats) ||
 		    !json_object_is_type(feats, json_type_array)) {
-			fmt_err(L->err, L->errlen, "%s: FeatureCollection without "
+			tk_errf(L->err, L->errlen, "%s: FeatureCollection without "
 			    "\"features\"", L->label);
 			goto out;
 		}
@@ -1083,7 +1073,7 @@ tk_fenceset_load_mem(struct tk_fenceset *s, const char *label, const char *text,
 	if (err && errlen)
 		err[0] = '\0';
 	if (gctx_init(&L.g) != 0) {
-		fmt_err(err, errlen, "GEOS initialisation failed");
+		tk_errf(err, errlen, "GEOS initialisation failed");
 		return -1;
 	}
 	index_free(s);
@@ -1100,46 +1090,21 @@ tk_fenceset_load_file(struct tk_fenceset *s, const char *path,
     const struct tk_fence_opts *o, tk_fence_warn_fn *warn, void *warnarg,
     char *err, size_t errlen)
 {
-	FILE *fp = fopen(path, "rb");
-	if (fp == NULL) {
-		fmt_err(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf;
+	size_t len;
+	if (fd < 0)
+		return tk_errf(err, errlen, "%s: %s", path, strerror(errno));
+	if (tk_read_all(fd, FILE_MAX, &buf, &len) != 0) {
+		int e = errno;
+		close(fd);
+		if (e == EFBIG)
+			return tk_errf(err, errlen, "%s: larger than %u bytes", path, FILE_MAX);
+		return tk_errf(err, errlen, "%s: %s", path, strerror(e));
 	}
-	size_t cap = 65536, len = 0;
-	char *buf = malloc(cap);
-	int rc = -1;
-	if (buf == NULL) {
-		fmt_err(err, errlen, "out of memory");
-		goto out;
-	}
-	for (;;) {
-		if (len == cap) {
-			if (cap >= FILE_MAX) {
-				fmt_err(err, errlen, "%s: larger than %u bytes", path, FILE_MAX);
-				goto out;
-			}
-			char *nb = realloc(buf, cap * 2);
-			if (nb == NULL) {
-				fmt_err(err, errlen, "out of memory");
-				goto out;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		size_t r = fread(buf + len, 1, cap - len, fp);
-		len += r;
-		if (r == 0) {
-			if (ferror(fp)) {
-				fmt_err(err, errlen, "%s: %s", path, strerror(errno));
-				goto out;
-			}
-			break;
-		}
-	}
-	rc = tk_fenceset_load_mem(s, path, buf, len, o, warn, warnarg, err, errlen);
-out:
+	close(fd);
+	int rc = tk_fenceset_load_mem(s, path, buf, len, o, warn, warnarg, err, errlen);
 	free(buf);
-	fclose(fp);
 	return rc;
 }
 
@@ -1155,7 +1120,7 @@ tk_fenceset_select(struct tk_fenceset *s, const char *const *names, size_t nn,
 			any = strcmp(s->f[i].id, names[k]) == 0 ||
 			    strcmp(s->f[i].name, names[k]) == 0;
 		if (!any) {
-			fmt_err(err, errlen, "no fence named '%s'", names[k]);
+			tk_errf(err, errlen, "no fence named '%s'", names[k]);
 			return -1;
 		}
 	}
@@ -1262,7 +1227,7 @@ tk_fenceset_build(struct tk_fenceset *s, char *err, size_t errlen)
 	struct copy *c = malloc(s->n * 3 * sizeof(*c));
 	if (s->byid == NULL || c == NULL) {
 		free(c);
-		fmt_err(err, errlen, "out of memory");
+		tk_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < s->n; i++)
@@ -1272,7 +1237,7 @@ tk_fenceset_build(struct tk_fenceset *s, char *err, size_t errlen)
 	for (size_t i = 1; i < s->n; i++) {
 		const struct tk_fence *a = &s->f[s->byid[i - 1]], *b = &s->f[s->byid[i]];
 		if (strcmp(a->id, b->id) == 0) {
-			fmt_err(err, errlen, "two fences with the id '%s' (%s and %s)",
+			tk_errf(err, errlen, "two fences with the id '%s' (%s and %s)",
 			    a->id, a->source, b->source);
 			free(c);
 			index_free(s);
@@ -1331,7 +1296,7 @@ tk_fenceset_build(struct tk_fenceset *s, char *err, size_t errlen)
 	if (s->goff == NULL || s->gent == NULL || total > UINT32_MAX) {
 		free(c);
 		index_free(s);
-		fmt_err(err, errlen, "out of memory");
+		tk_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < nc; i++)
@@ -1344,7 +1309,7 @@ tk_fenceset_build(struct tk_fenceset *s, char *err, size_t errlen)
 	if (fill == NULL) {
 		free(c);
 		index_free(s);
-		fmt_err(err, errlen, "out of memory");
+		tk_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	memcpy(fill, s->goff, ncell * sizeof(*fill));

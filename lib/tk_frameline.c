@@ -64,6 +64,19 @@ unescape(const char *s, size_t n, uint8_t *out, size_t cap)
 	size_t o = 0;
 
 	for (size_t i = 0; i < n; i++) {
+		/* eight bytes at a time while none of them is a backslash */
+		while (i + 8 <= n && o + 8 <= cap) {
+			uint64_t w, x;
+			memcpy(&w, s + i, 8);
+			x = w ^ 0x5c5c5c5c5c5c5c5cull;	/* a zero byte where s has '\\' */
+			if ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull)
+				break;
+			memcpy(out + o, &w, 8);
+			i += 8;
+			o += 8;
+		}
+		if (i == n)
+			break;
 		uint8_t c = (uint8_t)s[i];
 		if (o == cap)
 			return -1;
@@ -165,20 +178,35 @@ full:
 	return -1;
 }
 
+/* n (<= 4) decimal digits, or -1 */
+static int
+digits(const char *p, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		unsigned c = (unsigned)(unsigned char)p[i] - '0';
+		if (c > 9)
+			return -1;
+		v = v * 10 + (int)c;
+	}
+	return v;
+}
+
 static int
 parse_time(const char *p, size_t n, int64_t *ms)
 {
 	/* YYYY-MM-DDTHH:MM:SS.mmmZ */
-	uint64_t y, mo, d, h, mi, s, f;
 	if (n != 24 || p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' ||
 	    p[16] != ':' || p[19] != '.' || p[23] != 'Z')
 		return -1;
-	if (tk_parse_uint(p, 4, 9999, &y) || tk_parse_uint(p + 5, 2, 12, &mo) ||
-	    tk_parse_uint(p + 8, 2, 31, &d) || tk_parse_uint(p + 11, 2, 23, &h) ||
-	    tk_parse_uint(p + 14, 2, 59, &mi) || tk_parse_uint(p + 17, 2, 60, &s) ||
-	    tk_parse_uint(p + 20, 3, 999, &f))
+	int y = digits(p, 4), mo = digits(p + 5, 2), d = digits(p + 8, 2),
+	    h = digits(p + 11, 2), mi = digits(p + 14, 2), s = digits(p + 17, 2),
+	    f = digits(p + 20, 3);
+	/* digits() is -1 on a non-digit; the upper bounds as before */
+	if ((y | mo | d | h | mi | s | f) < 0 || mo > 12 || d > 31 || h > 23 || mi > 59 ||
+	    s > 60)
 		return -1;
-	return tk_time_utc((int)y, (int)mo, (int)d, (int)h, (int)mi, (int)s, (int)f, ms);
+	return tk_time_utc(y, mo, d, h, mi, s, f, ms);
 }
 
 bool

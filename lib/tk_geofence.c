@@ -13,6 +13,7 @@
 #include <vis.h>
 
 #include "tk_geofence.h"
+#include "tk_util.h"
 
 #define NONE	INT64_MIN
 
@@ -45,19 +46,6 @@ struct tk_gf {
 	size_t		 nscratch;
 };
 
-static void fmt_err(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-fmt_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static uint64_t
 hash(const char *s, size_t n)
@@ -230,7 +218,7 @@ tk_gf_assign(struct tk_gf *g, const char *label, const char *text, size_t n,
 				int why;
 				d = lookup(g, t, tl, true, &why);
 				if (d == NULL) {
-					fmt_err(err, errlen, "%s:%lu: %s", label, lineno,
+					tk_errf(err, errlen, "%s:%lu: %s", label, lineno,
 					    why == TK_GF_BADID ? "device id too long" :
 					    "too many devices");
 					return -1;
@@ -239,21 +227,21 @@ tk_gf_assign(struct tk_gf *g, const char *label, const char *text, size_t n,
 				continue;
 			}
 			if (tl >= sizeof(tok)) {
-				fmt_err(err, errlen, "%s:%lu: fence name too long", label, lineno);
+				tk_errf(err, errlen, "%s:%lu: fence name too long", label, lineno);
 				return -1;
 			}
 			memcpy(tok, t, tl);
 			tok[tl] = '\0';
 			long fi = tk_fenceset_find(g->fs, tok);
 			if (fi < 0) {
-				fmt_err(err, errlen, "%s:%lu: no fence named '%s'", label,
+				tk_errf(err, errlen, "%s:%lu: no fence named '%s'", label,
 				    lineno, tok);
 				return -1;
 			}
 			int rc = isdef ? add_asg(&g->defasg, &g->ndefault, (uint32_t)fi) :
 			    add_asg(&d->asg, &d->nasg, (uint32_t)fi);
 			if (rc != 0) {
-				fmt_err(err, errlen, "out of memory");
+				tk_errf(err, errlen, "out of memory");
 				return -1;
 			}
 		}
@@ -513,7 +501,7 @@ tk_gf_load(struct tk_gf *g, const char *label, const char *text, size_t n,
 		size_t ln = (size_t)(eol - p);
 		lineno++;
 		if (ln >= sizeof(line) || memchr(p, '\0', ln)) {
-			fmt_err(err, errlen, "%s:%lu: bad line", label, lineno);
+			tk_errf(err, errlen, "%s:%lu: bad line", label, lineno);
 			return -1;
 		}
 		memcpy(line, p, ln);
@@ -521,7 +509,7 @@ tk_gf_load(struct tk_gf *g, const char *label, const char *text, size_t n,
 		p = eol + (nl ? 1 : 0);
 		if (lineno == 1) {
 			if (strcmp(line, "tk-geofence-state 1") != 0) {
-				fmt_err(err, errlen, "%s:1: not a tk-geofence state file", label);
+				tk_errf(err, errlen, "%s:1: not a tk-geofence state file", label);
 				return -1;
 			}
 			continue;
@@ -539,13 +527,13 @@ tk_gf_load(struct tk_gf *g, const char *label, const char *text, size_t n,
 		    strunvis(dev, f[1]) < 0 ||
 		    parse_time(isdev ? f[2] : f[4], &t) != 0 ||
 		    (isfen && strcmp(f[3], "inside") != 0 && strcmp(f[3], "outside") != 0)) {
-			fmt_err(err, errlen, "%s:%lu: bad state line", label, lineno);
+			tk_errf(err, errlen, "%s:%lu: bad state line", label, lineno);
 			return -1;
 		}
 		int why;
 		struct dev *d = lookup(g, dev, strlen(dev), true, &why);
 		if (d == NULL) {
-			fmt_err(err, errlen, "%s:%lu: %s", label, lineno,
+			tk_errf(err, errlen, "%s:%lu: %s", label, lineno,
 			    why == TK_GF_BADID ? "bad device id" : "too many devices");
 			return -1;
 		}
@@ -566,7 +554,7 @@ tk_gf_load(struct tk_gf *g, const char *label, const char *text, size_t n,
 			uint32_t nc = d->cap ? d->cap * 2 : 4;
 			struct fst *ns = reallocarray(d->st, nc, sizeof(*ns));
 			if (ns == NULL) {
-				fmt_err(err, errlen, "out of memory");
+				tk_errf(err, errlen, "out of memory");
 				return -1;
 			}
 			d->st = ns;

@@ -37,9 +37,12 @@ tk_rec_init(struct tk_record *r, enum tk_dialect d, enum tk_rtype t)
 static struct tk_attr *
 slot(struct tk_record *r, const char *key)
 {
-	for (unsigned i = 0; i < r->nattr; i++)
-		if (strcmp(r->attr[i].key, key) == 0)
+	for (unsigned i = 0; i < r->nattr; i++) {
+		/* the same literal, or a first byte in common before strcmp */
+		const char *k = r->attr[i].key;
+		if (k == key || (k[0] == key[0] && strcmp(k, key) == 0))
 			return &r->attr[i];
+	}
 	if (r->nattr == TK_ATTR_MAX) {
 		r->truncated = true;
 		return NULL;
@@ -164,9 +167,12 @@ tk_rec_wifi(struct tk_record *r, const struct tk_wifi *w)
 const struct tk_attr *
 tk_rec_get(const struct tk_record *r, const char *key)
 {
-	for (unsigned i = 0; i < r->nattr; i++)
-		if (strcmp(r->attr[i].key, key) == 0)
+	for (unsigned i = 0; i < r->nattr; i++) {
+		/* the same literal, or a first byte in common before strcmp */
+		const char *k = r->attr[i].key;
+		if (k == key || (k[0] == key[0] && strcmp(k, key) == 0))
 			return &r->attr[i];
+	}
 	return NULL;
 }
 
@@ -333,6 +339,25 @@ utf8_len(const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* Bytes that stand for themselves in a JSON string: printable ASCII but " and \. */
+static const bool json_plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0x00 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0x10 */
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0x20 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0x30 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0x40 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,	/* 0x50 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0x60 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,	/* 0x70 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0x80 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0x90 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0xa0 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0xb0 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0xc0 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0xd0 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0xe0 */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0xf0 */
+};
 int
 tk_buf_json_str(struct tk_buf *b, const void *sv, size_t n)
 {
@@ -346,10 +371,10 @@ tk_buf_json_str(struct tk_buf *b, const void *sv, size_t n)
 	b->p[b->len++] = '"';
 	for (size_t i = 0; i < n;) {
 		uint8_t c = s[i];
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+		if (json_plain[c]) {
 			/* fast run of plain ASCII */
 			size_t j = i + 1;
-			while (j < n && s[j] >= 0x20 && s[j] < 0x7f && s[j] != '"' && s[j] != '\\')
+			while (j < n && json_plain[s[j]])
 				j++;
 			if (put(b, s + i, j - i) < 0)
 				goto full;
@@ -420,14 +445,25 @@ put_num(struct tk_buf *b, double v, int prec)
 	return put(b, t, tk_fmt_num(t, v, prec));
 }
 
+/* The last time formatted for this record: server, device and fix time
+ * are often the same instant. */
+struct tcache {
+	int64_t	 ms;
+	size_t	 n;
+	char	 t[32];
+};
+
 static int
-put_time(struct tk_buf *b, int64_t ms)
+put_time(struct tk_buf *b, struct tcache *tc, int64_t ms)
 {
-	char t[32];
-	t[0] = '"';
-	size_t n = tk_fmt_time(t + 1, ms);
-	t[n + 1] = '"';
-	return put(b, t, n + 2);
+	if (tc->n == 0 || tc->ms != ms) {
+		tc->t[0] = '"';
+		size_t n = tk_fmt_time(tc->t + 1, ms);
+		tc->t[n + 1] = '"';
+		tc->n = n + 2;
+		tc->ms = ms;
+	}
+	return put(b, tc->t, tc->n);
 }
 
 static int
@@ -520,6 +556,7 @@ int
 tk_json_record(struct tk_buf *b, const struct tk_record *r, int flags)
 {
 	size_t save = b->len;
+	struct tcache tc = {.n = 0};
 
 	if (PUTS(b, "{\"type\":\"") < 0 || put(b, tk_rtype_name(r->type),
 	    strlen(tk_rtype_name(r->type))) < 0 || PUTS(b, "\",\"protocol\":\"") < 0 ||
@@ -530,13 +567,13 @@ tk_json_record(struct tk_buf *b, const struct tk_record *r, int flags)
 	    tk_buf_json_str(b, r->id, strlen(r->id)) < 0))
 		goto full;
 	if (r->server_time != TK_TIME_NONE &&
-	    (PUTS(b, ",\"serverTime\":") < 0 || put_time(b, r->server_time) < 0))
+	    (PUTS(b, ",\"serverTime\":") < 0 || put_time(b, &tc, r->server_time) < 0))
 		goto full;
 	if (r->device_time != TK_TIME_NONE &&
-	    (PUTS(b, ",\"deviceTime\":") < 0 || put_time(b, r->device_time) < 0))
+	    (PUTS(b, ",\"deviceTime\":") < 0 || put_time(b, &tc, r->device_time) < 0))
 		goto full;
 	if (r->fix_time != TK_TIME_NONE &&
-	    (PUTS(b, ",\"fixTime\":") < 0 || put_time(b, r->fix_time) < 0))
+	    (PUTS(b, ",\"fixTime\":") < 0 || put_time(b, &tc, r->fix_time) < 0))
 		goto full;
 	if (r->has_pos) {
 		if ((r->valid ? PUTS(b, ",\"valid\":true") : PUTS(b, ",\"valid\":false")) < 0 ||

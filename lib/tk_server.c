@@ -514,6 +514,25 @@ hangup(int e)
 }
 
 /* Send bytes to the device behind x.  kind: TK_F_SEND line is written first. */
+
+/*
+ * Mark a session for closing once the current event is done.  TCP sessions
+ * go on the reap list, so the end of each loop pass closes exactly the
+ * marked ones instead of walking every connection.
+ */
+static void
+sess_mark(struct sess *x, unsigned r)
+{
+	struct tk_server *s = x->srv;
+
+	x->closing = (uint8_t)r;
+	if (!x->udp && !x->reaping) {
+		x->reaping = 1;
+		x->hnext = s->reap;
+		s->reap = x;
+	}
+}
+
 static int
 sess_send(struct sess *x, const uint8_t *p, size_t n)
 {
@@ -545,7 +564,7 @@ sess_send(struct sess *x, const uint8_t *p, size_t n)
 				if (errno == EAGAIN || errno == EWOULDBLOCK)
 					break;
 				s->st.send_errors++;
-				x->closing = hangup(errno) ? R_PEER : R_ERROR;
+				sess_mark(x, hangup(errno) ? R_PEER : R_ERROR);
 				return -1;
 			}
 			off += (size_t)w;
@@ -556,12 +575,12 @@ sess_send(struct sess *x, const uint8_t *p, size_t n)
 	/* the socket is full: keep the rest until it drains */
 	size_t rest = n - off, have = x->wlen - x->woff;
 	if (have + rest > WBUF_MAX) {
-		x->closing = R_LIMIT;
+		sess_mark(x, R_LIMIT);
 		return -1;
 	}
 	uint8_t *nb = malloc(have + rest);
 	if (nb == NULL) {
-		x->closing = R_ERROR;
+		sess_mark(x, R_ERROR);
 		return -1;
 	}
 	if (have)
@@ -585,7 +604,7 @@ sess_flush_w(struct sess *x)
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK && !x->closing)
-				x->closing = hangup(errno) ? R_PEER : R_ERROR;
+				sess_mark(x, hangup(errno) ? R_PEER : R_ERROR);
 			break;
 		}
 		x->woff += (uint32_t)w;
@@ -690,7 +709,7 @@ on_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
 		emit(s, TK_F_JUNK, x, d, true, "oversize", f, n);
 		s->st.junk_bytes += n;
 		if (!x->udp) {
-			x->closing = R_PROTO;
+			sess_mark(x, R_PROTO);
 			return 1;
 		}
 		return 0;
@@ -766,7 +785,7 @@ sess_close(struct sess *x, enum reason r)
 
 	if (!x->udp) {
 		if (!x->closing)
-			x->closing = (uint8_t)r;
+			sess_mark(x, (uint8_t)r);
 		if (tk_framer_pending(&x->fr) > 0) {
 			struct feed fd = {x, (enum tk_dialect)x->fr.dialect,
 			    x->fr.dialect != TK_D_UNKNOWN};
@@ -813,12 +832,6 @@ reap_all(struct tk_server *s)
 		s->reap = x->hnext;
 		x->reaping = 0;
 		sess_close(x, (enum reason)x->closing);
-	}
-	for (x = s->tcp.head; x != NULL;) {
-		struct sess *nx = x->next;
-		if (x->closing)
-			sess_close(x, (enum reason)x->closing);
-		x = nx;
 	}
 }
 
@@ -872,16 +885,16 @@ on_tcp(struct tk_loop *l, int fd, unsigned ev, void *arg)
 		logf_(s, TK_LOG_INFO, "%s: protocol error: no frame in %u bytes",
 		    who(x, w, sizeof(w)), (unsigned)x->fr.max);
 		if (!x->closing)
-			x->closing = R_PROTO;
+			sess_mark(x, R_PROTO);
 		break;
 	case TK_FEED_UNKNOWN:
 		s->st.protocol_errors++;
 		if (!x->closing)
-			x->closing = R_UNKNOWN;
+			sess_mark(x, R_UNKNOWN);
 		break;
 	case TK_FEED_NOMEM:
 		if (!x->closing)
-			x->closing = R_ERROR;
+			sess_mark(x, R_ERROR);
 		break;
 	}
 	/* -m: keep the reassembly buffer within the configured frame length */
@@ -889,7 +902,7 @@ on_tcp(struct tk_loop *l, int fd, unsigned ev, void *arg)
 	    x->fr.max > s->o.frame_max) {
 		if (x->fr.len > s->o.frame_max) {
 			s->st.protocol_errors++;
-			x->closing = R_PROTO;
+			sess_mark(x, R_PROTO);
 		} else {
 			x->fr.max = (uint32_t)s->o.frame_max;
 		}
@@ -1165,11 +1178,8 @@ ctl_command(struct ctl *c, struct sess *x, const uint8_t *p, size_t n)
 	sess_send(x, p, n);
 	s->st.commands_sent++;
 	logf_(s, TK_LOG_INFO, "device %s: command of %zu bytes sent", x->dev->id, n);
-	if (!x->udp && x->closing && !x->reaping) {
-		x->reaping = 1;
-		x->hnext = s->reap;
-		s->reap = x;
-	}
+	if (!x->udp && x->closing)
+		sess_mark(x, x->closing);
 }
 
 static void

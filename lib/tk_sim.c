@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "tk_cmd.h"
 #include "tk_sim.h"
 #include "tk_util.h"
 
@@ -568,121 +569,57 @@ clamp_interval(double v)
 	return v < 1 ? 1 : v > 86400 ? 86400 : v;
 }
 
+/*
+ * The command catalogue (tk_cmd.h) recognises the bytes and gives the
+ * answer a device sends; positions answering locate come from the
+ * generators here, so that they follow the route.
+ */
 size_t
 tk_sim_answer(struct tk_sim_dev *d, const struct tk_sim_pos *p, const uint8_t *c,
     size_t n, struct tk_sim_effect *eff, uint8_t *out, size_t cap)
 {
-	memset(eff, 0, sizeof(*eff));
-	struct w w = {(char *)out, 0, cap, cap == 0};
+	struct tk_cmd cmd;
+	char id[TK_ID_MAX], err[200];
+	const char *own = d->dialect == TK_D_TK103 ? d->id : d->imei;
 
-	switch (d->dialect) {
-	case TK_D_TK103: {
-		/* (<id><code><data>) */
-		if (n < 18 || c[0] != '(' || c[n - 1] != ')' || memcmp(c + 1, d->id, 12) != 0)
-			return 0;
-		const uint8_t *code = c + 13, *data = c + 17;
-		size_t dn = n - 18;
-		if (memcmp(code, "AP00", 4) == 0) {
-			tk103_frame(&w, d, TK_SIM_ANSWER, p, TK_SIM_A_SOS);
-		} else if (memcmp(code, "AV01", 4) == 0 || memcmp(code, "AV00", 4) == 0) {
-			if (dn > 8)
-				return 0;
-			if (code[3] == '1' && dn == 1) {
-				eff->engine_stop = data[0] == '0';
-				eff->engine_resume = data[0] == '1';
-			}
-			wf(&w, "(%sBV0%c%.*s)", d->id, code[3], (int)dn, (const char *)data);
-		} else if (memcmp(code, "AR00", 4) == 0) {
-			uint64_t f;
-			if (dn != 8 || tk_parse_hex((const char *)data, 4, &f) != 0)
-				return 0;
-			if (f == 0)
-				eff->stop = true;
-			else
-				eff->interval_s = clamp_interval((double)f);
-			wf(&w, "(%sBS08%.*s)", d->id, (int)dn, (const char *)data);
-		} else if (memcmp(code, "AT00", 4) == 0) {
-			eff->reboot = true;
-			wf(&w, "(%sBT00)", d->id);
-		} else {
-			return 0;
-		}
-		eff->recognised = true;
+	memset(eff, 0, sizeof(*eff));
+	if (tk_cmd_recognize(d->dialect, c, n, &cmd, id, sizeof(id), err, sizeof(err)) != 0)
+		return 0;
+	if (id[0] != '\0' && strcmp(id, own) != 0)
+		return 0;	/* another device's command */
+	eff->recognised = true;
+	switch (cmd.id) {
+	case TK_CMD_TRACK:
+		if (cmd.num > 0)
+			eff->interval_s = clamp_interval((double)cmd.num);
+		break;
+	case TK_CMD_TRACK_STOP:
+	case TK_CMD_POWER_OFF:
+		eff->stop = true;
+		break;
+	case TK_CMD_ENGINE_STOP:
+		eff->engine_stop = true;
+		break;
+	case TK_CMD_ENGINE_RESUME:
+		eff->engine_resume = true;
+		break;
+	case TK_CMD_REBOOT:
+		eff->reboot = true;
+		break;
+	default:
+		break;
+	}
+	struct w w = {(char *)out, 0, cap, cap == 0};
+	if (cmd.id == TK_CMD_LOCATE && cmd.set == TK_CS_TK103) {
+		tk103_frame(&w, d, TK_SIM_ANSWER, p, TK_SIM_A_SOS);
 		return w.full ? 0 : w.len;
 	}
-	case TK_D_GPS103: {
-		/* **,imei:<IMEI>,<letter>[,...][;] */
-		size_t pre = 8 + 15 + 1;
-		if (n < pre + 1 || memcmp(c, "**,imei:", 8) != 0 || memcmp(c + 8, d->imei, 15) != 0 ||
-		    c[23] != ',')
-			return 0;
-		size_t e = n;
-		while (e > pre && (c[e - 1] == ';' || c[e - 1] == '\r' || c[e - 1] == '\n'))
-			e--;
-		const uint8_t *a = c + pre;
-		size_t an = e - pre;
-		eff->recognised = true;
-		if (an == 1 && a[0] == 'B') {
-			gps103_frame(&w, d, TK_SIM_POSITION, p, TK_SIM_A_SOS);
-			return w.full ? 0 : w.len;
-		}
-		if (an == 1 && a[0] == 'D')
-			eff->stop = true;
-		else if (an == 1 && a[0] == 'J')
-			eff->engine_stop = true;
-		else if (an == 1 && a[0] == 'K')
-			eff->engine_resume = true;
-		else if (an >= 5 && a[0] == 'C' && a[1] == ',') {
-			uint64_t v;
-			if (tk_parse_uint((const char *)a + 2, an - 3, 999, &v) != 0)
-				return 0;
-			double mul = a[an - 1] == 's' ? 1 : a[an - 1] == 'm' ? 60 : a[an - 1] == 'h' ? 3600 : 0;
-			if (mul == 0 || v == 0)
-				return 0;
-			eff->interval_s = clamp_interval((double)v * mul);
-		} else
-			eff->recognised = false;
-		return 0;
+	if (cmd.id == TK_CMD_LOCATE && cmd.set == TK_CS_GPS103) {
+		gps103_frame(&w, d, TK_SIM_POSITION, p, TK_SIM_A_SOS);
+		return w.full ? 0 : w.len;
 	}
-	case TK_D_XEXUN:
-		/* powercar<pw> 11 / 00 */
-		if (n >= 11 && memcmp(c, "powercar", 8) == 0 && c[n - 3] == ' ') {
-			eff->recognised = true;
-			eff->engine_stop = c[n - 2] == '1' && c[n - 1] == '1';
-			eff->engine_resume = c[n - 2] == '0' && c[n - 1] == '0';
-		}
-		return 0;
-	case TK_D_XEXUN2: {
-		uint8_t b[300];
-		if (n < 20 || c[0] != 0xFA || c[1] != 0xAF || c[n - 2] != 0xFA || c[n - 1] != 0xAF)
-			return 0;
-		size_t bn = tk_sim_x2_unescape(c + 2, n - 4, b, sizeof(b));
-		if (bn < 16 || b[0] != 0x00 || b[1] != 0x07)
-			return 0;
-		uint8_t im[8];
-		pack_imei(d->imei, im);
-		if (memcmp(b + 4, im, 8) != 0)
-			return 0;
-		size_t plen = (size_t)((b[12] << 8 | b[13]) & 0x3FF);
-		if (16 + plen != bn)
-			return 0;
-		const char *t = (const char *)b + 16;
-		eff->recognised = true;
-		if (plen == 5 && memcmp(t, "reset", 5) == 0)
-			eff->reboot = true;
-		else if (plen >= 15 && memcmp(t, "tracking_send=", 14) == 0) {
-			const char *comma = memchr(t + 14, ',', plen - 14);
-			uint64_t v;
-			size_t vl = comma ? (size_t)(comma - (t + 14)) : plen - 14;
-			if (tk_parse_uint(t + 14, vl, 86400, &v) == 0 && v > 0)
-				eff->interval_s = clamp_interval((double)v);
-		} else if (plen == 4 && memcmp(t, "of=1", 4) == 0)
-			eff->stop = true;
-		return 0;
-	}
-	default:
-		return 0;
-	}
+	long k = tk_cmd_sim_answer(&cmd, own, p->time_ms, out, cap);
+	return k > 0 ? (size_t)k : 0;
 }
 
 /* ---- routes --------------------------------------------------------------- */

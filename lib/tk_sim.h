@@ -102,16 +102,13 @@ struct tk_sim_effect {
 };
 
 /*
- * The device's answer to command bytes c received from the server (all in
- * one function, so that the command catalogue can drive it):
- *   tk103  (<id>AP00) -> (<id>BP04<position block>); (<id>AV01d) -> (<id>BV01d);
- *          (<id>AV00d) -> (<id>BV00d); (<id>AR00ffffhhmm) -> interval;
- *          (<id>AT00) -> (<id>BT00)
- *   gps103 **,imei:<IMEI>,B -> a position sentence; C,<nn><s|m|h> -> interval;
- *          D -> stop; J/K -> engine stop/resume (no answer bytes)
- *   xexun  powercar<pw> 11|00 -> engine stop/resume (no answer)
- *   xexun2 type 0x0007 command text tracking_send=<f>,<f> / reset / of=1
- * Returns the answer length (0 if none); eff says what else to do.
+ * The device's answer to command bytes c received from the server.  The
+ * command catalogue recognises them (tk_cmd_recognize(), which also checks
+ * the device id) and gives the answer bytes (tk_cmd_sim_answer(): tk103
+ * (<id>B..), the ZC03 result for the alternative syntax, gps103 <x>t
+ * acknowledgements, an xexun2 type 0x0007 frame; xexun has none); a locate
+ * is answered with a position from the generators here (tk103 BP04, gps103
+ * tracker).  Returns the answer length (0 if none); eff says what else to do.
  */
 size_t	 tk_sim_answer(struct tk_sim_dev *, const struct tk_sim_pos *,
 	    const uint8_t *c, size_t n, struct tk_sim_effect *eff,

@@ -1,6 +1,12 @@
 /* tk_util.c: bounded parsing helpers, times, checksums. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "tk_crc_int.h"
 #include "tk_util.h"
 
 size_t
@@ -80,7 +86,8 @@ tk_parse_uint(const char *p, size_t n, uint64_t max, uint64_t *out)
 		unsigned d = (unsigned)(unsigned char)p[i] - '0';
 		if (d > 9)
 			return -1;
-		if (v > (UINT64_MAX - d) / 10)
+		/* 19 digits always fit in 64 bits: only the 20th can overflow */
+		if (i == 19 && v > (UINT64_MAX - d) / 10)
 			return -1;
 		v = v * 10 + d;
 	}
@@ -283,21 +290,17 @@ tk_civil_from_ms(int64_t ms, int *y, int *mo, int *d, int *h, int *mi, int *s, i
 uint16_t
 tk_crc16_xmodem(const uint8_t *p, size_t n)
 {
-	static uint16_t tab[256];
-	static bool init;
 	uint16_t crc = 0;
 
-	if (!init) {
-		for (unsigned i = 0; i < 256; i++) {
-			uint16_t c = (uint16_t)(i << 8);
-			for (int k = 0; k < 8; k++)
-				c = (c & 0x8000) ? (uint16_t)(c << 1 ^ 0x1021) : (uint16_t)(c << 1);
-			tab[i] = c;
-		}
-		init = true;
+	/* eight bytes per step (slicing by 8), then byte by byte */
+	for (; n >= 8; n -= 8, p += 8) {
+		crc ^= (uint16_t)(p[0] << 8 | p[1]);
+		crc = crc16_tab[7][crc >> 8] ^ crc16_tab[6][crc & 0xff] ^
+		    crc16_tab[5][p[2]] ^ crc16_tab[4][p[3]] ^ crc16_tab[3][p[4]] ^
+		    crc16_tab[2][p[5]] ^ crc16_tab[1][p[6]] ^ crc16_tab[0][p[7]];
 	}
-	for (size_t i = 0; i < n; i++)
-		crc = (uint16_t)(crc << 8 ^ tab[(crc >> 8 ^ p[i]) & 0xff]);
+	for (; n > 0; n--, p++)
+		crc = (uint16_t)(crc << 8 ^ crc16_tab[0][(crc >> 8 ^ *p) & 0xff]);
 	return crc;
 }
 
@@ -320,4 +323,59 @@ tk_strlcpyn(char *dst, size_t cap, const void *src, size_t n)
 	memcpy(dst, src, n);
 	dst[n] = '\0';
 	return n;
+}
+
+int
+tk_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+int
+tk_read_all(int fd, size_t max, char **bufp, size_t *lenp)
+{
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap + 1);
+
+	if (buf == NULL)
+		return -1;
+	for (;;) {
+		if (len == cap) {
+			if (cap >= max) {
+				free(buf);
+				errno = EFBIG;
+				return -1;
+			}
+			cap = cap * 2 > max ? max : cap * 2;
+			char *nb = realloc(buf, cap + 1);
+			if (nb == NULL) {
+				free(buf);
+				return -1;
+			}
+			buf = nb;
+		}
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			free(buf);
+			errno = e;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	return 0;
 }

@@ -56,6 +56,15 @@ uint8_t	tk_nmea_xor(const uint8_t *p, size_t n);
 /* Unit conversions to Traccar's knots. */
 #define TK_KMH_TO_KN	(1.0 / 1.852)
 
+/* Format a reason into a caller's error buffer (NULL or 0 length: ignored);
+ * returns -1, so "return tk_errf(err, errlen, ...)" reports and fails. */
+int	tk_errf(char *err, size_t errlen, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* Read all of fd into a malloc'd buffer (NUL-terminated, not counted in
+ * *len), at most max bytes: 0, or -1 with errno (EFBIG when larger). */
+int	tk_read_all(int fd, size_t max, char **buf, size_t *len);
+
 /* Bounded, NUL-terminating copy; returns the length copied. */
 size_t	tk_strlcpyn(char *dst, size_t cap, const void *src, size_t n);
 

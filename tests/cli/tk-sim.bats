@@ -174,3 +174,17 @@ xexun2 10"
 	! grep -o '"latitude":[-0-9.]*,"longitude":[-0-9.]*' "$TK_TMP/j" | tr ':,' '  ' |
 		awk '$2 < 52.29 || $2 > 52.75 || $4 < 13.16 || $4 > 13.65' | grep -q .
 }
+
+@test "tk-sim -u: nobody answers: replies counted missing, --check exits 1, -N is exact" {
+	# UDP port 9 (discard): the datagrams go out, no reply comes back
+	run --separate-stderr timeout 10 "$TK_BIN/tk-sim" -u -p 9 -n 5 -d gps103 -i 0.05 -N 37 \
+		--grace 0.3 --check --stats-json "$TK_TMP/s"
+	assert_failure 1
+	grep -q '"frames":37,' "$TK_TMP/s"
+	grep -q '"logins":5,' "$TK_TMP/s"
+	grep -q '"replies_ok":0,"replies_wrong":0,"replies_missing":5,' "$TK_TMP/s"
+	[[ "$stderr" == *"replies ok 0, wrong 0, missing 5"* ]]
+	# without --check the same run succeeds
+	run --separate-stderr timeout 10 "$TK_BIN/tk-sim" -u -p 9 -n 2 -N 4 -i 0.05 --grace 0 -q
+	assert_success
+}

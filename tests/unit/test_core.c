@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,14 @@ test_parse_numbers(void **state)
 	assert_int_equal(tk_parse_uint("1a", 2, 200, &u), -1);
 	assert_int_equal(tk_parse_uint("", 0, 200, &u), -1);
 	assert_int_equal(tk_parse_uint("99999999999999999999", 20, UINT64_MAX, &u), -1);
+	/* the 64-bit edge: the largest value parses, one more overflows */
+	assert_int_equal(tk_parse_uint("18446744073709551615", 20, UINT64_MAX, &u), 0);
+	assert_true(u == UINT64_MAX);
+	assert_int_equal(tk_parse_uint("18446744073709551616", 20, UINT64_MAX, &u), -1);
+	assert_int_equal(tk_parse_uint("9999999999999999999", 19, UINT64_MAX, &u), 0);
+	assert_true(u == 9999999999999999999ull);
+	assert_int_equal(tk_parse_uint("00000000000000000001", 20, UINT64_MAX, &u), 0);
+	assert_true(u == 1);
 	assert_int_equal(tk_parse_dec("-12.5", 5, &d), 0);
 	assert_true(d == -12.5);
 	assert_int_equal(tk_parse_dec(".5", 2, &d), 0);
@@ -203,6 +212,204 @@ test_fline_roundtrip(void **state)
 	assert_true(strlen(err) > 0);
 }
 
+/* Random frames survive write and parse; a scratch one byte short fails. */
+static void
+test_fline_roundtrip_random(void **state)
+{
+	static uint8_t in[600], scratch[600];
+	static char out[4 * sizeof(in) + 512];
+	struct tk_fline l, p;
+	char err[100];
+	(void)state;
+	srandom(7);
+	for (int round = 0; round < 2000; round++) {
+		size_t n = 1 + (size_t)(random() % (long)(sizeof(in) - 1));
+		for (size_t i = 0; i < n; i++)
+			in[i] = (uint8_t)(round % 2 ? random() : random() % 96 + 32);
+		memset(&l, 0, sizeof(l));
+		l.kind = TK_F_FRAME;
+		l.time_ms = 1700000000123;
+		strcpy(l.transport, "udp");
+		strcpy(l.peer, "192.0.2.7:40000");
+		l.conn = (uint64_t)round;
+		l.data = in;
+		l.len = n;
+		struct tk_buf b = {out, 0, sizeof(out)};
+		assert_int_equal(tk_fline_write(&b, &l), 0);
+		assert_int_equal(tk_fline_parse(out, b.len, &p, scratch, n, err,
+		    sizeof(err)), 0);
+		assert_int_equal(p.len, n);
+		assert_memory_equal(p.data, in, n);
+		assert_int_equal(p.conn, (uint64_t)round);
+		assert_int_equal(tk_fline_parse(out, b.len, &p, scratch, n - 1, err,
+		    sizeof(err)), -1);
+	}
+	/* a trailing lone backslash and a non-escape are bad escapes */
+	static const char *const bad[] = {
+		"2026-11-24T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - (abc\\",
+		"2026-11-24T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - (a\\qc",
+		"2026-11-24T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - \\477",
+		/* times out of range or not digits */
+		"2026-13-24T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - x",
+		"2026-11-32T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - x",
+		"2026-11-24T24:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - x",
+		"2026-11-24T08:60:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - x",
+		"2026-11-24T08:01:61.123Z frame tcp 192.0.2.7:1 1 tk103 - - x",
+		"2026-11-24T08:01:05.1a3Z frame tcp 192.0.2.7:1 1 tk103 - - x",
+		"2026-1-24T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - x",
+		"2o26-11-24T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - x",
+		"2026-11-24T08:01:05+123Z frame tcp 192.0.2.7:1 1 tk103 - - x",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(tk_fline_parse(bad[i], strlen(bad[i]), &p, scratch,
+		    sizeof(scratch), err, sizeof(err)), -1);
+	/* octal escapes take at most three digits: \0123 is 012 then '3' */
+	static const char ok[] = "2026-11-24T08:01:05.123Z frame tcp 192.0.2.7:1 1 tk103 - - \\0123\\s\\E";
+	assert_int_equal(tk_fline_parse(ok, strlen(ok), &p, scratch, sizeof(scratch), err,
+	    sizeof(err)), 0);
+	assert_int_equal(p.len, 4);
+	assert_memory_equal(p.data, "\0123 \033", 4);
+	/* the edges that parse: a leap second, 23:59, the last millisecond */
+	static const char edge[] = "2026-12-31T23:59:60.999Z open udp 192.0.2.7:1 1 - - - -";
+	assert_int_equal(tk_fline_parse(edge, strlen(edge), &p, scratch, sizeof(scratch), err,
+	    sizeof(err)), 0);
+	int64_t want;
+	assert_int_equal(tk_time_utc(2026, 12, 31, 23, 59, 60, 999, &want), 0);
+	assert_true(p.time_ms == want);
+}
+
+/* Every byte alone: printable ASCII but " and \\ passes, the rest is escaped
+ * (\\", \\\\, \\n, \\u00XX, or \\ufffd for a lone byte >= 0x80). */
+static void
+test_json_str_bytes(void **state)
+{
+	char out[64];
+	(void)state;
+	for (unsigned c = 0; c < 256; c++) {
+		struct tk_buf b = {out, 0, sizeof(out)};
+		uint8_t in = (uint8_t)c;
+		assert_int_equal(tk_buf_json_str(&b, &in, 1), 0);
+		bool plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+		if (plain) {
+			assert_int_equal(b.len, 3);
+			assert_int_equal((uint8_t)out[1], c);
+		} else {
+			assert_true(b.len == 4 || b.len == 8);
+			assert_int_equal(out[1], '\\');
+		}
+	}
+}
+
+/* tk_fmt_num against the plain definition: round |v| * 10^prec to an
+ * integer, split it by division, trim trailing fraction zeros. */
+static size_t
+ref_fmt_num(char *out, double v, int prec)
+{
+	static const double p[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+	if (!isfinite(v) || fabs(v) * p[prec] >= 9e18)
+		return (size_t)snprintf(out, 48, "null");
+	uint64_t m = (uint64_t)llround(fabs(v) * p[prec]);
+	uint64_t ip = m / (uint64_t)p[prec], fp = m % (uint64_t)p[prec];
+	int n = snprintf(out, 48, "%s%llu", v < 0 && m != 0 ? "-" : "",
+	    (unsigned long long)ip);
+	if (prec > 0 && fp != 0) {
+		n += snprintf(out + n, 48 - (size_t)n, ".%0*llu", prec, (unsigned long long)fp);
+		while (out[n - 1] == '0')
+			out[--n] = '\0';
+	}
+	return (size_t)n;
+}
+
+static void
+test_fmt_num_reference(void **state)
+{
+	char a[48], b[48];
+	static const double edge[] = {0, -0.0, 0.5, -0.5, 1e-10, -1e-10, 0.0000005,
+	    -0.0000004, 123.456789, -33.77411, 150.95514, 9e17, -9e17, 1.005, 2.675};
+	(void)state;
+	srandom(11);
+	for (int prec = 0; prec <= 9; prec++) {
+		for (size_t i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+			size_t la = tk_fmt_num(a, edge[i], prec), lb = ref_fmt_num(b, edge[i], prec);
+			assert_string_equal(a, b);
+			assert_int_equal(la, lb);
+		}
+		for (int k = 0; k < 20000; k++) {
+			double v = ((double)random() / 2147483647.0 - 0.5) *
+			    pow(10, (double)(random() % 14 - 6));
+			size_t la = tk_fmt_num(a, v, prec), lb = ref_fmt_num(b, v, prec);
+			assert_string_equal(a, b);
+			assert_int_equal(la, lb);
+		}
+	}
+}
+
+/* CRC-16/XMODEM by its bitwise definition (poly 0x1021, init 0, MSB first). */
+static uint16_t
+ref_crc16(const uint8_t *p, size_t n)
+{
+	uint16_t crc = 0;
+	for (size_t i = 0; i < n; i++) {
+		crc ^= (uint16_t)(p[i] << 8);
+		for (int k = 0; k < 8; k++)
+			crc = (crc & 0x8000) ? (uint16_t)(crc << 1 ^ 0x1021) : (uint16_t)(crc << 1);
+	}
+	return crc;
+}
+
+static void
+test_crc16_reference(void **state)
+{
+	static uint8_t buf[1100];
+	(void)state;
+	srandom(5);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)random();
+	/* every length to 70 (all tail sizes, several 8-byte steps), at odd
+	 * offsets, then long random spans */
+	for (size_t off = 0; off < 9; off++)
+		for (size_t n = 0; n <= 70; n++)
+			assert_int_equal(tk_crc16_xmodem(buf + off, n), ref_crc16(buf + off, n));
+	for (int k = 0; k < 500; k++) {
+		size_t off = (size_t)(random() % 100), n = (size_t)(random() % 1000);
+		assert_int_equal(tk_crc16_xmodem(buf + off, n), ref_crc16(buf + off, n));
+	}
+	memset(buf, 0xff, sizeof(buf));
+	assert_int_equal(tk_crc16_xmodem(buf, 1000), ref_crc16(buf, 1000));
+}
+
+/* tk_split against a byte-by-byte reference: field count, spans, max. */
+static void
+test_split_reference(void **state)
+{
+	char buf[200];
+	struct tk_span f[12];
+	(void)state;
+	srandom(3);
+	for (int round = 0; round < 20000; round++) {
+		size_t n = (size_t)(random() % (long)sizeof(buf));
+		long gap = 1 + random() % 40;	/* mean field length */
+		for (size_t i = 0; i < n; i++)
+			buf[i] = random() % gap == 0 ? ',' : 'a';
+		size_t max = (size_t)(random() % 12);
+		size_t nf = tk_split(buf, n, ',', f, max);
+		size_t rn = 1, start = 0, idx = 0;
+		for (size_t i = 0; i <= n; i++) {
+			if (i == n || buf[i] == ',') {
+				if (idx < max) {
+					assert_ptr_equal(f[idx].p, buf + start);
+					assert_int_equal(f[idx].n, i - start);
+				}
+				idx++;
+				start = i + 1;
+				if (i < n)
+					rn++;
+			}
+		}
+		assert_int_equal(nf, rn);
+	}
+}
+
 struct got {
 	int n;
 	enum tk_dialect d[16];
@@ -374,6 +581,11 @@ main(void)
 		cmocka_unit_test(test_record_bounds),
 		cmocka_unit_test(test_fline_escape_matches_vis),
 		cmocka_unit_test(test_fline_roundtrip),
+		cmocka_unit_test(test_fline_roundtrip_random),
+		cmocka_unit_test(test_json_str_bytes),
+		cmocka_unit_test(test_fmt_num_reference),
+		cmocka_unit_test(test_crc16_reference),
+		cmocka_unit_test(test_split_reference),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_framer_chunks),
 		cmocka_unit_test(test_framer_overflow),

@@ -491,11 +491,14 @@ test_answers(void **state)
 	answer_str(&d, &p, "**,imei:868683023212255,B", "imei:868683023212255,tracker,"
 	    "151024055148,,F,055148.000,A,2555.3531,S,02855.3329,E,2.54,276.17;", &eff);
 	assert_true(eff.recognised);
-	answer_str(&d, &p, "**,imei:868683023212255,C,05m", "", &eff);
+	answer_str(&d, &p, "**,imei:868683023212255,C,05m",
+	    "imei:868683023212255,ct,1510240551,,L,;", &eff);
 	assert_true(eff.interval_s == 300);
-	answer_str(&d, &p, "**,imei:868683023212255,C,30s;", "", &eff);
+	answer_str(&d, &p, "**,imei:868683023212255,C,30s;",
+	    "imei:868683023212255,ct,1510240551,,L,;", &eff);
 	assert_true(eff.interval_s == 30);
-	answer_str(&d, &p, "**,imei:868683023212255,J", "", &eff);
+	answer_str(&d, &p, "**,imei:868683023212255,J",
+	    "imei:868683023212255,jt,1510240551,,L,;", &eff);
 	assert_true(eff.engine_stop);
 	answer_str(&d, &p, "**,imei:111111111111111,B", "", &eff);
 	assert_false(eff.recognised);
@@ -510,9 +513,36 @@ test_answers(void **state)
 	static const uint8_t of[] = {0xFA, 0xAF, 0x00, 0x07, 0x00, 0x01, 0x12, 0x34, 0x56, 0x78,
 	    0x90, 0x12, 0x34, 0x50, 0x00, 0x04, 0xFE, 0xBC, 0x6F, 0x66, 0x3D, 0x31, 0xFA, 0xAF};
 	uint8_t o[64];
-	assert_int_equal(tk_sim_answer(&d, &p, of, sizeof(of), &eff, o, sizeof(o)), 0);
+	/* the answer: a type 0x0007 frame from the device (tk_cmd_sim_answer) */
+	size_t an = tk_sim_answer(&d, &p, of, sizeof(of), &eff, o, sizeof(o));
+	assert_true(an >= 22);
+	assert_int_equal(o[2], 0x00);
+	assert_int_equal(o[3], 0x07);
 	assert_true(eff.recognised);
 	assert_true(eff.stop);
+	/* tracking_send=30,30 as a command frame built here: checksum ~sum */
+	uint8_t ts[64] = {0xFA, 0xAF, 0x00, 0x07, 0x00, 0x01, 0x12, 0x34, 0x56, 0x78, 0x90,
+	    0x12, 0x34, 0x50, 0x00, 20};
+	const char *txt = "tracking_send=30,30";
+	size_t tl = strlen(txt);
+	uint32_t sum = 0;
+	for (size_t i = 0; i < tl; i++)
+		sum += (uint8_t)txt[i];
+	ts[15] = (uint8_t)tl;
+	ts[16] = (uint8_t)((~sum >> 8) & 0xFF);
+	ts[17] = (uint8_t)(~sum & 0xFF);
+	memcpy(ts + 18, txt, tl);
+	ts[18 + tl] = 0xFA;
+	ts[19 + tl] = 0xAF;
+	/* answered like every catalogue command, with a type 0x0007 frame */
+	assert_true(tk_sim_answer(&d, &p, ts, 20 + tl, &eff, o, sizeof(o)) >= 22);
+	assert_int_equal(o[3], 0x07);
+	assert_true(eff.recognised);
+	assert_true(eff.interval_s == 30);
+	/* another IMEI: not for this device */
+	ts[6] = 0x99;
+	tk_sim_answer(&d, &p, ts, 20 + tl, &eff, o, sizeof(o));
+	assert_false(eff.recognised);
 }
 
 static void

@@ -1,0 +1,18 @@
+#!/usr/bin/env bats
+# tk-decode on frame lines: per-connection sessions come and go with
+# open/close lines, and the session table stays sized to the connections
+# that are open, not to every connection ever seen.
+load test_helper
+
+@test "140000 connections opened and closed one after another: no table overflow" {
+	# one tk103 heartbeat per connection, then its close; at most one open
+	awk 'BEGIN { for (i = 1; i <= 140000; i++) {
+		printf "2026-11-24T08:00:00.000Z frame tcp 192.0.2.7:%d %d tk103 - - (087073005534BP00HSO)\n", 1024 + i % 60000, i
+		printf "2026-11-24T08:00:00.000Z close tcp 192.0.2.7:%d %d - - - eof\n", 1024 + i % 60000, i
+	} }' >"$TK_TMP/lines"
+	run_tk tk-decode "$TK_TMP/lines"
+	assert_success
+	[[ "$stderr" != *"forgetting per-connection state"* ]]
+	[[ "$stderr" == *"140000 frames, 140000 decoded, 0 rejected, 140000 records"* ]]
+	[ "$(printf '%s\n' "$output" | grep -c '"type":"heartbeat"')" -eq 140000 ]
+}
