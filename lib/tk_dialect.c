@@ -276,9 +276,14 @@ tk_classify(const uint8_t *buf, size_t n, bool eof, enum tk_dialect *d, size_t *
 		return TK_CLASS_OK;
 	default:
 		if (isdig(p[0])) {
+			/* at most an IMEI's 16 digits lead a frame (xexun's serial
+			 * has 10-12): a longer run decides now, whatever follows
+			 * it, so a stream's answer does not depend on its reads */
 			size_t k = 0;
-			while (k < m && isdig(p[k]))
+			while (k < m && k <= 16 && isdig(p[k]))
 				k++;
+			if (k > 16)
+				goto fallback;
 			if (k == m) {
 				if (eof && k >= 14 && k <= 16) {
 					*d = TK_D_GPS103;	/* bare IMEI heartbeat datagram */
