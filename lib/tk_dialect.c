@@ -581,6 +581,12 @@ tk_framer_feed(struct tk_framer *fr, const uint8_t *p, size_t n,
 		enum tk_feed r = run(fr, q, qn, false, cb, &used);
 		size_t rest = qn - used;
 		fr->offset += used;
+		if (rest > fr->max) {
+			/* only after a stop in a large read: more than the buffer
+			 * holds is left; the caller abandons the stream */
+			fr->offset += rest;
+			rest = 0;
+		}
 		if (keep(fr, q + used, rest) != TK_FEED_OK)
 			return TK_FEED_NOMEM;
 		/* an overflow is reported once the whole input has been scanned:

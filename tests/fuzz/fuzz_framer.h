@@ -52,6 +52,17 @@ fz_on_junk(void *arg, const uint8_t *j, size_t n, uint64_t off)
 	r->junk += n;
 }
 
+static inline int
+fz_stop_after(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
+{
+	int *left = arg;
+	(void)d;
+	(void)f;
+	(void)n;
+	(void)off;
+	return (*left)-- <= 0;
+}
+
 /* Feed data in chunks: k == 0 means all at once; else sizes from seed. */
 static inline void
 fz_feed(struct fz_run *r, enum tk_dialect given, const uint8_t *data, size_t size,
@@ -151,6 +162,24 @@ fz_framer_check(enum tk_dialect forced, const uint8_t *data, size_t size)
 			tk_framer_feed(&fr, in + i, 1, &cb);
 		tk_framer_finish(&fr, &cb);
 		fz_same(&whole, &chunked, "byte by byte");
+	}
+	/* a callback that stops (a listener closing the session) after some
+	 * frame, in reads of any size: nothing may be kept beyond the buffer */
+	{
+		struct tk_framer fr;
+		int left = (int)(seed % 4);
+		struct tk_framer_cb cb = {fz_stop_after, NULL, &left};
+		size_t off = 0, k = seed % 3 == 0 ? size : (seed % 200) + 1;
+		tk_framer_init(&fr, seed & 1 ? forced : TK_D_UNKNOWN, 0);
+		while (off < size) {
+			size_t n = size - off < k ? size - off : k;
+			enum tk_feed r = tk_framer_feed(&fr, in + off, n, &cb);
+			FZ_CHECK(tk_framer_pending(&fr) <= 65536);
+			if (r == TK_FEED_STOPPED)
+				break;
+			off += n;
+		}
+		tk_framer_free(&fr);
 	}
 	free(in);
 }

@@ -134,11 +134,56 @@ test_regress(void **state)
 	print_message("%u regression inputs replayed\n", count);
 }
 
+static int
+stop_first(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
+{
+	(void)d;
+	(void)f;
+	(void)n;
+	(void)off;
+	(*(int *)arg)++;
+	return 1;
+}
+
+/*
+ * A frame callback that stops (tk-listen closing a session) in the middle
+ * of a read larger than the framer's buffer: what is left must not be
+ * copied into the max-sized buffer (a heap overflow while the framer was
+ * being reworked; ASan in SANITIZE=1).
+ */
+static void
+test_stop_in_large_read(void **state)
+{
+	static uint8_t in[20000];
+	const char fr[] = "(087073005534BP00HSO)";
+	size_t n = 0;
+	int nf = 0;
+	(void)state;
+	while (n + sizeof(fr) - 1 <= sizeof(in)) {
+		memcpy(in + n, fr, sizeof(fr) - 1);
+		n += sizeof(fr) - 1;
+	}
+	struct tk_framer f;
+	struct tk_framer_cb cb = {stop_first, NULL, &nf};
+	tk_framer_init(&f, TK_D_TK103, 0);
+	assert_int_equal(tk_framer_feed(&f, in, n, &cb), TK_FEED_STOPPED);
+	assert_int_equal(nf, 1);
+	assert_true(tk_framer_pending(&f) <= tk_frame_max(TK_D_TK103));
+	tk_framer_free(&f);
+	/* unclassified too */
+	nf = 0;
+	tk_framer_init(&f, TK_D_UNKNOWN, 0);
+	assert_int_equal(tk_framer_feed(&f, in, n, &cb), TK_FEED_STOPPED);
+	assert_int_equal(nf, 1);
+	tk_framer_free(&f);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_regress),
+		cmocka_unit_test(test_stop_in_large_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
