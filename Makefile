@@ -83,10 +83,10 @@ else
 Q = @
 endif
 
-.PHONY: all lib tools tests check check-unit check-cli check-man check-valgrind deps demo \
+.PHONY: all lib tools tests check check-unit check-cli check-man check-install check-valgrind deps demo \
         install uninstall clean bench fuzz fuzz-bins
 
-all: $(TOOL_BINS) $(O)/libtk103.pc
+all: $(TOOL_BINS)
 
 lib: $(LIB_A)
 tools: $(TOOL_BINS)
@@ -118,22 +118,11 @@ $(O)/tests/%: $(O)/tests/unit/%.o $(UNIT_HOBJS) $(LIB_A)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HOBJS) $(LIB_A) \
 		$(CMOCKA_LIBS) $(PKG_LIBS) -lm
 
-$(O)/libtk103.pc: Makefile
-	@mkdir -p $(@D)
-	@printf '%s\n' \
-	  'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
-	  'Name: libtk103' \
-	  'Description: TK103-family GPS tracker protocols: detection, framing, decoding, commands' \
-	  'Version: $(VERSION)' \
-	  'Requires: $(PKGS)' \
-	  'Cflags: -I$${includedir}' \
-	  'Libs: -L$${libdir} -ltk103 -lm' > $@
-
 # ---- tests -------------------------------------------------------------
 # check installs what is missing first (scripts/deps is quick when nothing is).
 check: deps
 	@$(MAKE) --no-print-directory -j2 all tests
-	@$(MAKE) --no-print-directory check-unit check-cli check-man
+	@$(MAKE) --no-print-directory check-unit check-cli check-man check-install
 
 check-unit: $(UNIT_BINS)
 	@sh scripts/run-unit $(UNIT_BINS)
@@ -149,6 +138,10 @@ check-valgrind: $(TOOL_BINS)
 	 bad=$$(find $(O)/vg/logs -name '*.log' -size +0 | head -20); \
 	 if [ -n "$$bad" ]; then echo "valgrind reported errors:"; \
 	   for f in $$bad; do echo "== $$f"; head -30 $$f; done; exit 1; fi; exit $$rc
+
+# make install into a scratch DESTDIR, then build a program against it
+check-install: all
+	@sh scripts/check-install
 
 check-man:
 	@sh scripts/check-man $(MAN1) $(MAN5) $(MAN7)
@@ -183,7 +176,17 @@ install: all
 	$(INSTALL) -m 0755 $(TOOL_BINS) $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	$(INSTALL) -m 0644 $(PUB_HDRS) $(DESTDIR)$(INCLUDEDIR)/
-	$(INSTALL) -m 0644 $(O)/libtk103.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	@printf '%s\n' \
+	  'prefix=$(PREFIX)' 'exec_prefix=$${prefix}' \
+	  'libdir=$(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))' \
+	  'includedir=$(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))' '' \
+	  'Name: libtk103' \
+	  'Description: TK103-family GPS tracker protocols: detection, framing, decoding, commands' \
+	  'Version: $(VERSION)' \
+	  'Requires: $(PKGS)' \
+	  'Cflags: -I$${includedir}' \
+	  'Libs: -L$${libdir} -ltk103 -lm' > $(DESTDIR)$(PKGCONFIGDIR)/libtk103.pc
+	@chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/libtk103.pc
 	$(INSTALL) -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	$(if $(MAN5),$(INSTALL) -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
 	$(if $(MAN7),$(INSTALL) -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
