@@ -19,54 +19,12 @@
 
 /* ---- frames through the streaming framer --------------------------- */
 
-#define MAXF 16
-
-struct frames {
-	int	 n;
-	size_t	 len[MAXF];
-	uint8_t	 f[MAXF][512];
-	size_t	 junk;
-};
-
-static int
-got_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
-{
-	struct frames *g = arg;
-	(void)off;
-	assert_int_equal(d, TK_D_XEXUN);
-	if (g->n < MAXF && n <= sizeof(g->f[0])) {
-		memcpy(g->f[g->n], f, n);
-		g->len[g->n] = n;
-	}
-	g->n++;
-	return 0;
-}
-
+/* Feed through the framer in chunks of k (0: all at once). */
 static void
-got_junk(void *arg, const uint8_t *j, size_t n, uint64_t off)
+feed(const uint8_t *s, size_t n, size_t k, struct tkt_frames *g)
 {
-	struct frames *g = arg;
-	(void)j;
-	(void)off;
-	g->junk += n;
-}
-
-/* Feed s in chunks of k bytes (k = 0: all at once), then finish. */
-static void
-feed(const uint8_t *s, size_t n, size_t k, struct frames *g)
-{
-	struct tk_framer fr;
-	struct tk_framer_cb cb = {got_frame, got_junk, g};
-
-	memset(g, 0, sizeof(*g));
-	tk_framer_init(&fr, TK_D_XEXUN, 0);
-	if (k == 0)
-		k = n;
-	for (size_t off = 0; off < n; off += k) {
-		size_t m = n - off < k ? n - off : k;
-		assert_int_equal(tk_framer_feed(&fr, s + off, m, &cb), TK_FEED_OK);
-	}
-	tk_framer_finish(&fr, &cb);
+	assert_int_equal(tkt_feed(TK_D_XEXUN, s, n, k, g), 0);
+	assert_int_equal(g->wrong, 0);
 }
 
 /* A short-trailer message whose binary CRC-16/XMODEM (LE) is 0A 80: an LF. */
@@ -133,7 +91,7 @@ static const struct scan_case scans[] = {
 static void
 test_scan_table(void **state)
 {
-	static struct frames g;
+	static struct tkt_frames g;
 	(void)state;
 	for (size_t t = 0; t < sizeof(scans) / sizeof(scans[0]); t++) {
 		const struct scan_case *c = &scans[t];

@@ -26,53 +26,12 @@ hex(const char *s, uint8_t *out, size_t cap)
 
 /* ---- framing ------------------------------------------------------- */
 
-#define MAXF 8
-
-struct frames {
-	int	 n;
-	size_t	 len[MAXF];
-	uint8_t	 f[MAXF][1024];
-	size_t	 junk;
-};
-
-static int
-got_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
-{
-	struct frames *g = arg;
-	(void)off;
-	assert_int_equal(d, TK_D_XEXUN2);
-	if (g->n < MAXF && n <= sizeof(g->f[0])) {
-		memcpy(g->f[g->n], f, n);
-		g->len[g->n] = n;
-	}
-	g->n++;
-	return 0;
-}
-
+/* Feed through the framer in chunks of k (0: all at once). */
 static void
-got_junk(void *arg, const uint8_t *j, size_t n, uint64_t off)
+feed(const uint8_t *s, size_t n, size_t k, struct tkt_frames *g)
 {
-	struct frames *g = arg;
-	(void)j;
-	(void)off;
-	g->junk += n;
-}
-
-static void
-feed(const uint8_t *s, size_t n, size_t k, struct frames *g)
-{
-	struct tk_framer fr;
-	struct tk_framer_cb cb = {got_frame, got_junk, g};
-
-	memset(g, 0, sizeof(*g));
-	tk_framer_init(&fr, TK_D_XEXUN2, 0);
-	if (k == 0)
-		k = n;
-	for (size_t off = 0; off < n; off += k) {
-		size_t m = n - off < k ? n - off : k;
-		assert_int_equal(tk_framer_feed(&fr, s + off, m, &cb), TK_FEED_OK);
-	}
-	tk_framer_finish(&fr, &cb);
+	assert_int_equal(tkt_feed(TK_D_XEXUN2, s, n, k, g), 0);
+	assert_int_equal(g->wrong, 0);
 }
 
 /* The worked example of protocol.md 5.3 (one GPS float record). */
@@ -110,7 +69,7 @@ static const struct scan_case scans[] = {
 static void
 test_scan_table(void **state)
 {
-	static struct frames g;
+	static struct tkt_frames g;
 	uint8_t in[512], want[512];
 	(void)state;
 	for (size_t t = 0; t < sizeof(scans) / sizeof(scans[0]); t++) {

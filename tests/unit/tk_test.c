@@ -122,3 +122,48 @@ tkt_check(const char *checks, const char *key)
 	}
 	return NULL;
 }
+
+static int
+tkt_got_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
+{
+	struct tkt_frames *g = arg;
+	(void)off;
+	if (d != g->want)
+		g->wrong++;
+	if (g->n < TKT_MAXF && n <= sizeof(g->f[0])) {
+		memcpy(g->f[g->n], f, n);
+		g->len[g->n] = n;
+	}
+	g->n++;
+	return 0;
+}
+
+static void
+tkt_got_junk(void *arg, const uint8_t *j, size_t n, uint64_t off)
+{
+	struct tkt_frames *g = arg;
+	(void)j;
+	(void)off;
+	g->junk += n;
+}
+
+int
+tkt_feed(enum tk_dialect d, const uint8_t *s, size_t n, size_t k, struct tkt_frames *g)
+{
+	struct tk_framer fr;
+	struct tk_framer_cb cb = {tkt_got_frame, tkt_got_junk, g};
+	int rc = 0;
+
+	memset(g, 0, sizeof(*g));
+	g->want = d;
+	tk_framer_init(&fr, d, 0);
+	if (k == 0)
+		k = n ? n : 1;
+	for (size_t off = 0; off < n; off += k) {
+		size_t m = n - off < k ? n - off : k;
+		if (tk_framer_feed(&fr, s + off, m, &cb) != TK_FEED_OK)
+			rc = -1;
+	}
+	tk_framer_finish(&fr, &cb);
+	return rc;
+}

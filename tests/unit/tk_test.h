@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tk_dialect.h"
+
 #define TKT_MSG_MAX	8192
 
 struct tkt_row {
@@ -28,5 +30,21 @@ size_t	tkt_read_tsv(const char *path, struct tkt_row **rows);
 const char *tkt_check(const char *checks, const char *key);
 /* Unescape the vectors' text escapes (\r \n \t \\ \xHH). */
 size_t	tkt_unescape(const char *s, uint8_t *out, size_t cap);
+
+/* Frames collected from a tk_framer, for the framing tests. */
+#define TKT_MAXF	16
+struct tkt_frames {
+	int		 n;		/* frames seen (may exceed TKT_MAXF) */
+	size_t		 len[TKT_MAXF];
+	uint8_t		 f[TKT_MAXF][1024];
+	size_t		 junk;		/* junk bytes reported */
+	int		 wrong;		/* frames of another dialect than asked */
+	enum tk_dialect	 want;
+};
+
+/* Feed n bytes to a framer of dialect d in chunks of k (0: all at once),
+ * then finish.  Returns 0, or -1 if a feed did not return TK_FEED_OK. */
+int	tkt_feed(enum tk_dialect d, const uint8_t *s, size_t n, size_t k,
+	    struct tkt_frames *g);
 
 #endif
