@@ -217,6 +217,30 @@ tk_fline_probe(const char *line, size_t n)
 	return sp != NULL && parse_time(line, (size_t)(sp - line), &ms) == 0;
 }
 
+/*
+ * Is every byte of line space or printable ASCII (0x20..0x7e)?  Eight bytes
+ * at a time: a byte below 0x20 borrows in w - 0x20.. (the first such byte
+ * sets its own high bit, so "any" is exact), a byte of 0x7f or more has its
+ * high bit set in w | (w + 0x01..).
+ */
+static bool
+printable(const char *line, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, line + i, 8);
+		if ((((w - ones * 0x20) & ~w) | w | (w + ones)) & high)
+			return false;
+	}
+	for (; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || (unsigned char)line[i] > 0x7e)
+			return false;
+	return true;
+}
+
 #define FAIL(m) do { tk_strlcpyn(err, errlen, m, strlen(m)); return -1; } while (0)
 
 int
@@ -233,9 +257,8 @@ tk_fline_parse(const char *line, size_t n, struct tk_fline *l, uint8_t *scratch,
 		FAIL("expected 9 space-separated fields");
 	/* the writer puts only printable ASCII in a line (DATA is escaped):
 	 * a NUL would cut a field short unseen, other bytes are not ours */
-	for (size_t i = 0; i < n; i++)
-		if (line[i] != ' ' && (line[i] < 0x21 || line[i] > 0x7e))
-			FAIL("a byte that is not printable ASCII (NUL, control or 8-bit)");
+	if (!printable(line, n))
+		FAIL("a byte that is not printable ASCII (NUL, control or 8-bit)");
 	memset(l, 0, sizeof(*l));
 	if (parse_time(f[0].p, f[0].n, &l->time_ms) != 0)
 		FAIL("bad time field");
