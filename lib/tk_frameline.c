@@ -241,6 +241,15 @@ printable(const char *line, size_t n)
 	return true;
 }
 
+#define SPAN_IS(s, lit) ((s).n == sizeof(lit) - 1 && memcmp((s).p, lit, sizeof(lit) - 1) == 0)
+
+/* s (no NUL in it) equals the string nm */
+static bool
+name_is(struct tk_span s, const char *nm)
+{
+	return s.n != 0 && nm[0] == s.p[0] && strncmp(nm, s.p, s.n) == 0 && nm[s.n] == '\0';
+}
+
 #define FAIL(m) do { tk_strlcpyn(err, errlen, m, strlen(m)); return -1; } while (0)
 
 int
@@ -262,43 +271,50 @@ tk_fline_parse(const char *line, size_t n, struct tk_fline *l, uint8_t *scratch,
 	memset(l, 0, sizeof(*l));
 	if (parse_time(f[0].p, f[0].n, &l->time_ms) != 0)
 		FAIL("bad time field");
+	/* kinds, transport, "-" and the dialect by length and bytes: no
+	 * strlen/strcmp per field (this parser runs once per input line) */
 	int k;
 	for (k = 0; k < TK_F__COUNT; k++)
-		if (tk_span_eq(f[1], knames[k]))
+		if (name_is(f[1], knames[k]))
 			break;
 	if (k == TK_F__COUNT)
 		FAIL("unknown kind");
 	l->kind = (enum tk_fkind)k;
-	if (!tk_span_eq(f[2], "tcp") && !tk_span_eq(f[2], "udp"))
+	if (!SPAN_IS(f[2], "tcp") && !SPAN_IS(f[2], "udp"))
 		FAIL("transport is neither tcp nor udp");
 	memcpy(l->transport, f[2].p, 3);
 	if (f[3].n == 0 || f[3].n >= sizeof(l->peer))
 		FAIL("bad peer");
-	tk_strlcpyn(l->peer, sizeof(l->peer), f[3].p, f[3].n);
+	memcpy(l->peer, f[3].p, f[3].n);
 	if (tk_parse_uint(f[4].p, f[4].n, UINT64_MAX, &l->conn) != 0)
 		FAIL("bad connection number");
-	if (tk_span_eq(f[5], "-")) {
+	if (SPAN_IS(f[5], "-")) {
 		l->dialect = TK_D_UNKNOWN;
 	} else {
-		char dn[16];
-		if (f[5].n >= sizeof(dn))
+		if (f[5].n >= 16)
 			FAIL("unknown dialect");
-		tk_strlcpyn(dn, sizeof(dn), f[5].p, f[5].n);
-		if (strcmp(dn, "unknown") == 0)
+		if (SPAN_IS(f[5], "unknown"))
 			l->dialect = TK_D_UNKNOWN;
-		else if (tk_dialect_parse(dn, &l->dialect) != 0)
-			FAIL("unknown dialect");
+		else {
+			int d;
+			for (d = 1; d < TK_D__COUNT; d++)
+				if (name_is(f[5], tk_dialect_name((enum tk_dialect)d)))
+					break;
+			if (d == TK_D__COUNT)
+				FAIL("unknown dialect");
+			l->dialect = (enum tk_dialect)d;
+		}
 		l->dialect_known = true;
 	}
 	if (f[6].n >= sizeof(l->id))
 		FAIL("device id too long");
-	if (!tk_span_eq(f[6], "-"))
-		tk_strlcpyn(l->id, sizeof(l->id), f[6].p, f[6].n);
+	if (!SPAN_IS(f[6], "-"))
+		memcpy(l->id, f[6].p, f[6].n);
 	if (f[7].n >= sizeof(l->flags))
 		FAIL("flags too long");
-	if (!tk_span_eq(f[7], "-"))
-		tk_strlcpyn(l->flags, sizeof(l->flags), f[7].p, f[7].n);
-	if (tk_span_eq(f[8], "-") || f[8].n == 0) {
+	if (!SPAN_IS(f[7], "-"))
+		memcpy(l->flags, f[7].p, f[7].n);
+	if (SPAN_IS(f[8], "-") || f[8].n == 0) {
 		l->data = scratch;
 		l->len = 0;
 		return 0;
