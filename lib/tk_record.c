@@ -223,18 +223,31 @@ tk_fmt_time(char *out, int64_t ms)
 	return (size_t)(o - out);
 }
 
+/* "00" .. "99": two digits per division */
+static const char dpairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 static size_t
 fmt_u64(char *out, uint64_t v)
 {
 	char tmp[24];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
-	return n;
+	size_t i = sizeof(tmp);
+
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+		v /= 100;
+		i -= 2;
+		memcpy(tmp + i, dpairs + 2 * r, 2);
+	}
+	if (v >= 10) {
+		i -= 2;
+		memcpy(tmp + i, dpairs + 2 * v, 2);
+	} else
+		tmp[--i] = (char)('0' + v);
+	memcpy(out, tmp + i, sizeof(tmp) - i);
+	return sizeof(tmp) - i;
 }
 
 static size_t
@@ -248,6 +261,8 @@ fmt_i64(char *out, int64_t v)
 }
 
 static const double p10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+static const uint32_t u10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+    100000000, 1000000000};
 
 size_t
 tk_fmt_num(char *out, double v, int prec)
@@ -265,23 +280,40 @@ tk_fmt_num(char *out, double v, int prec)
 		memcpy(out, "null", 5);
 		return 4;
 	}
-	uint64_t m = (uint64_t)llround(a);
-	uint64_t ip = m / (uint64_t)p10[prec], fp = m % (uint64_t)p10[prec];
+	/*
+	 * llround(a), half away from zero, without the libm call: below 2^52
+	 * a - trunc(a) is exact, so comparing it with 0.5 rounds as llround
+	 * does; above, a double is an integer already.
+	 */
+	uint64_t m = (uint64_t)a;
+	if (a < 4503599627370496.0 && a - (double)m >= 0.5)
+		m++;
+	uint64_t ip, fp;
+	/* constant divisors for the precisions in use (a multiply, not a div) */
+	switch (prec) {
+	case 0: ip = m; fp = 0; break;
+	case 1: ip = m / 10; fp = m % 10; break;
+	case 2: ip = m / 100; fp = m % 100; break;
+	case 3: ip = m / 1000; fp = m % 1000; break;
+	case 6: ip = m / 1000000; fp = m % 1000000; break;
+	default: ip = m / u10[prec]; fp = m % u10[prec]; break;
+	}
 	size_t n = 0;
 	if (v < 0 && m != 0)
 		out[n++] = '-';
 	n += fmt_u64(out + n, ip);
-	if (prec > 0 && fp != 0) {
-		char f[10];
-		for (int i = prec - 1; i >= 0; i--) {
-			f[i] = (char)('0' + fp % 10);
+	if (fp != 0) {
+		/* prec digits with leading zeros, then trailing zeros dropped */
+		int l = prec;
+		while (fp % 10 == 0) {
+			fp /= 10;
+			l--;
+		}
+		out[n++] = '.';
+		for (int i = l - 1; i >= 0; i--) {
+			out[n + (size_t)i] = (char)('0' + fp % 10);
 			fp /= 10;
 		}
-		int l = prec;
-		while (l > 0 && f[l - 1] == '0')
-			l--;
-		out[n++] = '.';
-		memcpy(out + n, f, (size_t)l);
 		n += (size_t)l;
 	}
 	out[n] = '\0';
