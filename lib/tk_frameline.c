@@ -192,6 +192,11 @@ digits(const char *p, int n)
 	return v;
 }
 
+/* the last date seen and its midnight: lines come in time order, so the
+ * calendar arithmetic is done once per day (per thread) */
+static _Thread_local char day_key[10];
+static _Thread_local int64_t day_ms = -1;
+
 static int
 parse_time(const char *p, size_t n, int64_t *ms)
 {
@@ -199,14 +204,22 @@ parse_time(const char *p, size_t n, int64_t *ms)
 	if (n != 24 || p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' ||
 	    p[16] != ':' || p[19] != '.' || p[23] != 'Z')
 		return -1;
-	int y = digits(p, 4), mo = digits(p + 5, 2), d = digits(p + 8, 2),
-	    h = digits(p + 11, 2), mi = digits(p + 14, 2), s = digits(p + 17, 2),
+	int h = digits(p + 11, 2), mi = digits(p + 14, 2), s = digits(p + 17, 2),
 	    f = digits(p + 20, 3);
 	/* digits() is -1 on a non-digit; the upper bounds as before */
-	if ((y | mo | d | h | mi | s | f) < 0 || mo > 12 || d > 31 || h > 23 || mi > 59 ||
-	    s > 60)
+	if ((h | mi | s | f) < 0 || h > 23 || mi > 59 || s > 60)
 		return -1;
-	return tk_time_utc(y, mo, d, h, mi, s, f, ms);
+	if (day_ms < 0 || memcmp(p, day_key, sizeof(day_key)) != 0) {
+		int y = digits(p, 4), mo = digits(p + 5, 2), d = digits(p + 8, 2);
+		int64_t m;
+		if ((y | mo | d) < 0 || mo > 12 || d > 31 ||
+		    tk_time_utc(y, mo, d, 0, 0, 0, 0, &m) != 0)
+			return -1;
+		memcpy(day_key, p, sizeof(day_key));
+		day_ms = m;
+	}
+	*ms = day_ms + (int64_t)h * 3600000 + (int64_t)mi * 60000 + (int64_t)s * 1000 + f;
+	return 0;
 }
 
 bool

@@ -192,32 +192,49 @@ put2(char *o, int v)
 	return o + 2;
 }
 
+/* the last day formatted ("YYYY-MM-DDT"): the calendar conversion only
+ * when the day changes (per thread) */
+static _Thread_local int64_t fmt_day = INT64_MIN;
+static _Thread_local char fmt_date[11];
+
 size_t
 tk_fmt_time(char *out, int64_t ms)
 {
-	int y, mo, d, h, mi, s, msec;
-	char *o = out;
-
-	tk_civil_from_ms(ms, &y, &mo, &d, &h, &mi, &s, &msec);
-	if (y < 0 || y > 9999) {
-		memcpy(out, "0000-00-00T00:00:00.000Z", 25);
-		return 24;
+	int64_t day = ms / 86400000, rem = ms % 86400000;
+	if (rem < 0) {
+		rem += 86400000;
+		day--;
 	}
-	o = put2(o, y / 100);
-	o = put2(o, y % 100);
-	*o++ = '-';
-	o = put2(o, mo);
-	*o++ = '-';
-	o = put2(o, d);
-	*o++ = 'T';
-	o = put2(o, h);
+	if (day != fmt_day) {
+		int y, mo, d, h, mi, s, msec;
+		tk_civil_from_ms(ms, &y, &mo, &d, &h, &mi, &s, &msec);
+		if (y < 0 || y > 9999) {
+			memcpy(out, "0000-00-00T00:00:00.000Z", 25);
+			return 24;
+		}
+		char *o = fmt_date;
+		o = put2(o, y / 100);
+		o = put2(o, y % 100);
+		*o++ = '-';
+		o = put2(o, mo);
+		*o++ = '-';
+		o = put2(o, d);
+		*o = 'T';
+		fmt_day = day;
+	}
+	unsigned r = (unsigned)rem;
+	unsigned msec = r % 1000, sec = r / 1000;
+	char *o = out;
+	memcpy(o, fmt_date, 11);
+	o += 11;
+	o = put2(o, (int)(sec / 3600));
 	*o++ = ':';
-	o = put2(o, mi);
+	o = put2(o, (int)(sec / 60 % 60));
 	*o++ = ':';
-	o = put2(o, s);
+	o = put2(o, (int)(sec % 60));
 	*o++ = '.';
 	*o++ = (char)('0' + msec / 100);
-	o = put2(o, msec % 100);
+	o = put2(o, (int)(msec % 100));
 	*o++ = 'Z';
 	*o = '\0';
 	return (size_t)(o - out);
