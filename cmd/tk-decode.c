@@ -300,17 +300,30 @@ run_raw(struct ctx *c, int fd, const uint8_t *pre, size_t pren)
 
 /* ---- line input (frame lines, hex) ------------------------------- */
 
+/* A hash of the n-byte key: eight bytes per multiply (FNV-style mixing,
+ * then a final avalanche so the low bits used as the slot are good). */
 static uint64_t
-hash(const char *s)
+hash(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ull;
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 1099511628211ull;
+	uint64_t h = 1469598103934665603ull ^ n;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		h = (h ^ w) * 1099511628211ull;
+		h ^= h >> 29;
+	}
+	for (; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 1099511628211ull;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
 	return h;
 }
 
 /* The table key "TRANSPORT PEER CONN": at most 3 + 1 + 63 + 1 + 20 bytes. */
-static void
+static size_t
 make_key(const struct tk_fline *l, char key[static 96])
 {
 	size_t n = strlen(l->transport), m = strlen(l->peer), dn = 0;
@@ -328,6 +341,7 @@ make_key(const struct tk_fline *l, char key[static 96])
 	while (dn)
 		key[n++] = d[--dn];
 	key[n] = '\0';
+	return n;
 }
 
 static void
@@ -347,14 +361,14 @@ static struct sess *
 session_for(struct ctx *c, const struct tk_fline *l, bool create, size_t *slot)
 {
 	char key[96];
-	make_key(l, key);
+	size_t kn = make_key(l, key);
 	if (c->tab == NULL) {
 		c->ntab = 1024;
 		c->tab = calloc(c->ntab, sizeof(*c->tab));
 		if (c->tab == NULL)
 			err(TK_EXIT_IO, "calloc");
 	}
-	uint64_t h = hash(key);
+	uint64_t h = hash(key, kn);
 	size_t mask = c->ntab - 1, i = h & mask;
 	for (;; i = (i + 1) & mask) {
 		if (c->tab[i].p == NULL)
