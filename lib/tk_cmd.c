@@ -1415,6 +1415,12 @@ rec_tk103(const uint8_t *p, size_t n, struct tk_cmd *c, char *devid, size_t idca
 	while (il < 12 && il + 1 < bn && ((b[il] >= '0' && b[il] <= '9') ||
 	    (b[il] >= 'A' && b[il] <= 'Z') || (b[il] >= 'a' && b[il] <= 'z')))
 		il++;
+	/* ids may have up to 20 (an IMEI has 15): take more when the text
+	 * would not fit otherwise, so what tk_cmd_encode wrote reads back */
+	while (bn - il > TK_CMD_TEXT_MAX && il < 20 && il + 1 < bn &&
+	    ((b[il] >= '0' && b[il] <= '9') || (b[il] >= 'A' && b[il] <= 'Z') ||
+	    (b[il] >= 'a' && b[il] <= 'z')))
+		il++;
 	if (il == 0)
 		return tk_errf(err, errlen, "tk103 command without a device id");
 	if (devid != NULL)

@@ -12,9 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tk103.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_common.h"
 
 static void
 roundtrip(enum tk_dialect d, const uint8_t *p, size_t n)
@@ -31,29 +29,29 @@ roundtrip(enum tk_dialect d, const uint8_t *p, size_t n)
 		/* only the device id or the password can be what fails */
 		if (strstr(err, "id") == NULL && strstr(err, "IMEI") == NULL &&
 		    strstr(err, "password") == NULL)
-			abort();
+			FZ_CHECK(!"cmd round trip");
 		return;
 	}
 	if (tk_cmd_recognize(d, a, (size_t)k, &c2, id2, sizeof(id2), err, sizeof(err)) != 0)
-		abort();
+		FZ_CHECK(!"cmd round trip");
 	if (c2.set != c.set)
-		abort();
+		FZ_CHECK(!"cmd round trip");
 	long k2 = tk_cmd_encode(&c2, id2[0] ? id2 : devid, NULL, b, sizeof(b), err, sizeof(err));
 	if (k2 != k || memcmp(a, b, (size_t)k) != 0)
-		abort();
+		FZ_CHECK(!"cmd round trip");
 	long s = tk_cmd_sim_answer(&c, devid, 1700000000000, ans, sizeof(ans));
 	if (s > (long)sizeof(ans))
-		abort();
+		FZ_CHECK(!"cmd round trip");
 	tk_cmd_answer_frame(&c, p, n);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void
+fz_cmd_check(const uint8_t *data, size_t size)
 {
 	static const enum tk_dialect ds[] = {TK_D_TK103, TK_D_GPS103, TK_D_XEXUN, TK_D_XEXUN2};
 
 	if (size < 1 || size > 4096)
-		return 0;
+		return;
 	enum tk_dialect d = ds[data[0] % 4];
 	roundtrip(d, data + 1, size - 1);
 
@@ -69,7 +67,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	argv[argc] = NULL;
 	if (argc == 0)
-		return 0;
+		return;
 	for (int s = 0; s < TK_CS__COUNT; s++) {
 		struct tk_cmd c;
 		char err[256];
@@ -80,7 +78,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		long k = tk_cmd_encode(&c, "861881053624335", NULL, out, sizeof(out), err,
 		    sizeof(err));
 		if (k < 0 || (size_t)k > sizeof(out))
-			abort();
+			FZ_CHECK(!"cmd round trip");
 		/*
 		 * The round trip the listener's QUEUE and tk-sim rely on: what a
 		 * GPRS set encodes is recognised as a command of that set's
@@ -95,7 +93,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    id2, sizeof(id2), err, sizeof(err)) != 0) {
 			fprintf(stderr, "set %s: encoded %.*s not recognised: %s\n",
 			    tk_cmd_set_name((enum tk_cmd_set)s), (int)k, out, err);
-			abort();
+			FZ_CHECK(!"cmd round trip");
 		}
 		long k2 = tk_cmd_encode(&c2, id2[0] ? id2 : "861881053624335", NULL, out2,
 		    sizeof(out2), err, sizeof(err));
@@ -103,8 +101,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fprintf(stderr, "set %s: %.*s recognised as %s, encodes to %.*s\n",
 			    tk_cmd_set_name((enum tk_cmd_set)s), (int)k, out,
 			    tk_cmd_name(c2.id), (int)(k2 > 0 ? k2 : 0), out2);
-			abort();
+			FZ_CHECK(!"cmd round trip");
 		}
 	}
+}
+
+#ifndef FZ_NO_MAIN
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	fz_cmd_check(data, size);
 	return 0;
 }
+#endif

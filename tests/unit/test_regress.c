@@ -30,6 +30,7 @@ static const char *cur = "";
 #include "../fuzz/fuzz_framer.h"
 #include "../fuzz/fuzz_hex.c"
 #include "../fuzz/fuzz_frameline.c"
+#include "../fuzz/fuzz_cmd.c"
 
 static uint8_t *
 slurp(const char *path, size_t *n)
@@ -103,6 +104,8 @@ replay(const char *harness, const uint8_t *b, size_t n)
 		fz_hex_check(b, n);
 	else if (strcmp(harness, "frameline") == 0)
 		fz_frameline_check(b, n);
+	else if (strcmp(harness, "cmd") == 0)
+		fz_cmd_check(b, n);
 	else
 		fail_msg("unknown harness %s", harness);
 }
