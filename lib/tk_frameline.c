@@ -168,6 +168,12 @@ tk_fline_write(struct tk_buf *b, const struct tk_fline *l)
 			goto full;
 		return 0;
 	}
+	if (l->len == 1 && l->data[0] == '-') {
+		/* "-" alone means no data: a one-byte frame "-" goes octal */
+		if (put(b, "\\055\n", 5) < 0)
+			goto full;
+		return 0;
+	}
 	if (b->cap - b->len < 4 * l->len + 2)
 		goto full;
 	b->len += tk_fline_escape(l->data, l->len, b->p + b->len);

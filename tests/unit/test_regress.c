@@ -181,12 +181,35 @@ test_stop_in_large_read(void **state)
 	tk_framer_free(&f);
 }
 
+/* fuzz_stream: a one-byte frame "-" (a trailing unterminated xexun frame)
+ * was written as DATA "-", which reads back as no data at all */
+static void
+test_dash_frame(void **state)
+{
+	static char line[512];
+	uint8_t back[16];
+	struct tk_buf b = {line, 0, sizeof(line)};
+	struct tk_fline l = {0}, p;
+	char e[100];
+	(void)state;
+	l.kind = TK_F_FRAME;
+	memcpy(l.transport, "tcp", 4);
+	memcpy(l.peer, "127.0.0.1:1", 12);
+	l.data = (const uint8_t *)"-";
+	l.len = 1;
+	assert_int_equal(tk_fline_write(&b, &l), 0);
+	assert_int_equal(tk_fline_parse(line, b.len, &p, back, sizeof(back), e, sizeof(e)), 0);
+	assert_int_equal(p.len, 1);
+	assert_int_equal(p.data[0], '-');
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_regress),
 		cmocka_unit_test(test_stop_in_large_read),
+		cmocka_unit_test(test_dash_frame),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
