@@ -88,6 +88,23 @@ cli_read_file(int fd, const char *name, size_t max, size_t *len)
 	return buf;
 }
 
+int *
+cli_open_inputs(int argc, char **argv)
+{
+	int *fds = calloc((size_t)(argc ? argc : 1), sizeof(int));
+
+	if (fds == NULL)
+		err(TK_EXIT_IO, "calloc");
+	fds[0] = STDIN_FILENO;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-") == 0)
+			fds[i] = STDIN_FILENO;
+		else if ((fds[i] = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0)
+			err(TK_EXIT_IO, "%s", argv[i]);
+	}
+	return fds;
+}
+
 void
 cli_harden(enum tk_harden_profile p)
 {

@@ -40,6 +40,9 @@ long long cli_number(const char *opt, const char *s, long long min, long long ma
 /* Read all of fd (at most max bytes) or exit naming the file: 3 on an
  * I/O error, 1 when it is larger than max.  The buffer is NUL-terminated. */
 char	*cli_read_file(int fd, const char *name, size_t max, size_t *len);
+/* Open every input file named (or "-") before hardening; none: stdin.
+ * Returns an array of max(argc, 1) descriptors, or exits 3 naming the file. */
+int	*cli_open_inputs(int argc, char **argv);
 /* Harden or die. */
 void	cli_harden(enum tk_harden_profile);
 

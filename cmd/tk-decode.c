@@ -744,17 +744,7 @@ main(int argc, char *argv[])
 
 	/* open every input before hardening */
 	int nf = argc ? argc : 1;
-	int *fds = calloc((size_t)nf, sizeof(int));
-	if (fds == NULL)
-		err(TK_EXIT_IO, "calloc");
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "-") == 0)
-			fds[i] = STDIN_FILENO;
-		else if ((fds[i] = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0)
-			err(TK_EXIT_IO, "%s", argv[i]);
-	}
-	if (argc == 0)
-		fds[0] = STDIN_FILENO;
+	int *fds = cli_open_inputs(argc, argv);
 	cli_harden(c.photo_dir ? TK_HARDEN_FILES : TK_HARDEN_STDIO);
 
 	cli_out_init(&c.out, STDOUT_FILENO, 1 << 18);

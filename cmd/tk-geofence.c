@@ -752,16 +752,7 @@ main(int argc, char *argv[])
 
 	/* inputs, opened before hardening */
 	int nf = argc ? argc : 1;
-	int *fds = calloc((size_t)nf, sizeof(int));
-	if (fds == NULL)
-		err(TK_EXIT_IO, "calloc");
-	fds[0] = STDIN_FILENO;
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "-") == 0)
-			fds[i] = STDIN_FILENO;
-		else if ((fds[i] = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0)
-			err(TK_EXIT_IO, "%s", argv[i]);
-	}
+	int *fds = cli_open_inputs(argc, argv);
 	/* the state is saved at exit: that needs to create and rename a file */
 	cli_harden(state ? TK_HARDEN_FILES : TK_HARDEN_STDIO);
 

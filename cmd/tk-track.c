@@ -527,16 +527,7 @@ main(int argc, char *argv[])
 
 	/* open every file before hardening */
 	int nf = argc ? argc : 1;
-	int *fds = calloc((size_t)nf, sizeof(int));
-	if (fds == NULL)
-		err(TK_EXIT_IO, "calloc");
-	fds[0] = STDIN_FILENO;
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "-") == 0)
-			fds[i] = STDIN_FILENO;
-		else if ((fds[i] = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0)
-			err(TK_EXIT_IO, "%s", argv[i]);
-	}
+	int *fds = cli_open_inputs(argc, argv);
 	struct tk_xfences fences = {NULL, 0};
 	if (fencepath) {
 		size_t n;
