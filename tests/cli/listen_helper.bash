@@ -16,7 +16,7 @@ start_listen() {
 stop_listen() {
 	kill -TERM "$LPID"
 	LRC=0
-	timeout 10 tail --pid="$LPID" -f /dev/null || true
+	timeout 10 tail --pid="$LPID" -f /dev/null || kill -KILL "$LPID" 2>/dev/null || true
 	wait "$LPID" || LRC=$?
 }
 

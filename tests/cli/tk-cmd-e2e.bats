@@ -138,6 +138,7 @@ answered() {
 	local id
 	id=$(dev_id tk103)
 	kill "$SIM_PID"
+	timeout 10 tail --pid="$SIM_PID" -f /dev/null || kill -KILL "$SIM_PID" 2>/dev/null
 	wait "$SIM_PID" 2>/dev/null || true
 	wait_for grep -q " close tcp " "$TK_TMP/frames"
 	run_tk tk-cmd -S "$SOCK" -d tk103 "$id" locate
@@ -172,6 +173,7 @@ answered() {
 	local id
 	id=$(dev_id gps103)
 	kill "$SIM_PID"
+	timeout 10 tail --pid="$SIM_PID" -f /dev/null || kill -KILL "$SIM_PID" 2>/dev/null
 	wait "$SIM_PID" 2>/dev/null || true
 	wait_for grep -q " close tcp " "$TK_TMP/frames"
 	run_tk tk-cmd -S "$SOCK" -q600 -d gps103 "$id" engine-stop

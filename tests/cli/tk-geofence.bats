@@ -154,6 +154,10 @@ $output" "$whole"
 	head -n 3 "$G/track-cross.jsonl" >&5
 	wait_for grep -q geofenceEnter "$TK_TMP/out"
 	kill -TERM "$pid"
+	# bounded: the writer stays open, so only the signal can end the run
+	# (valgrind may hold a signal back while the tool sits in read(2): ask again)
+	stopped() { kill -0 "$pid" 2>/dev/null && { kill -TERM "$pid"; return 1; }; return 0; }
+	wait_for stopped
 	wait "$pid" || true
 	exec 5>&-
 	grep -q "$(printf '^fence\t111\tdepot\tinside')" "$TK_TMP/state"

@@ -142,7 +142,7 @@ rss_watch() {
 	timeout 5 head -n 100 <&8 >/dev/null
 	exec 8<&-
 	local rc=0
-	timeout 10 tail --pid="$LPID" -f /dev/null
+	timeout 10 tail --pid="$LPID" -f /dev/null || kill -KILL "$LPID" 2>/dev/null
 	wait "$LPID" || rc=$?
 	[ "$rc" -eq 4 ]
 	reap "$SIM_good" || true

@@ -264,7 +264,7 @@ load listen_helper
 	exec 8<&-
 	printf '*HQ,2,V1#' >&5
 	local rc=0
-	timeout 10 tail --pid="$LPID" -f /dev/null
+	timeout 10 tail --pid="$LPID" -f /dev/null || kill -KILL "$LPID" 2>/dev/null
 	wait "$LPID" || rc=$?
 	[ "$rc" -eq 4 ]
 	grep -q 'broken pipe' "$TK_TMP/err"
