@@ -83,6 +83,9 @@ else
 Q = @
 endif
 
+# objects and test objects are kept, not deleted as intermediates
+.SECONDARY:
+
 .PHONY: all lib tools tests check check-unit check-cli check-man check-install check-valgrind deps demo \
         install uninstall clean bench fuzz fuzz-bins
 
@@ -151,7 +154,7 @@ deps:
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@TK_BIN=$(CURDIR)/$(O)/bin sh scripts/demo
+	@TK_BIN=$(CURDIR)/$(O)/bin bash scripts/demo
 
 # libFuzzer harnesses (clang, ASan+UBSan) into build-fuzz/; scripts/fuzz runs them.
 fuzz:
