@@ -169,7 +169,7 @@ $(O)/fuzz/%: tests/fuzz/%.c $(LIB_A)
 		-o $@ $< $(LIB_A) $(PKG_LIBS) -lm
 
 bench: all
-	@for b in scripts/bench-*; do echo "== $$b"; TK_BIN=$(CURDIR)/$(O)/bin sh $$b || exit 1; done
+	@for b in scripts/bench-*; do echo "== $$b"; TK_BIN=$(CURDIR)/$(O)/bin $$b || exit 1; done
 
 # ---- install -----------------------------------------------------------
 install: all
