@@ -117,6 +117,7 @@ cli_out_init(struct cli_out *o, int fd, size_t cap)
 {
 	o->fd = fd;
 	o->err = 0;
+	o->warned = false;
 	o->b.p = malloc(cap);
 	if (o->b.p == NULL)
 		err(TK_EXIT_IO, "malloc");
@@ -148,6 +149,17 @@ cli_out_reserve(struct cli_out *o, size_t n)
 	if (o->b.cap - o->b.len < n)
 		cli_out_flush(o);
 	return &o->b;
+}
+
+bool
+cli_out_dead(struct cli_out *o)
+{
+	if (o->err && !o->warned) {
+		o->warned = true;
+		if (o->err != EPIPE)
+			warnc(o->err, "stdout");
+	}
+	return o->err != 0;
 }
 
 void

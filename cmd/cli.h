@@ -6,6 +6,7 @@
 #ifndef TK_CLI_H
 #define TK_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -51,12 +52,15 @@ void	cli_harden(enum tk_harden_profile);
 struct cli_out {
 	int	 fd;
 	int	 err;		/* errno of the first failure, 0 if none */
+	bool	 warned;	/* the failure was reported */
 	struct tk_buf b;
 };
 void	cli_out_init(struct cli_out *, int fd, size_t cap);
 /* Make room for at least n bytes (flushing); returns the buffer to append to. */
 struct tk_buf *cli_out_reserve(struct cli_out *, size_t n);
 int	cli_out_flush(struct cli_out *);
+/* Has writing failed?  Reports a failure other than EPIPE once. */
+bool	cli_out_dead(struct cli_out *);
 void	cli_out_free(struct cli_out *);
 
 #endif

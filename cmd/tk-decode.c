@@ -102,11 +102,8 @@ where(const struct ctx *c, char *buf, size_t n, uint64_t off)
 static void
 out_check(struct ctx *c)
 {
-	if (c->out.err && !c->output_dead) {
+	if (cli_out_dead(&c->out))
 		c->output_dead = true;
-		if (c->out.err != EPIPE)
-			warnc(c->out.err, "stdout");
-	}
 }
 
 /*

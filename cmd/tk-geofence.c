@@ -124,11 +124,8 @@ fence_warn(void *arg, const char *msg)
 static void
 out_check(struct ctx *c)
 {
-	if (c->out.err && !c->dead) {
+	if (cli_out_dead(&c->out))
 		c->dead = true;
-		if (c->out.err != EPIPE)
-			warnc(c->out.err, "stdout");
-	}
 }
 
 static void
