@@ -336,7 +336,7 @@ struct waitctx {
 static void
 print_record(const struct tk_record *r)
 {
-	struct tk_buf *b = cli_out_reserve(&out, 4 * TK_SBUF_MAX + 2 * r->rawlen + 4096);
+	struct tk_buf *b = cli_out_reserve(&out, TK_JSON_MAX(r->rawlen));
 	if (tk_json_record(b, r, TK_JSON_RAW) != 0)
 		warnx("answer too large to print");
 }

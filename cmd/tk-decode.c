@@ -139,7 +139,7 @@ emit(void *arg, struct tk_record *r)
 	c->records++;
 	if (c->fmt == FMT_FRAMES)
 		return 0;
-	size_t need = 4 * TK_SBUF_MAX + 2 * r->rawlen + 4096;
+	size_t need = TK_JSON_MAX(r->rawlen);
 	struct tk_buf *b = cli_out_reserve(&c->out, need);
 	int rc = c->fmt == FMT_JSON ? tk_json_record(b, r, c->raw ? TK_JSON_RAW : 0)
 	    : tk_csv_record(b, r);

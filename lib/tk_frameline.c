@@ -57,62 +57,104 @@ tk_fline_escape(const uint8_t *p, size_t n, char *out)
 	return (size_t)(o - out);
 }
 
-/* The inverse of the above (and of strvisx's C-style escapes in general). */
+/* The inverse of tk_fline_escape (and of strvisx's C-style escapes in
+ * general): what each byte after a backslash stands for, 0x100 + digit for
+ * an octal digit, 0 for no escape. */
+static const uint16_t unesc[256] = {
+	['\\'] = '\\', ['s'] = ' ', ['n'] = '\n', ['r'] = '\r', ['t'] = '\t',
+	['a'] = '\a', ['b'] = '\b', ['v'] = '\v', ['f'] = '\f', ['E'] = 033,
+	['0'] = 0x100, ['1'] = 0x101, ['2'] = 0x102, ['3'] = 0x103,
+	['4'] = 0x104, ['5'] = 0x105, ['6'] = 0x106, ['7'] = 0x107,
+};
+
+/* a little-endian load's value on any host */
+static inline uint32_t
+le32(uint32_t u)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	return __builtin_bswap32(u);
+#else
+	return u;
+#endif
+}
+
+#define ONES	0x0101010101010101ull
+#define HIGH	0x8080808080808080ull
+
+/*
+ * Unescape DATA into out (cap bytes).  Every byte of s must be printable
+ * ASCII other than space (the writer puts nothing else there).  Returns
+ * the length, -1 on a bad escape or when out is too small, -2 on a byte
+ * that is not printable.
+ */
 static long
 unescape(const char *s, size_t n, uint8_t *out, size_t cap)
 {
-	size_t o = 0;
+	size_t i = 0, o = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		/* eight bytes at a time while none of them is a backslash */
-		while (i + 8 <= n && o + 8 <= cap) {
-			uint64_t w, x;
-			memcpy(&w, s + i, 8);
-			x = w ^ 0x5c5c5c5c5c5c5c5cull;	/* a zero byte where s has '\\' */
-			if ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull)
-				break;
-			memcpy(out + o, &w, 8);
-			i += 8;
-			o += 8;
-		}
-		if (i == n)
-			break;
-		uint8_t c = (uint8_t)s[i];
-		if (o == cap)
-			return -1;
+	while (i < n) {
+		unsigned c = (unsigned char)s[i];
 		if (c != '\\') {
-			out[o++] = c;
+			/* eight plain bytes at a time: none is a backslash,
+			 * below 0x21 (borrows in w - 0x21..) or above 0x7e */
+			if (i + 8 <= n && o + 8 <= cap) {
+				uint64_t w, x;
+				memcpy(&w, s + i, 8);
+				x = w ^ (ONES * '\\');
+				if (!((((x - ONES) & ~x) | ((w - ONES * 0x21) & ~w) | w |
+				    (w + ONES)) & HIGH)) {
+					memcpy(out + o, &w, 8);
+					i += 8;
+					o += 8;
+					continue;
+				}
+			}
+			if (c - 0x21 > 0x7e - 0x21)
+				return -2;
+			if (o == cap)
+				return -1;
+			out[o++] = (uint8_t)c;
+			i++;
 			continue;
 		}
-		if (++i == n)
+		if (o == cap)
 			return -1;
-		c = (uint8_t)s[i];
-		switch (c) {
-		case '\\': out[o++] = '\\'; break;
-		case 's': out[o++] = ' '; break;
-		case 'n': out[o++] = '\n'; break;
-		case 'r': out[o++] = '\r'; break;
-		case 't': out[o++] = '\t'; break;
-		case 'a': out[o++] = '\a'; break;
-		case 'b': out[o++] = '\b'; break;
-		case 'v': out[o++] = '\v'; break;
-		case 'f': out[o++] = '\f'; break;
-		case 'E': out[o++] = 033; break;
-		default:
-			if (c >= '0' && c <= '7') {
-				unsigned v = 0, k = 0;
-				while (k < 3 && i < n && s[i] >= '0' && s[i] <= '7') {
-					v = v * 8 + (unsigned)(s[i] - '0');
-					i++;
-					k++;
-				}
-				i--;
-				if (v > 255)
-					return -1;
-				out[o++] = (uint8_t)v;
-			} else
-				return -1;
+		if (n - i >= 4) {
+			/* the common escape, \ooo (what the writer puts for binary
+			 * bytes), in one load: '\\', '0'..'3', '0'..'7', '0'..'7' */
+			uint32_t u;
+			memcpy(&u, s + i, 4);
+			u = le32(u);
+			if ((u & 0xf8f8fcffu) == 0x3030305cu) {
+				out[o++] = (uint8_t)(((u >> 2) & 0xc0) | ((u >> 13) & 0x38) |
+				    ((u >> 24) & 7));
+				i += 4;
+				continue;
+			}
 		}
+		if (i + 1 == n)
+			return -1;
+		unsigned e = unesc[(unsigned char)s[i + 1]];
+		i += 2;
+		if (e < 0x100) {
+			if (e == 0)
+				return -1;
+			out[o++] = (uint8_t)e;
+			continue;
+		}
+		/* one to three octal digits */
+		unsigned v = e - 0x100, d;
+		if (i < n && (d = (unsigned)(unsigned char)s[i] - '0') < 8) {
+			v = v * 8 + d;
+			i++;
+			if (i < n && (d = (unsigned)(unsigned char)s[i] - '0') < 8) {
+				v = v * 8 + d;
+				i++;
+			}
+		}
+		if (v > 255)
+			return -1;
+		out[o++] = (uint8_t)v;
 	}
 	return (long)o;
 }
@@ -236,30 +278,6 @@ tk_fline_probe(const char *line, size_t n)
 	return sp != NULL && parse_time(line, (size_t)(sp - line), &ms) == 0;
 }
 
-/*
- * Is every byte of line space or printable ASCII (0x20..0x7e)?  Eight bytes
- * at a time: a byte below 0x20 borrows in w - 0x20.. (the first such byte
- * sets its own high bit, so "any" is exact), a byte of 0x7f or more has its
- * high bit set in w | (w + 0x01..).
- */
-static bool
-printable(const char *line, size_t n)
-{
-	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, line + i, 8);
-		if ((((w - ones * 0x20) & ~w) | w | (w + ones)) & high)
-			return false;
-	}
-	for (; i < n; i++)
-		if ((unsigned char)line[i] < 0x20 || (unsigned char)line[i] > 0x7e)
-			return false;
-	return true;
-}
-
 #define SPAN_IS(s, lit) ((s).n == sizeof(lit) - 1 && memcmp((s).p, lit, sizeof(lit) - 1) == 0)
 
 /* s (no NUL in it) equals the string nm */
@@ -269,55 +287,114 @@ name_is(struct tk_span s, const char *nm)
 	return s.n != 0 && nm[0] == s.p[0] && strncmp(nm, s.p, s.n) == 0 && nm[s.n] == '\0';
 }
 
-#define FAIL(m) do { tk_strlcpyn(err, errlen, m, strlen(m)); return -1; } while (0)
+/*
+ * A header field: from *pp up to the next space, every byte printable
+ * ASCII other than space.  1 and *pp past the space; 0 when the line ends
+ * first (too few fields); -1 on a byte that is not printable.
+ */
+static int
+field(const char **pp, const char *end, struct tk_span *s)
+{
+	const char *p = *pp, *q = p;
 
+	/* eight bytes at a time: the lowest byte below 0x21 or above 0x7e
+	 * (see unescape) ends the scan, and is a space or an error */
+	while (end - q >= 8) {
+		uint64_t w, m;
+		memcpy(&w, q, 8);
+		m = (((w - ONES * 0x21) & ~w) | w | (w + ONES)) & HIGH;
+		if (m) {
+			q += __builtin_ctzll(m) / 8;
+			goto stop;
+		}
+		q += 8;
+	}
+	while (q < end && (unsigned)(unsigned char)*q - 0x21 <= 0x7e - 0x21)
+		q++;
+	if (q == end)
+		return 0;
+stop:
+	if (*q != ' ')
+		return -1;
+	s->p = p;
+	s->n = (size_t)(q - p);
+	*pp = q + 1;
+	return 1;
+}
+
+#define FAIL(m) do { tk_strlcpyn(err, errlen, m, strlen(m)); return -1; } while (0)
+#define E_FIELDS	"expected 9 space-separated fields"
+#define E_PRINT		"a byte that is not printable ASCII (NUL, control or 8-bit)"
+
+/*
+ * One pass over the line: the fixed-width time, the kind and transport by
+ * their bytes, then one scan per field that also checks every byte (the
+ * writer puts only printable ASCII in a line: a NUL would cut a field
+ * short unseen, other bytes are not ours).  This runs once per input line
+ * of tk-decode: no split, no strlen, no second pass.
+ */
 int
 tk_fline_parse(const char *line, size_t n, struct tk_fline *l, uint8_t *scratch,
     size_t cap, char *err, size_t errlen)
 {
-	struct tk_span f[9];
+	struct tk_span f;
+	const char *p, *end;
+	int r;
 
 	if (n && line[n - 1] == '\n')
 		n--;
 	if (n && line[n - 1] == '\r')
 		n--;
-	if (tk_split(line, n, ' ', f, 9) != 9)
-		FAIL("expected 9 space-separated fields");
-	/* the writer puts only printable ASCII in a line (DATA is escaped):
-	 * a NUL would cut a field short unseen, other bytes are not ours */
-	if (!printable(line, n))
-		FAIL("a byte that is not printable ASCII (NUL, control or 8-bit)");
+	end = line + n;
 	memset(l, 0, sizeof(*l));
-	if (parse_time(f[0].p, f[0].n, &l->time_ms) != 0)
+	/* TIME: 24 bytes, each checked by parse_time */
+	p = memchr(line, ' ', n);
+	if (p == NULL)
+		FAIL(E_FIELDS);
+	if (parse_time(line, (size_t)(p - line), &l->time_ms) != 0)
 		FAIL("bad time field");
-	/* kinds, transport, "-" and the dialect by length and bytes: no
-	 * strlen/strcmp per field (this parser runs once per input line) */
+	p++;
+	/* KIND */
+	if ((r = field(&p, end, &f)) <= 0)
+		FAIL(r ? E_PRINT : E_FIELDS);
 	int k;
 	for (k = 0; k < TK_F__COUNT; k++)
-		if (name_is(f[1], knames[k]))
+		if (name_is(f, knames[k]))
 			break;
 	if (k == TK_F__COUNT)
 		FAIL("unknown kind");
 	l->kind = (enum tk_fkind)k;
-	if (!SPAN_IS(f[2], "tcp") && !SPAN_IS(f[2], "udp"))
+	/* TRANSPORT */
+	if ((r = field(&p, end, &f)) <= 0)
+		FAIL(r ? E_PRINT : E_FIELDS);
+	if (!SPAN_IS(f, "tcp") && !SPAN_IS(f, "udp"))
 		FAIL("transport is neither tcp nor udp");
-	memcpy(l->transport, f[2].p, 3);
-	if (f[3].n == 0 || f[3].n >= sizeof(l->peer))
+	memcpy(l->transport, f.p, 3);
+	/* PEER */
+	if ((r = field(&p, end, &f)) <= 0)
+		FAIL(r ? E_PRINT : E_FIELDS);
+	if (f.n == 0 || f.n >= sizeof(l->peer))
 		FAIL("bad peer");
-	memcpy(l->peer, f[3].p, f[3].n);
-	if (tk_parse_uint(f[4].p, f[4].n, UINT64_MAX, &l->conn) != 0)
+	memcpy(l->peer, f.p, f.n);
+	/* CONN */
+	if ((r = field(&p, end, &f)) <= 0)
+		FAIL(r ? E_PRINT : E_FIELDS);
+	if (tk_parse_uint(f.p, f.n, UINT64_MAX, &l->conn) != 0)
 		FAIL("bad connection number");
-	if (SPAN_IS(f[5], "-")) {
+	/* DIALECT */
+	if ((r = field(&p, end, &f)) <= 0)
+		FAIL(r ? E_PRINT : E_FIELDS);
+	if (SPAN_IS(f, "-")) {
 		l->dialect = TK_D_UNKNOWN;
 	} else {
-		if (f[5].n >= 16)
+		if (f.n >= 16)
 			FAIL("unknown dialect");
-		if (SPAN_IS(f[5], "unknown"))
+		if (SPAN_IS(f, "unknown"))
 			l->dialect = TK_D_UNKNOWN;
 		else {
 			int d;
 			for (d = 1; d < TK_D__COUNT; d++)
-				if (name_is(f[5], tk_dialect_name((enum tk_dialect)d)))
+				if (name_is(f, tk_dialect_name((enum tk_dialect)d)))
 					break;
 			if (d == TK_D__COUNT)
 				FAIL("unknown dialect");
@@ -325,23 +402,34 @@ tk_fline_parse(const char *line, size_t n, struct tk_fline *l, uint8_t *scratch,
 		}
 		l->dialect_known = true;
 	}
-	if (f[6].n >= sizeof(l->id))
+	/* ID */
+	if ((r = field(&p, end, &f)) <= 0)
+		FAIL(r ? E_PRINT : E_FIELDS);
+	if (f.n >= sizeof(l->id))
 		FAIL("device id too long");
-	if (!SPAN_IS(f[6], "-"))
-		memcpy(l->id, f[6].p, f[6].n);
-	if (f[7].n >= sizeof(l->flags))
+	if (!SPAN_IS(f, "-"))
+		memcpy(l->id, f.p, f.n);
+	/* FLAGS */
+	if ((r = field(&p, end, &f)) <= 0)
+		FAIL(r ? E_PRINT : E_FIELDS);
+	if (f.n >= sizeof(l->flags))
 		FAIL("flags too long");
-	if (!SPAN_IS(f[7], "-"))
-		memcpy(l->flags, f[7].p, f[7].n);
-	if (SPAN_IS(f[8], "-") || f[8].n == 0) {
-		l->data = scratch;
-		l->len = 0;
+	if (!SPAN_IS(f, "-"))
+		memcpy(l->flags, f.p, f.n);
+	/* DATA: the rest of the line, checked as it is unescaped */
+	l->data = scratch;
+	size_t dn = (size_t)(end - p);
+	if (dn == 0 || (dn == 1 && *p == '-'))
 		return 0;
+	long dl = unescape(p, dn, scratch, cap);
+	if (dl == -2) {
+		/* a space is a tenth field; anything else is not ours */
+		if (memchr(p, ' ', dn) != NULL)
+			FAIL(E_FIELDS);
+		FAIL(E_PRINT);
 	}
-	long dl = unescape(f[8].p, f[8].n, scratch, cap);
 	if (dl < 0)
 		FAIL("bad escape in data");
-	l->data = scratch;
 	l->len = (size_t)dl;
 	return 0;
 }

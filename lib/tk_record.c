@@ -246,25 +246,33 @@ static const char dpairs[201] =
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
+/* 10^0 .. 10^19 */
+static const uint64_t p10u64[20] = {
+	1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+	100000000ull, 1000000000ull, 10000000000ull, 100000000000ull,
+	1000000000000ull, 10000000000000ull, 100000000000000ull,
+	1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
+	1000000000000000000ull, 10000000000000000000ull
+};
+
+/* v in decimal, written in place from its last digit (no copy) */
 static size_t
 fmt_u64(char *out, uint64_t v)
 {
-	char tmp[24];
-	size_t i = sizeof(tmp);
-
+	size_t n = 1;
+	while (n < 20 && v >= p10u64[n])
+		n++;
+	char *o = out + n;
 	while (v >= 100) {
-		unsigned r = (unsigned)(v % 100);
+		o -= 2;
+		memcpy(o, dpairs + 2 * (v % 100), 2);
 		v /= 100;
-		i -= 2;
-		memcpy(tmp + i, dpairs + 2 * r, 2);
 	}
-	if (v >= 10) {
-		i -= 2;
-		memcpy(tmp + i, dpairs + 2 * v, 2);
-	} else
-		tmp[--i] = (char)('0' + v);
-	memcpy(out, tmp + i, sizeof(tmp) - i);
-	return sizeof(tmp) - i;
+	if (v >= 10)
+		memcpy(o - 2, dpairs + 2 * v, 2);
+	else
+		o[-1] = (char)('0' + v);
+	return n;
 }
 
 static size_t
@@ -327,10 +335,15 @@ tk_fmt_num(char *out, double v, int prec)
 			l--;
 		}
 		out[n++] = '.';
-		for (int i = l - 1; i >= 0; i--) {
-			out[n + (size_t)i] = (char)('0' + fp % 10);
-			fp /= 10;
+		/* l digits, two at a time from the last */
+		char *f = out + n;
+		int i = l;
+		for (; i >= 2; i -= 2) {
+			memcpy(f + i - 2, dpairs + 2 * (fp % 100), 2);
+			fp /= 100;
 		}
+		if (i)
+			f[0] = (char)('0' + fp);
 		n += (size_t)l;
 	}
 	out[n] = '\0';
@@ -338,6 +351,12 @@ tk_fmt_num(char *out, double v, int prec)
 }
 
 /* ---- JSON --------------------------------------------------------- */
+
+/*
+ * The writers below put bytes at o and return the new end; the ones that
+ * take end check their room and return NULL when they do not fit, the
+ * others write into room the caller has made.
+ */
 
 static bool
 room(struct tk_buf *b, size_t n)
@@ -356,6 +375,8 @@ put(struct tk_buf *b, const void *s, size_t n)
 }
 
 #define PUTS(b, lit) put((b), (lit), sizeof(lit) - 1)
+/* a literal at o (room made by the caller) */
+#define LIT(o, lit) (memcpy((o), (lit), sizeof(lit) - 1), (o) += sizeof(lit) - 1)
 
 /* Length of a valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
 static size_t
@@ -407,36 +428,28 @@ static const bool json_plain[256] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0xe0 */
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,	/* 0xf0 */
 };
-int
-tk_buf_json_str(struct tk_buf *b, const void *sv, size_t n)
+
+/* The bytes of a JSON string, escaped and UTF-8 repaired, without quotes. */
+static char *
+json_body(char *o, const char *end, const uint8_t *s, size_t n)
 {
 	static const char hx[] = "0123456789abcdef";
-	const uint8_t *s = sv;
-	size_t save = b->len;
 
-	/* Worst case: every byte becomes \ufffd (6 bytes) or \u00XX. */
-	if (!room(b, 2))
-		return -1;
-	b->p[b->len++] = '"';
 	for (size_t i = 0; i < n;) {
 		uint8_t c = s[i];
 		if (json_plain[c]) {
-			/* fast run of plain ASCII */
-			size_t j = i + 1;
-			while (j < n && json_plain[s[j]])
-				j++;
-			if (put(b, s + i, j - i) < 0)
-				goto full;
-			i = j;
+			if (o == end)
+				return NULL;
+			*o++ = (char)c;
+			i++;
 			continue;
 		}
-		if (!room(b, 6))
-			goto full;
-		char *o = b->p + b->len;
+		if (end - o < 6)	/* the longest escape: \ufffd, \u00XX */
+			return NULL;
 		if (c == '"' || c == '\\') {
 			o[0] = '\\';
 			o[1] = (char)c;
-			b->len += 2;
+			o += 2;
 			i++;
 		} else if (c < 0x20 || c == 0x7f) {
 			const char *e = NULL;
@@ -448,50 +461,92 @@ tk_buf_json_str(struct tk_buf *b, const void *sv, size_t n)
 			}
 			if (e) {
 				memcpy(o, e, 2);
-				b->len += 2;
+				o += 2;
 			} else {
 				memcpy(o, "\\u00", 4);
 				o[4] = hx[c >> 4];
 				o[5] = hx[c & 15];
-				b->len += 6;
+				o += 6;
 			}
 			i++;
 		} else {
 			size_t l = utf8_len(s + i, n - i);
 			if (l == 0) {
 				memcpy(o, "\\ufffd", 6);
-				b->len += 6;
+				o += 6;
 				i++;
 			} else {
 				memcpy(o, s + i, l);
-				b->len += l;
+				o += l;
 				i += l;
 			}
 		}
 	}
-	if (!room(b, 1))
-		goto full;
-	b->p[b->len++] = '"';
-	return 0;
-full:
-	b->len = save;
-	return -1;
+	return o;
 }
 
-static int
-put_key(struct tk_buf *b, const char *k)
+/* "s" as a JSON string, or NULL when it does not fit before end. */
+static char *
+json_str(char *o, const char *end, const void *s, size_t n)
 {
-	/* keys are ours (static ASCII), but run-time keys go through the escaper */
-	if (tk_buf_json_str(b, k, strlen(k)) < 0)
+	if (end - o < 2)
+		return NULL;
+	*o++ = '"';
+	if ((o = json_body(o, end, s, n)) == NULL || o == end)
+		return NULL;
+	*o++ = '"';
+	return o;
+}
+
+int
+tk_buf_json_str(struct tk_buf *b, const void *s, size_t n)
+{
+	char *o = json_str(b->p + b->len, b->p + b->cap, s, n);
+	if (o == NULL)
 		return -1;
-	return PUTS(b, ":");
+	b->len = (size_t)(o - b->p);
+	return 0;
 }
 
-static int
-put_num(struct tk_buf *b, double v, int prec)
+/* "key": for a NUL-terminated key (ours, static ASCII, copied as it is
+ * scanned; a run-time key with other bytes is escaped). */
+static char *
+json_key(char *o, const char *end, const char *k)
 {
-	char t[48];
-	return put(b, t, tk_fmt_num(t, v, prec));
+	if (end - o < 3)
+		return NULL;
+	*o++ = '"';
+	for (;;) {
+		unsigned char c = (unsigned char)*k;
+		if (!json_plain[c])
+			break;
+		if (o == end)
+			return NULL;
+		*o++ = (char)c;
+		k++;
+	}
+	if (*k != '\0' && (o = json_body(o, end, (const uint8_t *)k, strlen(k))) == NULL)
+		return NULL;
+	if (end - o < 2)
+		return NULL;
+	o[0] = '"';
+	o[1] = ':';
+	return o + 2;
+}
+
+/* a number as tk_fmt_num writes it: at most 32 bytes with the NUL */
+#define NUM_MAX	32
+
+static char *
+w_num(char *o, double v, int prec)
+{
+	return o + tk_fmt_num(o, v, prec);
+}
+
+static char *
+w_i64(char *o, int64_t v)
+{
+	return o + fmt_i64(o, v);
 }
 
 /* The last time formatted for this record: server, device and fix time
@@ -502,8 +557,10 @@ struct tcache {
 	char	 t[32];
 };
 
-static int
-put_time(struct tk_buf *b, struct tcache *tc, int64_t ms)
+#define TIME_MAX	26	/* "2011-09-01T15:01:20.000Z" with its quotes */
+
+static char *
+w_time(char *o, struct tcache *tc, int64_t ms)
 {
 	if (tc->n == 0 || tc->ms != ms) {
 		tc->t[0] = '"';
@@ -512,163 +569,224 @@ put_time(struct tk_buf *b, struct tcache *tc, int64_t ms)
 		tc->n = n + 2;
 		tc->ms = ms;
 	}
-	return put(b, tc->t, tc->n);
+	memcpy(o, tc->t, TIME_MAX);	/* always 26 bytes: a fixed-size copy */
+	return o + tc->n;
+}
+
+/* one attribute, "key":value, or NULL when it does not fit */
+static char *
+w_attr(char *o, const char *end, const struct tk_record *r, const struct tk_attr *a)
+{
+	if ((o = json_key(o, end, a->key)) == NULL)
+		return NULL;
+	if (a->type == TK_V_STR)
+		return json_str(o, end, r->sbuf + a->v.off, a->len);
+	if (end - o < NUM_MAX)
+		return NULL;
+	switch (a->type) {
+	case TK_V_INT:
+		return w_i64(o, a->v.i);
+	case TK_V_NUM:
+		return w_num(o, a->v.d, a->prec);
+	default:
+		if (a->v.i)
+			return LIT(o, "true");
+		return LIT(o, "false");
+	}
 }
 
 static int
 put_attr(struct tk_buf *b, const struct tk_record *r, const struct tk_attr *a)
 {
-	char t[32];
-
-	if (put_key(b, a->key) < 0)
+	char *o = w_attr(b->p + b->len, b->p + b->cap, r, a);
+	if (o == NULL)
 		return -1;
-	switch (a->type) {
-	case TK_V_INT:
-		return put(b, t, fmt_i64(t, a->v.i));
-	case TK_V_NUM:
-		return put_num(b, a->v.d, a->prec);
-	case TK_V_BOOL:
-		return a->v.i ? PUTS(b, "true") : PUTS(b, "false");
-	default:
-		return tk_buf_json_str(b, r->sbuf + a->v.off, a->len);
-	}
+	b->len = (size_t)(o - b->p);
+	return 0;
 }
 
 static int
-put_int(struct tk_buf *b, const char *key, int64_t v)
+put_num(struct tk_buf *b, double v, int prec)
 {
-	char t[32];
-	return (put_key(b, key) < 0 || put(b, t, fmt_i64(t, v)) < 0) ? -1 : 0;
+	char t[NUM_MAX];
+	return put(b, t, tk_fmt_num(t, v, prec));
 }
 
-/* "network":{"cellTowers":[...],"wifiAccessPoints":[...]} as Traccar's. */
-static int
-put_network(struct tk_buf *b, const struct tk_record *r)
+/* the most one cell tower / access point takes in "network" */
+#define CELL_MAX	192
+#define WIFI_MAX	112
+
+/* "network":{"cellTowers":[...],"wifiAccessPoints":[...]} as Traccar's
+ * (room made by the caller: CELL_MAX and WIFI_MAX each, and 64) */
+static char *
+w_network(char *o, const struct tk_record *r)
 {
 	static const char hx[] = "0123456789abcdef";
 
-	if (PUTS(b, ",\"network\":{") < 0)
-		return -1;
+	LIT(o, ",\"network\":{");
 	if (r->ncell) {
-		if (PUTS(b, "\"cellTowers\":[") < 0)
-			return -1;
+		LIT(o, "\"cellTowers\":[");
 		for (unsigned i = 0; i < r->ncell; i++) {
 			const struct tk_cell *c = &r->cell[i];
-			if ((i && PUTS(b, ",") < 0) || PUTS(b, "{") < 0)
-				return -1;
-			if (c->has_mcc && (put_int(b, "mobileCountryCode", c->mcc) < 0 ||
-			    PUTS(b, ",") < 0 || put_int(b, "mobileNetworkCode", c->mnc) < 0 ||
-			    PUTS(b, ",") < 0))
-				return -1;
-			if (put_int(b, "locationAreaCode", c->lac) < 0 || PUTS(b, ",") < 0 ||
-			    put_int(b, "cellId", (int64_t)c->cid) < 0)
-				return -1;
-			if (c->has_rssi && (PUTS(b, ",") < 0 ||
-			    put_int(b, "signalStrength", c->rssi) < 0))
-				return -1;
-			if (PUTS(b, "}") < 0)
-				return -1;
+			if (i)
+				*o++ = ',';
+			*o++ = '{';
+			if (c->has_mcc) {
+				LIT(o, "\"mobileCountryCode\":");
+				o = w_i64(o, c->mcc);
+				LIT(o, ",\"mobileNetworkCode\":");
+				o = w_i64(o, c->mnc);
+				*o++ = ',';
+			}
+			LIT(o, "\"locationAreaCode\":");
+			o = w_i64(o, c->lac);
+			LIT(o, ",\"cellId\":");
+			o = w_i64(o, (int64_t)c->cid);
+			if (c->has_rssi) {
+				LIT(o, ",\"signalStrength\":");
+				o = w_i64(o, c->rssi);
+			}
+			*o++ = '}';
 		}
-		if (PUTS(b, "]") < 0)
-			return -1;
+		*o++ = ']';
 	}
 	if (r->nwifi) {
-		if ((r->ncell && PUTS(b, ",") < 0) || PUTS(b, "\"wifiAccessPoints\":[") < 0)
-			return -1;
+		if (r->ncell)
+			*o++ = ',';
+		LIT(o, "\"wifiAccessPoints\":[");
 		for (unsigned i = 0; i < r->nwifi; i++) {
 			const struct tk_wifi *w = &r->wifi[i];
-			char mac[18];
+			if (i)
+				*o++ = ',';
+			LIT(o, "{\"macAddress\":\"");
 			for (int k = 0; k < 6; k++) {
-				mac[3 * k] = hx[w->mac[k] >> 4];
-				mac[3 * k + 1] = hx[w->mac[k] & 15];
-				mac[3 * k + 2] = k < 5 ? ':' : '\0';
+				*o++ = hx[w->mac[k] >> 4];
+				*o++ = hx[w->mac[k] & 15];
+				if (k < 5)
+					*o++ = ':';
 			}
-			if ((i && PUTS(b, ",") < 0) || PUTS(b, "{\"macAddress\":\"") < 0 ||
-			    put(b, mac, 17) < 0 || PUTS(b, "\"") < 0)
-				return -1;
-			if (w->has_rssi && (PUTS(b, ",") < 0 ||
-			    put_int(b, "signalStrength", w->rssi) < 0))
-				return -1;
-			if (w->channel >= 0 && (PUTS(b, ",") < 0 ||
-			    put_int(b, "channel", w->channel) < 0))
-				return -1;
-			if (PUTS(b, "}") < 0)
-				return -1;
+			*o++ = '"';
+			if (w->has_rssi) {
+				LIT(o, ",\"signalStrength\":");
+				o = w_i64(o, w->rssi);
+			}
+			if (w->channel >= 0) {
+				LIT(o, ",\"channel\":");
+				o = w_i64(o, w->channel);
+			}
+			*o++ = '}';
 		}
-		if (PUTS(b, "]") < 0)
-			return -1;
+		*o++ = ']';
 	}
-	return PUTS(b, "}");
+	*o++ = '}';
+	return o;
 }
+
+/* {"type":"position","protocol":" for each type */
+#define TYPE_HEAD(t) "{\"type\":\"" t "\",\"protocol\":\""
+static const struct { const char *s; size_t n; } type_head[TK_R__COUNT] = {
+#define TH(t) {TYPE_HEAD(t), sizeof(TYPE_HEAD(t)) - 1}
+	TH("position"), TH("event"), TH("login"), TH("heartbeat"), TH("reply"), TH("photo")
+#undef TH
+};
+
+/*
+ * Everything but the id, alarm, network, attributes and raw frame, at its
+ * largest: the type head, the protocol, three times, valid, five numbers
+ * and their keys.
+ */
+#define FIXED_MAX	512
 
 int
 tk_json_record(struct tk_buf *b, const struct tk_record *r, int flags)
 {
-	size_t save = b->len;
+	char *o = b->p + b->len;
+	const char *end = b->p + b->cap;
 	struct tcache tc = {.n = 0};
+	size_t idn = strlen(r->id), aln = strlen(r->alarm);
 
-	if (PUTS(b, "{\"type\":\"") < 0 || put(b, tk_rtype_name(r->type),
-	    strlen(tk_rtype_name(r->type))) < 0 || PUTS(b, "\",\"protocol\":\"") < 0 ||
-	    put(b, tk_dialect_name(r->dialect), strlen(tk_dialect_name(r->dialect))) < 0 ||
-	    PUTS(b, "\"") < 0)
-		goto full;
-	if (r->id[0] != '\0' && (PUTS(b, ",\"uniqueId\":") < 0 ||
-	    tk_buf_json_str(b, r->id, strlen(r->id)) < 0))
-		goto full;
-	if (r->server_time != TK_TIME_NONE &&
-	    (PUTS(b, ",\"serverTime\":") < 0 || put_time(b, &tc, r->server_time) < 0))
-		goto full;
-	if (r->device_time != TK_TIME_NONE &&
-	    (PUTS(b, ",\"deviceTime\":") < 0 || put_time(b, &tc, r->device_time) < 0))
-		goto full;
-	if (r->fix_time != TK_TIME_NONE &&
-	    (PUTS(b, ",\"fixTime\":") < 0 || put_time(b, &tc, r->fix_time) < 0))
-		goto full;
-	if (r->has_pos) {
-		if ((r->valid ? PUTS(b, ",\"valid\":true") : PUTS(b, ",\"valid\":false")) < 0 ||
-		    PUTS(b, ",\"latitude\":") < 0 || put_num(b, r->lat, 6) < 0 ||
-		    PUTS(b, ",\"longitude\":") < 0 || put_num(b, r->lon, 6) < 0)
-			goto full;
+	if ((size_t)(end - o) < FIXED_MAX + 6 * (idn + aln) + 32)
+		return -1;
+	unsigned t = (unsigned)r->type < TK_R__COUNT ? (unsigned)r->type : TK_R_EVENT;
+	memcpy(o, type_head[t].s, type_head[t].n);
+	o += type_head[t].n;
+	for (const char *d = tk_dialect_name(r->dialect); *d; d++)
+		*o++ = *d;
+	*o++ = '"';
+	if (idn) {
+		LIT(o, ",\"uniqueId\":");
+		o = json_str(o, end, r->id, idn);
 	}
-	if (r->has_alt && (PUTS(b, ",\"altitude\":") < 0 || put_num(b, r->alt, 2) < 0))
-		goto full;
-	if (r->has_speed && (PUTS(b, ",\"speed\":") < 0 || put_num(b, r->speed, 3) < 0))
-		goto full;
-	if (r->has_course && (PUTS(b, ",\"course\":") < 0 || put_num(b, r->course, 2) < 0))
-		goto full;
-	if ((r->ncell || r->nwifi) && put_network(b, r) < 0)
-		goto full;
-	if (PUTS(b, ",\"attributes\":{") < 0)
-		goto full;
+	if (r->server_time != TK_TIME_NONE) {
+		LIT(o, ",\"serverTime\":");
+		o = w_time(o, &tc, r->server_time);
+	}
+	if (r->device_time != TK_TIME_NONE) {
+		LIT(o, ",\"deviceTime\":");
+		o = w_time(o, &tc, r->device_time);
+	}
+	if (r->fix_time != TK_TIME_NONE) {
+		LIT(o, ",\"fixTime\":");
+		o = w_time(o, &tc, r->fix_time);
+	}
+	if (r->has_pos) {
+		if (r->valid)
+			LIT(o, ",\"valid\":true,\"latitude\":");
+		else
+			LIT(o, ",\"valid\":false,\"latitude\":");
+		o = w_num(o, r->lat, 6);
+		LIT(o, ",\"longitude\":");
+		o = w_num(o, r->lon, 6);
+	}
+	if (r->has_alt) {
+		LIT(o, ",\"altitude\":");
+		o = w_num(o, r->alt, 2);
+	}
+	if (r->has_speed) {
+		LIT(o, ",\"speed\":");
+		o = w_num(o, r->speed, 3);
+	}
+	if (r->has_course) {
+		LIT(o, ",\"course\":");
+		o = w_num(o, r->course, 2);
+	}
+	if (r->ncell || r->nwifi) {
+		if ((size_t)(end - o) < r->ncell * CELL_MAX + r->nwifi * WIFI_MAX + 64)
+			return -1;
+		o = w_network(o, r);
+	}
+	if (end - o < 32)
+		return -1;
+	LIT(o, ",\"attributes\":{");
 	bool first = true;
-	if (r->alarm[0]) {
-		if (PUTS(b, "\"alarm\":") < 0 || tk_buf_json_str(b, r->alarm, strlen(r->alarm)) < 0)
-			goto full;
+	if (aln) {
+		LIT(o, "\"alarm\":");
+		o = json_str(o, end, r->alarm, aln);
 		first = false;
 	}
 	for (unsigned i = 0; i < r->nattr; i++) {
-		if (!first && PUTS(b, ",") < 0)
-			goto full;
+		if (o == NULL || o == end)
+			return -1;
+		if (!first)
+			*o++ = ',';
 		first = false;
-		if (put_attr(b, r, &r->attr[i]) < 0)
-			goto full;
+		o = w_attr(o, end, r, &r->attr[i]);
 	}
-	if (PUTS(b, "}") < 0)
-		goto full;
+	if (o == NULL || end - o < 4)
+		return -1;
+	*o++ = '}';
 	if ((flags & TK_JSON_RAW) && r->raw != NULL) {
-		if (PUTS(b, ",\"raw\":\"") < 0 || !room(b, 2 * r->rawlen + 1))
-			goto full;
-		tk_hex_encode(r->raw, r->rawlen, b->p + b->len);
-		b->len += 2 * r->rawlen;
-		if (PUTS(b, "\"") < 0)
-			goto full;
+		if ((size_t)(end - o) < 2 * r->rawlen + 16)
+			return -1;
+		LIT(o, ",\"raw\":\"");
+		tk_hex_encode(r->raw, r->rawlen, o);
+		o += 2 * r->rawlen;
+		*o++ = '"';
 	}
-	if (PUTS(b, "}\n") < 0)
-		goto full;
+	o[0] = '}';
+	o[1] = '\n';
+	b->len = (size_t)(o + 2 - b->p);
 	return 0;
-full:
-	b->len = save;
-	return -1;
 }
 
 /* ---- CSV ---------------------------------------------------------- */

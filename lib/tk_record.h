@@ -126,6 +126,11 @@ struct tk_buf {
 
 #define TK_JSON_RAW	0x01	/* carry the raw frame as "raw" (hex) */
 
+/* Room that always holds one record's JSON (tk_json_record), whatever its
+ * contents: every string escaped at 6 bytes a byte, every attribute at its
+ * longest (a static key is shorter than 40 bytes), and the raw frame. */
+#define TK_JSON_MAX(rawlen)	(6 * TK_SBUF_MAX + TK_ATTR_MAX * 80 + 8192 + 2 * (size_t)(rawlen))
+
 /* Append one JSON object and a '\n'.  Returns 0, or -1 if it did not fit
  * (b->len is then unchanged).  Output is valid UTF-8 whatever the input. */
 int	tk_json_record(struct tk_buf *, const struct tk_record *, int flags);

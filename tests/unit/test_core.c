@@ -150,6 +150,43 @@ test_record_bounds(void **state)
 	}
 	assert_int_equal(r.nattr, TK_ATTR_MAX);
 	assert_true(r.truncated);
+
+	/* the worst record a hostile device can make fits in TK_JSON_MAX:
+	 * every string byte escaped (0x01 -> \u0001), every limit reached */
+	static char out[TK_JSON_MAX(300)];
+	uint8_t raw[300];
+	memset(raw, 0xff, sizeof(raw));
+	memset(big, 1, sizeof(big));
+	tk_rec_init(&r, TK_D_XEXUN2, TK_R_POSITION);
+	memset(r.id, 1, sizeof(r.id) - 1);
+	r.id[sizeof(r.id) - 1] = '\0';
+	memset(r.alarm, 1, sizeof(r.alarm) - 1);
+	r.alarm[sizeof(r.alarm) - 1] = '\0';
+	r.server_time = r.device_time = r.fix_time = 1;
+	r.has_pos = r.has_alt = r.has_speed = r.has_course = true;
+	r.lat = r.lon = r.alt = r.speed = r.course = -8.9e8;
+	struct tk_cell cell = {65535, 65535, true, -32768, true, UINT32_MAX, UINT64_MAX};
+	struct tk_wifi wifi = {{1, 2, 3, 4, 5, 6}, -32768, true, 32767};
+	while (tk_rec_cell(&r, &cell))
+		;
+	while (tk_rec_wifi(&r, &wifi))
+		;
+	for (int i = 0; r.nattr < TK_ATTR_MAX - 1; i++) {
+		char k[24];
+		snprintf(k, sizeof(k), "\x01\x01\x01\x01\x01\x01%d", i);
+		if (i % 2)
+			tk_rec_num(&r, tk_rec_key(&r, k), -8.9e8, 9);
+		else
+			tk_rec_int(&r, tk_rec_key(&r, k), INT64_MIN);
+	}
+	tk_rec_str(&r, "result", big, TK_SBUF_MAX - r.slen);
+	assert_non_null(tk_rec_get(&r, "result"));
+	r.raw = raw;
+	r.rawlen = sizeof(raw);
+	struct tk_buf b = {out, 0, sizeof(out)};
+	assert_int_equal(tk_json_record(&b, &r, TK_JSON_RAW), 0);
+	assert_true(b.len > 6 * (TK_SBUF_MAX - 200));
+	assert_memory_equal(out + b.len - 2, "}\n", 2);
 }
 
 /* Our escaper must produce exactly what strvisx(3) produces. */
