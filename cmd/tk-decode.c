@@ -51,7 +51,9 @@ enum form { IN_AUTO, IN_RAW, IN_LINES, IN_HEX };
 #define MAX_SESSIONS	(1u << 18)
 
 struct sess {
-	char		 key[96];	/* transport peer conn */
+	uint64_t	 conn;		/* the key: conn, transport, peer */
+	char		 transport[4];
+	char		 peer[64];
 	struct tk_session s;
 };
 
@@ -59,7 +61,7 @@ struct sess {
  * stays in cache with thousands of connections; sessions are allocated
  * one by one. */
 struct slot {
-	uint64_t	 h;		/* hash(p->key) */
+	uint64_t	 h;		/* key_hash() of p's key */
 	struct sess	*p;		/* NULL: empty */
 };
 
@@ -319,26 +321,20 @@ hash(const char *s, size_t n)
 	return h;
 }
 
-/* The table key "TRANSPORT PEER CONN": at most 3 + 1 + 63 + 1 + 20 bytes. */
-static size_t
-make_key(const struct tk_fline *l, char key[static 96])
+/* The hash of a connection's key: its number, transport and peer. */
+static uint64_t
+key_hash(const struct tk_fline *l)
 {
-	size_t n = strlen(l->transport), m = strlen(l->peer), dn = 0;
-	char d[20];
-	uint64_t v = l->conn;
+	/* the whole NUL-padded peer field: fixed sizes, no strlen */
+	return hash(l->peer, sizeof(l->peer)) ^ (l->conn * 0x9e3779b97f4a7c15ull) ^
+	    (uint8_t)l->transport[0];
+}
 
-	do
-		d[dn++] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	memcpy(key, l->transport, n);
-	key[n++] = ' ';
-	memcpy(key + n, l->peer, m);
-	n += m;
-	key[n++] = ' ';
-	while (dn)
-		key[n++] = d[--dn];
-	key[n] = '\0';
-	return n;
+static bool
+key_eq(const struct sess *s, const struct tk_fline *l)
+{
+	return s->conn == l->conn && memcmp(s->transport, l->transport, 4) == 0 &&
+	    memcmp(s->peer, l->peer, sizeof(s->peer)) == 0;
 }
 
 static void
@@ -357,20 +353,18 @@ forget_all(struct ctx *c)
 static struct sess *
 session_for(struct ctx *c, const struct tk_fline *l, bool create, size_t *slot)
 {
-	char key[96];
-	size_t kn = make_key(l, key);
 	if (c->tab == NULL) {
 		c->ntab = 1024;
 		c->tab = calloc(c->ntab, sizeof(*c->tab));
 		if (c->tab == NULL)
 			err(TK_EXIT_IO, "calloc");
 	}
-	uint64_t h = hash(key, kn);
+	uint64_t h = key_hash(l);
 	size_t mask = c->ntab - 1, i = h & mask;
 	for (;; i = (i + 1) & mask) {
 		if (c->tab[i].p == NULL)
 			break;
-		if (c->tab[i].h == h && strcmp(c->tab[i].p->key, key) == 0) {
+		if (c->tab[i].h == h && key_eq(c->tab[i].p, l)) {
 			*slot = i;
 			return c->tab[i].p;
 		}
@@ -409,7 +403,9 @@ session_for(struct ctx *c, const struct tk_fline *l, bool create, size_t *slot)
 	c->tab[i].h = h;
 	c->tab[i].p = s;
 	*slot = i;
-	strlcpy(s->key, key, sizeof(s->key));
+	s->conn = l->conn;
+	memcpy(s->transport, l->transport, sizeof(s->transport));
+	memcpy(s->peer, l->peer, sizeof(s->peer));
 	tk_session_init(&s->s, TK_D_UNKNOWN);
 	s->s.photo_dir = c->photo_dir;
 	return s;

@@ -280,11 +280,15 @@ tk_fline_probe(const char *line, size_t n)
 
 #define SPAN_IS(s, lit) ((s).n == sizeof(lit) - 1 && memcmp((s).p, lit, sizeof(lit) - 1) == 0)
 
-/* s (no NUL in it) equals the string nm */
+/* s (no NUL in it) equals the string nm: a byte loop, the names are short */
 static bool
 name_is(struct tk_span s, const char *nm)
 {
-	return s.n != 0 && nm[0] == s.p[0] && strncmp(nm, s.p, s.n) == 0 && nm[s.n] == '\0';
+	size_t i = 0;
+	for (; i < s.n; i++)
+		if (nm[i] != s.p[i])	/* also stops at nm's NUL */
+			return false;
+	return nm[i] == '\0';
 }
 
 /*

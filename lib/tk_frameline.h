@@ -32,7 +32,7 @@ struct tk_fline {
 	enum tk_fkind	 kind;
 	int64_t		 time_ms;
 	char		 transport[4];		/* "tcp" / "udp" */
-	char		 peer[64];
+	char		 peer[64];		/* NUL-padded to its end by tk_fline_parse */
 	uint64_t	 conn;
 	enum tk_dialect	 dialect;
 	bool		 dialect_known;		/* false for "-" */

@@ -12,22 +12,42 @@
 size_t
 tk_split(const char *p, size_t n, char sep, struct tk_span *f, size_t max)
 {
-	size_t nf = 0;
-	const char *end = p + n;
+	const uint64_t low7 = 0x7f7f7f7f7f7f7f7full, pat = 0x0101010101010101ull * (uint8_t)sep;
+	size_t nf = 0, start = 0, i = 0;
 
-	for (;;) {
-		const char *q = memchr(p, sep, (size_t)(end - p));
-		const char *e = q ? q : end;
+	/* eight bytes at a time: m has the high bit of each byte equal to sep
+	 * (exact, no borrow between bytes), one field per bit */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w, x, m;
+		memcpy(&w, p + i, 8);
+		x = w ^ pat;
+		m = ~(((x & low7) + low7) | x | low7);
+		while (m) {
+			size_t at = i + (size_t)__builtin_ctzll(m) / 8;
+			if (nf < max) {
+				f[nf].p = p + start;
+				f[nf].n = at - start;
+			}
+			nf++;
+			start = at + 1;
+			m &= m - 1;
+		}
+	}
+	for (; i < n; i++) {
+		if (p[i] != sep)
+			continue;
 		if (nf < max) {
-			f[nf].p = p;
-			f[nf].n = (size_t)(e - p);
+			f[nf].p = p + start;
+			f[nf].n = i - start;
 		}
 		nf++;
-		if (q == NULL)
-			break;
-		p = q + 1;
+		start = i + 1;
 	}
-	return nf;
+	if (nf < max) {
+		f[nf].p = p + start;
+		f[nf].n = n - start;
+	}
+	return nf + 1;
 }
 
 bool
@@ -105,10 +125,11 @@ static const double pow10tab[] = {
 int
 tk_parse_dec(const char *p, size_t n, double *out)
 {
-	size_t i = 0;
-	bool neg = false, dot = false, any = false;
+	size_t i = 0, start;
+	bool neg = false;
 	uint64_t m = 0;
-	unsigned sig = 0, frac = 0;
+	unsigned sig = 0, frac = 0;	/* significant digits (from the first
+					 * non-zero), digits after the point */
 
 	if (n == 0)
 		return -1;
@@ -116,38 +137,36 @@ tk_parse_dec(const char *p, size_t n, double *out)
 		neg = p[0] == '-';
 		i = 1;
 	}
-	for (; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c == '.') {
-			if (dot)
-				return -1;
-			dot = true;
-			continue;
-		}
-		if (c < '0' || c > '9')
+	/* the integer part: more than 18 significant digits is an error */
+	for (start = i; i < n; i++) {
+		unsigned d = (unsigned)(unsigned char)p[i] - '0';
+		if (d > 9)
+			break;
+		if (sig >= 18)
 			return -1;
-		any = true;
-		if (sig == 0 && c == '0') {
-			if (dot)
-				frac++;
-			continue;
-		}
-		if (sig >= 18) {
-			/* Further digits are beyond double precision anyway. */
-			if (!dot)
-				return -1;	/* integer part too long */
-			continue;
-		}
-		m = m * 10 + (c - '0');
-		sig++;
-		if (dot)
-			frac++;
+		m = m * 10 + d;
+		sig += m != 0;
 	}
-	if (!any)
+	bool any = i > start;
+	if (i < n) {
+		if (p[i] != '.')
+			return -1;
+		/* the fraction: digits beyond double precision are dropped */
+		for (start = ++i; i < n; i++) {
+			unsigned d = (unsigned)(unsigned char)p[i] - '0';
+			if (d > 9)
+				return -1;
+			if (sig < 18) {
+				m = m * 10 + d;
+				sig += m != 0;
+				frac++;
+			}
+		}
+		any |= i > start;
+	}
+	if (!any || frac > 18)
 		return -1;
 	double v = (double)m;
-	if (frac > 18)
-		return -1;
 	if (frac)
 		v /= pow10tab[frac];
 	*out = neg ? -v : v;
