@@ -358,22 +358,30 @@ tk_fline_parse(const char *line, size_t n, struct tk_fline *l, uint8_t *scratch,
 	if (parse_time(line, (size_t)(p - line), &l->time_ms) != 0)
 		FAIL("bad time field");
 	p++;
-	/* KIND */
-	if ((r = field(&p, end, &f)) <= 0)
-		FAIL(r ? E_PRINT : E_FIELDS);
-	int k;
-	for (k = 0; k < TK_F__COUNT; k++)
-		if (name_is(f, knames[k]))
-			break;
-	if (k == TK_F__COUNT)
-		FAIL("unknown kind");
-	l->kind = (enum tk_fkind)k;
-	/* TRANSPORT */
-	if ((r = field(&p, end, &f)) <= 0)
-		FAIL(r ? E_PRINT : E_FIELDS);
-	if (!SPAN_IS(f, "tcp") && !SPAN_IS(f, "udp"))
-		FAIL("transport is neither tcp nor udp");
-	memcpy(l->transport, f.p, 3);
+	if (end - p >= 10 && (memcmp(p, "frame tcp ", 10) == 0 ||
+	    memcmp(p, "frame udp ", 10) == 0)) {
+		/* nearly every line: KIND and TRANSPORT in two compares */
+		l->kind = TK_F_FRAME;
+		memcpy(l->transport, p + 6, 3);
+		p += 10;
+	} else {
+		/* KIND */
+		if ((r = field(&p, end, &f)) <= 0)
+			FAIL(r ? E_PRINT : E_FIELDS);
+		int k;
+		for (k = 0; k < TK_F__COUNT; k++)
+			if (name_is(f, knames[k]))
+				break;
+		if (k == TK_F__COUNT)
+			FAIL("unknown kind");
+		l->kind = (enum tk_fkind)k;
+		/* TRANSPORT */
+		if ((r = field(&p, end, &f)) <= 0)
+			FAIL(r ? E_PRINT : E_FIELDS);
+		if (!SPAN_IS(f, "tcp") && !SPAN_IS(f, "udp"))
+			FAIL("transport is neither tcp nor udp");
+		memcpy(l->transport, f.p, 3);
+	}
 	/* PEER */
 	if ((r = field(&p, end, &f)) <= 0)
 		FAIL(r ? E_PRINT : E_FIELDS);

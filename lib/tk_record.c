@@ -196,10 +196,25 @@ put2(char *o, int v)
  * when the day changes (per thread) */
 static _Thread_local int64_t fmt_day = INT64_MIN;
 static _Thread_local char fmt_date[11];
+/* and the last second: "YYYY-MM-DDTHH:MM:SS." of the instant fmt_sec */
+static _Thread_local int64_t fmt_sec = INT64_MIN;
+static _Thread_local char fmt_full[20];
 
 size_t
 tk_fmt_time(char *out, int64_t ms)
 {
+	int64_t frac = ms % 1000;
+	if (frac < 0)
+		frac += 1000;
+	if (ms - frac == fmt_sec) {
+		/* the second formatted last time: only the milliseconds */
+		memcpy(out, fmt_full, 20);
+		out[20] = (char)('0' + frac / 100);
+		put2(out + 21, (int)(frac % 100));
+		out[23] = 'Z';
+		out[24] = '\0';
+		return 24;
+	}
 	int64_t day = ms / 86400000, rem = ms % 86400000;
 	if (rem < 0) {
 		rem += 86400000;
@@ -233,6 +248,8 @@ tk_fmt_time(char *out, int64_t ms)
 	*o++ = ':';
 	o = put2(o, (int)(sec % 60));
 	*o++ = '.';
+	memcpy(fmt_full, out, 20);
+	fmt_sec = ms - (int64_t)msec;
 	*o++ = (char)('0' + msec / 100);
 	o = put2(o, (int)(msec % 100));
 	*o++ = 'Z';

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define LIBBSD_NETBSD_VIS
 #include <vis.h>
@@ -69,6 +70,28 @@ test_time(void **state)
 	assert_int_equal(ms, 0);
 	tk_fmt_time(buf, 1710273218000);	/* 2024-03-12T19:53:38Z */
 	assert_string_equal(buf, "2024-03-12T19:53:38.000Z");
+
+	/* against gmtime_r: random instants from 1900 to 2100, each followed
+	 * by others in the same second, the next, the day before (the
+	 * formatter keeps the last day and second) */
+	srandom(9);
+	for (int i = 0; i < 100000; i++) {
+		static const int64_t step[] = {0, 1, 999, -1, 1000, -86400000, 86399999};
+		static int64_t base;
+		if (i % 7 == 0)
+			base = ((int64_t)random() << 16 ^ random()) % 6311390400000 - 2208988800000;
+		int64_t t = base + step[i % 7] + (i % 3 ? random() % 1000 : 0);
+		time_t sec = (time_t)(t >= 0 ? t / 1000 : -((-t + 999) / 1000));
+		int frac = (int)(t - (int64_t)sec * 1000);
+		struct tm tm;
+		char want[40], w2[48];
+		gmtime_r(&sec, &tm);
+		strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(w2, sizeof(w2), "%s.%03dZ", want, frac);
+		assert_int_equal(tk_fmt_time(buf, t), 24);
+		if (strcmp(buf, w2) != 0)
+			fail_msg("tk_fmt_time(%lld) = %s, gmtime %s", (long long)t, buf, w2);
+	}
 }
 
 static void
