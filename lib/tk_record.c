@@ -327,8 +327,9 @@ tk_fmt_num(char *out, double v, int prec)
 	 * a - trunc(a) is exact, so comparing it with 0.5 rounds as llround
 	 * does; above, a double is an integer already.
 	 */
-	uint64_t m = (uint64_t)a;
-	if (a < 4503599627370496.0 && a - (double)m >= 0.5)
+	/* a < 9e18 < 2^63: the signed conversions are one instruction each */
+	uint64_t m = (uint64_t)(int64_t)a;
+	if (a < 4503599627370496.0 && a - (double)(int64_t)m >= 0.5)
 		m++;
 	uint64_t ip, fp;
 	/* constant divisors for the precisions in use (a multiply, not a div) */

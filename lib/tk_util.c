@@ -326,8 +326,19 @@ tk_crc16_xmodem(const uint8_t *p, size_t n)
 uint8_t
 tk_nmea_xor(const uint8_t *p, size_t n)
 {
-	uint8_t x = 0;
-	for (size_t i = 0; i < n; i++)
+	uint64_t w8 = 0;
+	size_t i = 0;
+	/* eight bytes at a time, then the eight lanes folded into one */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		w8 ^= w;
+	}
+	w8 ^= w8 >> 32;
+	w8 ^= w8 >> 16;
+	w8 ^= w8 >> 8;
+	uint8_t x = (uint8_t)w8;
+	for (; i < n; i++)
 		x ^= p[i];
 	return x;
 }

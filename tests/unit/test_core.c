@@ -101,6 +101,17 @@ test_checksums(void **state)
 	/* CRC-16/XMODEM check value */
 	assert_int_equal(tk_crc16_xmodem((const uint8_t *)"123456789", 9), 0x31C3);
 	assert_int_equal(tk_nmea_xor((const uint8_t *)"AB", 2), 'A' ^ 'B');
+	/* every length and offset against a byte loop (it works by words) */
+	uint8_t buf[80];
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 37 + 11);
+	for (size_t off = 0; off < 8; off++)
+		for (size_t n = 0; n + off <= sizeof(buf); n++) {
+			uint8_t x = 0;
+			for (size_t i = 0; i < n; i++)
+				x ^= buf[off + i];
+			assert_int_equal(tk_nmea_xor(buf + off, n), x);
+		}
 }
 
 static void
