@@ -98,11 +98,17 @@ fz_emit(void *arg, struct tk_record *r)
 	struct fz_out *o = arg;
 	struct tk_buf b = {o->buf, 0, sizeof(o->buf)};
 	o->nrec++;
+	/* TK_JSON_MAX is a promise: a record always fits in that much */
+	int fits = sizeof(o->buf) >= TK_JSON_MAX(r->rawlen);
 	if (tk_json_record(&b, r, TK_JSON_RAW) == 0)
 		fz_check_json(b.p, b.len);
+	else
+		FZ_CHECK(!fits);
 	b.len = 0;
 	if (tk_json_record(&b, r, 0) == 0)
 		fz_check_json(b.p, b.len);
+	else
+		FZ_CHECK(!fits);
 	b.len = 0;
 	tk_csv_record(&b, r);
 	return 0;
