@@ -25,6 +25,19 @@
 
 /* ---- small helpers ------------------------------------------------ */
 
+/* min and max of finite values (checked at load) without libm's calls */
+static inline double
+lo(double a, double b)
+{
+	return a < b ? a : b;
+}
+
+static inline double
+hi(double a, double b)
+{
+	return a < b ? b : a;
+}
+
 
 static void
 copy_str(char *dst, size_t cap, const char *s, size_t n)
@@ -127,8 +140,8 @@ strip_geom(const struct tk_fence *f)
 static inline bool
 spans(const struct sgeom *g, const struct tk_edge *e, uint32_t k)
 {
-	double lo = g->y0 + k * g->h - g->eps, hi = g->y0 + (k + 1) * g->h + g->eps;
-	return fmin(e->y0, e->y1) < lo && fmax(e->y0, e->y1) > hi;
+	double ylo = g->y0 + k * g->h - g->eps, yhi = g->y0 + (k + 1) * g->h + g->eps;
+	return lo(e->y0, e->y1) < ylo && hi(e->y0, e->y1) > yhi;
 }
 
 static double sort_ym;
@@ -159,8 +172,8 @@ build_strips(struct tk_fence *f)
 		size_t total = 0;
 		for (uint32_t i = 0; i < f->nedges; i++) {
 			const struct tk_edge *e = &f->edges[i];
-			uint32_t a = strip_of(f, fmin(e->y0, e->y1));
-			uint32_t b = strip_of(f, fmax(e->y0, e->y1));
+			uint32_t a = strip_of(f, lo(e->y0, e->y1));
+			uint32_t b = strip_of(f, hi(e->y0, e->y1));
 			total += b - a + 1;
 		}
 		if (total > 16 * (size_t)f->nedges + ns && ns > 1) {
@@ -174,8 +187,8 @@ build_strips(struct tk_fence *f)
 			return -1;
 		for (uint32_t i = 0; i < f->nedges; i++) {
 			const struct tk_edge *e = &f->edges[i];
-			uint32_t a = strip_of(f, fmin(e->y0, e->y1));
-			uint32_t b = strip_of(f, fmax(e->y0, e->y1));
+			uint32_t a = strip_of(f, lo(e->y0, e->y1));
+			uint32_t b = strip_of(f, hi(e->y0, e->y1));
 			for (uint32_t k = a; k <= b; k++) {
 				f->strip[k + 1].off++;
 				if (b - a >= 2 && spans(&sg, e, k))
@@ -197,8 +210,8 @@ build_strips(struct tk_fence *f)
 		}
 		for (uint32_t i = 0; i < f->nedges; i++) {
 			const struct tk_edge *e = &f->edges[i];
-			uint32_t a = strip_of(f, fmin(e->y0, e->y1));
-			uint32_t b = strip_of(f, fmax(e->y0, e->y1));
+			uint32_t a = strip_of(f, lo(e->y0, e->y1));
+			uint32_t b = strip_of(f, hi(e->y0, e->y1));
 			for (uint32_t k = a; k <= b; k++) {
 				if (b - a >= 2 && spans(&sg, e, k))
 					f->sedges[fullp[k]++] = *e;
@@ -396,10 +409,10 @@ add_ring(struct load *L, const GEOSGeometry *ring)
 			f->minx = f->maxx = x;
 			f->miny = f->maxy = y;
 		}
-		f->minx = fmin(f->minx, x);
-		f->maxx = fmax(f->maxx, x);
-		f->miny = fmin(f->miny, y);
-		f->maxy = fmax(f->maxy, y);
+		f->minx = lo(f->minx, x);
+		f->maxx = hi(f->maxx, x);
+		f->miny = lo(f->miny, y);
+		f->maxy = hi(f->maxy, y);
 		if (i > 0 && (x != px || y != py))
 			f->edges[f->nedges++] = (struct tk_edge){px, py, x, y};
 		px = x;
