@@ -154,6 +154,19 @@ emit(struct ctx *c, const char *p, size_t n)
 	out_check(c);
 }
 
+/* A line and its newline: in one copy when the newline follows it in the
+ * input buffer, as it does for every line run_fd hands on. */
+static void
+emit_line(struct ctx *c, const char *p, size_t n)
+{
+	if (p[n] == '\n') {
+		emit(c, p, n + 1);
+	} else {
+		emit(c, p, n);
+		emit(c, "\n", 1);
+	}
+}
+
 static void
 sc_reserve(struct ctx *c, size_t n)
 {
@@ -320,8 +333,7 @@ process_position(struct ctx *c, const char *p, size_t n, const struct rec *r,
 	if (write) {
 		c->written++;
 		if (!c->annotate) {
-			emit(c, p, n);
-			emit(c, "\n", 1);
+			emit_line(c, p, n);
 		} else if (jr != NULL) {
 			c->sc.len = 0;
 			sc_put(c, p, jr->close);
@@ -374,8 +386,7 @@ pass_other(struct ctx *c, const char *p, size_t n)
 	c->other++;
 	if (c->drop)
 		return;
-	emit(c, p, n);
-	emit(c, "\n", 1);
+	emit_line(c, p, n);
 }
 
 static void
