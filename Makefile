@@ -46,7 +46,7 @@ WARNFLAGS    = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
                -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wundef \
                -Wvla -Wwrite-strings -Wnull-dereference -Wimplicit-fallthrough
 TK_CPPFLAGS  = -D_GNU_SOURCE -DTK_VERSION='"$(VERSION)"' -Ilib
-TK_CFLAGS    = -std=c17 -O2 -g $(WARNFLAGS) $(SANFLAGS) -MMD -MP
+TK_CFLAGS    = -std=c17 -O3 -g $(WARNFLAGS) $(SANFLAGS) -MMD -MP
 TK_LDFLAGS   = $(SANFLAGS) -Wl,--as-needed
 
 ALL_CPPFLAGS = $(TK_CPPFLAGS) $(PKG_CFLAGS) $(CPPFLAGS)

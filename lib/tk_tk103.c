@@ -992,8 +992,8 @@ is_vin(const char *p, size_t n)
 static int
 decode_classic(struct tk_dctx *c, const struct head *h)
 {
-	const char *p = h->pay, *pre;
-	size_t n = h->payn, pren;
+	const char *p = h->pay, *pre = NULL;
+	size_t n = h->payn, pren = 0;
 	struct tk_record *r;
 
 	if (code_is(h, "BP00")) {

@@ -101,7 +101,8 @@ load_wkt(struct tk_fenceset *fs, const char *name, const char *wkt, bool lonlat,
 {
 	char line[1 << 16];
 	struct tk_fence_opts o = {.wkt_lonlat = lonlat};
-	snprintf(line, sizeof(line), "%s\t%s\n", name, wkt);
+	int k = snprintf(line, sizeof(line), "%s\t%s\n", name, wkt);
+	assert_true(k > 0 && (size_t)k < sizeof(line));
 	int rc = tk_fenceset_load_mem(fs, "test.wkt", line, strlen(line), &o, NULL, NULL,
 	    err, errlen);
 	if (rc == 0)
