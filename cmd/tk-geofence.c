@@ -736,9 +736,10 @@ main(int argc, char *argv[])
 			err(TK_EXIT_IO, "%s", assign);
 		char *t = cli_read_file(fd, assign, 64u << 20, &n);
 		close(fd);
-		if (tk_gf_assign(c.gf, assign, t, n, e, sizeof(e)) != 0)
-			errx(TK_EXIT_DATA, "%s", e);
+		int arc = tk_gf_assign(c.gf, assign, t, n, e, sizeof(e));
 		free(t);
+		if (arc != 0)
+			errx(TK_EXIT_DATA, "%s", e);
 		c.assigned = true;
 	}
 	if (state) {
@@ -749,12 +750,13 @@ main(int argc, char *argv[])
 			size_t n, dropped;
 			char *t = cli_read_file(sfd, state, 1u << 30, &n);
 			close(sfd);
-			if (n > 0 && tk_gf_load(c.gf, state, t, n, &dropped, e, sizeof(e)) != 0)
+			int lrc = n > 0 ? tk_gf_load(c.gf, state, t, n, &dropped, e, sizeof(e)) : 0;
+			free(t);
+			if (lrc != 0)
 				errx(TK_EXIT_DATA, "%s", e);
 			if (n > 0 && dropped)
 				warnx("%s: %zu entries for fences no longer loaded dropped",
 				    state, dropped);
-			free(t);
 		}
 	}
 

@@ -1419,9 +1419,10 @@ load_route(const char *path)
 	char *buf = cli_read_file(fd, path, 64u << 20, &n);
 	close(fd);
 	char e[200];
-	if (tk_sim_route_geojson(&route, buf, n, e, sizeof(e)) != 0)
-		errx(TK_EXIT_DATA, "%s: %s", path, e);
+	int rc = tk_sim_route_geojson(&route, buf, n, e, sizeof(e));
 	free(buf);
+	if (rc != 0)
+		errx(TK_EXIT_DATA, "%s: %s", path, e);
 	have_route = true;
 }
 
