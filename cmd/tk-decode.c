@@ -17,6 +17,7 @@
 #include <err.h>
 
 #include "cli.h"
+#include "tk_word_int.h"
 
 static const char usage_text[] =
     "usage: tk-decode [-qrsv] [-d dialect] [-f json|csv|frames] [-i auto|raw|lines|hex]\n"
@@ -305,13 +306,11 @@ key_hash(const struct tk_fline *l)
 {
 	/* the NUL-padded peer field a word at a time, up to the word that
 	 * holds its NUL (the rest is zeros): no strlen, a short chain */
-	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
 	uint64_t h = (l->conn * 0x9e3779b97f4a7c15ull) ^ (uint8_t)l->transport[0];
 	for (size_t i = 0; i < sizeof(l->peer); i += 8) {
-		uint64_t w;
-		memcpy(&w, l->peer + i, 8);
+		uint64_t w = tk_word(l->peer + i);
 		h = (h ^ w) * 1099511628211ull;
-		if ((w - ones) & ~w & high)
+		if (tk_word_eq(w, 0))
 			break;
 	}
 	h ^= h >> 33;

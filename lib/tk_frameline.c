@@ -3,6 +3,7 @@
 
 #include "tk_frameline.h"
 #include "tk_util.h"
+#include "tk_word_int.h"
 
 static const char *const knames[TK_F__COUNT] = {"frame", "open", "close", "junk", "send"};
 
@@ -78,9 +79,6 @@ le32(uint32_t u)
 #endif
 }
 
-#define ONES	0x0101010101010101ull
-#define HIGH	0x8080808080808080ull
-
 /*
  * Unescape DATA into out (cap bytes).  Every byte of s must be printable
  * ASCII other than space (the writer puts nothing else there).  Returns
@@ -98,12 +96,9 @@ unescape(const char *s, size_t n, uint8_t *out, size_t cap)
 			/* eight plain bytes at a time: none is a backslash,
 			 * below 0x21 (borrows in w - 0x21..) or above 0x7e */
 			if (i + 8 <= n && o + 8 <= cap) {
-				uint64_t w, x;
-				memcpy(&w, s + i, 8);
-				x = w ^ (ONES * '\\');
-				if (!((((x - ONES) & ~x) | ((w - ONES * 0x21) & ~w) | w |
-				    (w + ONES)) & HIGH)) {
-					memcpy(out + o, &w, 8);
+				uint64_t w = tk_word(s + i);
+				if (!(tk_word_eq(w, '\\') | tk_word_unprintable(w))) {
+					memcpy(out + o, s + i, 8);
 					i += 8;
 					o += 8;
 					continue;
@@ -301,14 +296,12 @@ field(const char **pp, const char *end, struct tk_span *s)
 {
 	const char *p = *pp, *q = p;
 
-	/* eight bytes at a time: the lowest byte below 0x21 or above 0x7e
-	 * (see unescape) ends the scan, and is a space or an error */
+	/* eight bytes at a time: the first byte outside 0x21..0x7e ends the
+	 * scan, and is a space or an error */
 	while (end - q >= 8) {
-		uint64_t w, m;
-		memcpy(&w, q, 8);
-		m = (((w - ONES * 0x21) & ~w) | w | (w + ONES)) & HIGH;
+		uint64_t m = tk_word_unprintable(tk_word(q));
 		if (m) {
-			q += __builtin_ctzll(m) / 8;
+			q += tk_word_first(m);
 			goto stop;
 		}
 		q += 8;
@@ -329,6 +322,12 @@ stop:
 #define FAIL(m) do { tk_strlcpyn(err, errlen, m, strlen(m)); return -1; } while (0)
 #define E_FIELDS	"expected 9 space-separated fields"
 #define E_PRINT		"a byte that is not printable ASCII (NUL, control or 8-bit)"
+/* the next header field into f, or fail saying why */
+#define NEXT_FIELD() do { \
+	int r_ = field(&p, end, &f); \
+	if (r_ <= 0) \
+		FAIL(r_ ? E_PRINT : E_FIELDS); \
+} while (0)
 
 /*
  * One pass over the line: the fixed-width time, the kind and transport by
@@ -343,7 +342,6 @@ tk_fline_parse(const char *line, size_t n, struct tk_fline *l, uint8_t *scratch,
 {
 	struct tk_span f;
 	const char *p, *end;
-	int r;
 
 	if (n && line[n - 1] == '\n')
 		n--;
@@ -366,8 +364,7 @@ tk_fline_parse(const char *line, size_t n, struct tk_fline *l, uint8_t *scratch,
 		p += 10;
 	} else {
 		/* KIND */
-		if ((r = field(&p, end, &f)) <= 0)
-			FAIL(r ? E_PRINT : E_FIELDS);
+		NEXT_FIELD();
 		int k;
 		for (k = 0; k < TK_F__COUNT; k++)
 			if (name_is(f, knames[k]))
@@ -376,26 +373,22 @@ tk_fline_parse(const char *line, size_t n, struct tk_fline *l, uint8_t *scratch,
 			FAIL("unknown kind");
 		l->kind = (enum tk_fkind)k;
 		/* TRANSPORT */
-		if ((r = field(&p, end, &f)) <= 0)
-			FAIL(r ? E_PRINT : E_FIELDS);
+		NEXT_FIELD();
 		if (!SPAN_IS(f, "tcp") && !SPAN_IS(f, "udp"))
 			FAIL("transport is neither tcp nor udp");
 		memcpy(l->transport, f.p, 3);
 	}
 	/* PEER */
-	if ((r = field(&p, end, &f)) <= 0)
-		FAIL(r ? E_PRINT : E_FIELDS);
+	NEXT_FIELD();
 	if (f.n == 0 || f.n >= sizeof(l->peer))
 		FAIL("bad peer");
 	memcpy(l->peer, f.p, f.n);
 	/* CONN */
-	if ((r = field(&p, end, &f)) <= 0)
-		FAIL(r ? E_PRINT : E_FIELDS);
+	NEXT_FIELD();
 	if (tk_parse_uint(f.p, f.n, UINT64_MAX, &l->conn) != 0)
 		FAIL("bad connection number");
 	/* DIALECT */
-	if ((r = field(&p, end, &f)) <= 0)
-		FAIL(r ? E_PRINT : E_FIELDS);
+	NEXT_FIELD();
 	if (SPAN_IS(f, "-")) {
 		l->dialect = TK_D_UNKNOWN;
 	} else {
@@ -415,15 +408,13 @@ tk_fline_parse(const char *line, size_t n, struct tk_fline *l, uint8_t *scratch,
 		l->dialect_known = true;
 	}
 	/* ID */
-	if ((r = field(&p, end, &f)) <= 0)
-		FAIL(r ? E_PRINT : E_FIELDS);
+	NEXT_FIELD();
 	if (f.n >= sizeof(l->id))
 		FAIL("device id too long");
 	if (!SPAN_IS(f, "-"))
 		memcpy(l->id, f.p, f.n);
 	/* FLAGS */
-	if ((r = field(&p, end, &f)) <= 0)
-		FAIL(r ? E_PRINT : E_FIELDS);
+	NEXT_FIELD();
 	if (f.n >= sizeof(l->flags))
 		FAIL("flags too long");
 	if (!SPAN_IS(f, "-"))

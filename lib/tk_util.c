@@ -7,23 +7,19 @@
 #include <unistd.h>
 
 #include "tk_crc_int.h"
+#include "tk_word_int.h"
 #include "tk_util.h"
 
 size_t
 tk_split(const char *p, size_t n, char sep, struct tk_span *f, size_t max)
 {
-	const uint64_t low7 = 0x7f7f7f7f7f7f7f7full, pat = 0x0101010101010101ull * (uint8_t)sep;
 	size_t nf = 0, start = 0, i = 0;
 
-	/* eight bytes at a time: m has the high bit of each byte equal to sep
-	 * (exact, no borrow between bytes), one field per bit */
+	/* eight bytes at a time: one field per byte equal to sep */
 	for (; i + 8 <= n; i += 8) {
-		uint64_t w, x, m;
-		memcpy(&w, p + i, 8);
-		x = w ^ pat;
-		m = ~(((x & low7) + low7) | x | low7);
+		uint64_t m = tk_word_eq(tk_word(p + i), (uint8_t)sep);
 		while (m) {
-			size_t at = i + (size_t)__builtin_ctzll(m) / 8;
+			size_t at = i + tk_word_first(m);
 			if (nf < max) {
 				f[nf].p = p + start;
 				f[nf].n = at - start;
