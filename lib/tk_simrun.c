@@ -117,6 +117,8 @@ now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+static void say(struct tk_simrun *, const char *, ...) __attribute__((format(printf, 2, 3)));
+
 static void
 say(struct tk_simrun *s, const char *fmt, ...)
 {
