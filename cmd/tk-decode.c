@@ -27,8 +27,8 @@ static const char usage_text[] =
     "usage: tk-decode [-qrsv] [-d dialect] [-f json|csv|frames] [-i auto|raw|lines|hex]\n"
     "                 [-o photodir] [-P dialect] [-u device] [file ...]\n"
     "       tk-decode --nats urls --durable name [--partition k/n] [--publish]\n"
-    "                 [--idle-exit seconds] [--nats-ca file] [--nats-creds file]\n"
-    "                 [--nats-user user] [--nats-stream name] [options]\n";
+    "                 [--idle-exit seconds] [--ack-wait seconds] [--nats-ca file]\n"
+    "                 [--nats-creds file] [--nats-user user] [--nats-stream name]\n";
 
 static const char help_text[] =
     "Decode TK103-family tracker frames to JSON lines.\n"
@@ -50,6 +50,8 @@ static const char help_text[] =
     "      --partition K/N  worker K of N: only devices whose id hashes to K\n"
     "      --publish        also publish each record on tk.pos.<device id>\n"
     "      --idle-exit SECS exit after SECS without a message (default: never)\n"
+    "      --ack-wait SECS  a message not acknowledged in SECS comes again\n"
+    "                       (default 10; set when the consumer is created)\n"
     "      --nats-ca, --nats-creds, --nats-user, --nats-stream: as tk-listen(1)\n"
     "  -h, --help           this help\n"
     "  -V, --version        print the version\n"
@@ -696,7 +698,7 @@ part_hash(const char *subject, const char *line, size_t n)
  */
 static void
 run_nats(struct ctx *c, const char *durable, unsigned part_k, unsigned part_n,
-    int idle_exit_s)
+    int idle_exit_s, int ack_wait_s)
 {
 	char e[256], name[64];
 	size_t cap = LINE_MAX_BYTES;
@@ -712,7 +714,7 @@ run_nats(struct ctx *c, const char *durable, unsigned part_k, unsigned part_n,
 		snprintf(name, sizeof(name), "%s", durable);
 	struct tk_nats_pull *p = NULL;
 	while (p == NULL && !got_stop) {
-		p = tk_nats_pull_new(c->bus, name, NULL, 30, e, sizeof(e));
+		p = tk_nats_pull_new(c->bus, name, NULL, ack_wait_s, e, sizeof(e));
 		if (p == NULL) {
 			/* no server, no stream yet: say so once, keep trying */
 			static bool said;
@@ -816,6 +818,7 @@ main(int argc, char *argv[])
 		{"partition", required_argument, NULL, 'K'},
 		{"publish",   no_argument,       NULL, 'B'},
 		{"idle-exit", required_argument, NULL, 'I'},
+		{"ack-wait",  required_argument, NULL, 'W'},
 		CLI_NATS_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
@@ -824,7 +827,7 @@ main(int argc, char *argv[])
 	struct tk_nats_opts no = {.log = buslog, .replicas = 1};
 	const char *durable = NULL;
 	unsigned part_k = 1, part_n = 1;
-	int idle_exit = 0;
+	int idle_exit = 0, ack_wait = 10;
 
 	cli_init(argc, argv);
 	c.force_d = TK_D_UNKNOWN;
@@ -908,6 +911,9 @@ main(int argc, char *argv[])
 		case 'I':
 			idle_exit = (int)cli_number("--idle-exit", optarg, 1, 86400);
 			break;
+		case 'W':
+			ack_wait = (int)cli_number("--ack-wait", optarg, 1, 3600);
+			break;
 		default:
 			if (!cli_nats_option(ch, optarg, &no, usage_text))
 				cli_usage_error(usage_text, NULL);
@@ -953,7 +959,7 @@ main(int argc, char *argv[])
 		tk_csv_header(cli_out_reserve(&c.out, 512));
 	c.recv_ms = TK_TIME_NONE;
 	if (c.bus != NULL)
-		run_nats(&c, durable, part_k, part_n, idle_exit);
+		run_nats(&c, durable, part_k, part_n, idle_exit, ack_wait);
 	for (int i = 0; i < nf && !c.output_dead; i++) {
 		c.fname = argc ? argv[i] : "(stdin)";
 		if (argc && strcmp(argv[i], "-") == 0)
