@@ -86,7 +86,7 @@ struct ctx {
 	size_t		 ntab, live;	/* slots, sessions in use */
 	/* counters */
 	unsigned long	 frames[TK_D__COUNT], decoded[TK_D__COUNT], rejected[TK_D__COUNT];
-	unsigned long	 records, junk_bytes, bad_lines;
+	unsigned long	 records, junk_bytes, bad_lines, photos_lost;
 	bool		 output_dead;
 };
 
@@ -205,6 +205,14 @@ decode_frame(struct ctx *c, struct tk_session *s, const uint8_t *f, size_t n, ui
 	}
 	int rc = tk_decode(s, f, n, c->recv_ms, &c->rec, emit, c, err, sizeof(err),
 	    warn, sizeof(warn));
+	if (s->photo_errno != 0) {
+		/* a photo lost is an error, -v or not */
+		c->photos_lost++;
+		where(c, loc, sizeof(loc), off);
+		warnc(s->photo_errno, "%s: photo of %s not written to %s", loc,
+		    s->id[0] ? s->id : "an unknown device", c->photo_dir);
+		s->photo_errno = 0;
+	}
 	if (rc < 0) {
 		c->rejected[d]++;
 		where(c, loc, sizeof(loc), off);
@@ -625,6 +633,8 @@ summary(const struct ctx *c)
 		fprintf(stderr, ", %lu bad lines", c->bad_lines);
 	if (c->junk_bytes)
 		fprintf(stderr, ", %lu junk bytes", c->junk_bytes);
+	if (c->photos_lost)
+		fprintf(stderr, ", %lu photos not written", c->photos_lost);
 	fputc('\n', stderr);
 	for (int d = 0; d < TK_D__COUNT; d++)
 		if (c->frames[d])
@@ -725,6 +735,8 @@ main(int argc, char *argv[])
 		cli_usage_error(usage_text, "-P applies to raw and hex input only");
 
 	/* open every input before hardening */
+	if (c.photo_dir)
+		cli_check_dir("-o", c.photo_dir);
 	int nf = argc ? argc : 1;
 	int *fds = cli_open_inputs(argc, argv);
 	cli_harden(c.photo_dir ? TK_HARDEN_FILES : TK_HARDEN_STDIO);
@@ -756,6 +768,8 @@ main(int argc, char *argv[])
 		rej += c.rejected[d];
 	if (c.strict && rej)
 		rc = TK_EXIT_DATA;
+	if (c.photos_lost)
+		rc = TK_EXIT_IO;
 	if (c.output_dead)
 		rc = c.out.err == EPIPE ? TK_EXIT_PIPE : TK_EXIT_IO;
 	return cli_close_stdout(rc);
