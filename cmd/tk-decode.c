@@ -94,7 +94,7 @@ struct ctx {
 	size_t		 ntab, live;	/* slots, sessions in use */
 	/* counters */
 	unsigned long	 frames[TK_D__COUNT], decoded[TK_D__COUNT], rejected[TK_D__COUNT];
-	unsigned long	 records, junk_bytes, bad_lines;
+	unsigned long	 records, junk_bytes, bad_lines, photos_lost;
 	unsigned long	 unwritten;	/* records with no place in the format */
 	bool		 output_dead;
 };
@@ -229,6 +229,14 @@ decode_frame(struct ctx *c, struct tk_session *s, const uint8_t *f, size_t n, ui
 	}
 	int rc = tk_decode(s, f, n, c->recv_ms, &c->rec, emit, c, err, sizeof(err),
 	    warn, sizeof(warn));
+	if (s->photo_errno != 0) {
+		/* a photo lost is an error, -v or not */
+		c->photos_lost++;
+		where(c, loc, sizeof(loc), off);
+		warnc(s->photo_errno, "%s: photo of %s not written to %s", loc,
+		    s->id[0] ? s->id : "an unknown device", c->photo_dir);
+		s->photo_errno = 0;
+	}
 	if (rc < 0) {
 		c->rejected[d]++;
 		where(c, loc, sizeof(loc), off);
@@ -640,13 +648,13 @@ write_csvt(const char *path)
 {
 	char mem[512];
 	struct tk_buf b = {mem, 0, sizeof(mem)};
-	FILE *f = fopen(path, "w");
-	if (f == NULL)
-		err(TK_EXIT_IO, "%s", path);
+	struct cli_file cf;
+	FILE *f = cli_file_open(&cf, path);
 	if (tk_csvt(&b) != 0)
 		errx(TK_EXIT_SOFTWARE, "csvt");
-	if (fwrite(b.p, 1, b.len, f) != b.len || fclose(f) != 0)
-		err(TK_EXIT_IO, "%s", path);
+	fwrite(b.p, 1, b.len, f);
+	if (cli_file_commit(&cf) != 0)
+		exit(TK_EXIT_IO);
 }
 
 static void
@@ -664,6 +672,8 @@ summary(const struct ctx *c)
 		fprintf(stderr, ", %lu bad lines", c->bad_lines);
 	if (c->junk_bytes)
 		fprintf(stderr, ", %lu junk bytes", c->junk_bytes);
+	if (c->photos_lost)
+		fprintf(stderr, ", %lu photos not written", c->photos_lost);
 	if (c->unwritten)
 		fprintf(stderr, ", %lu not written (%s)", c->unwritten,
 		    c->fmt == FMT_GEOJSON ? "no location" :
@@ -779,6 +789,8 @@ main(int argc, char *argv[])
 		write_csvt(csvt);
 
 	/* open every input before hardening */
+	if (c.photo_dir)
+		cli_check_dir("-o", c.photo_dir);
 	int nf = argc ? argc : 1;
 	int *fds = cli_open_inputs(argc, argv);
 	cli_harden(c.photo_dir ? TK_HARDEN_FILES : TK_HARDEN_STDIO);
@@ -810,6 +822,8 @@ main(int argc, char *argv[])
 		rej += c.rejected[d];
 	if (c.strict && rej)
 		rc = TK_EXIT_DATA;
+	if (c.photos_lost)
+		rc = TK_EXIT_IO;
 	if (c.output_dead)
 		rc = c.out.err == EPIPE ? TK_EXIT_PIPE : TK_EXIT_IO;
 	return cli_close_stdout(rc);

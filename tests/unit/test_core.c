@@ -54,6 +54,55 @@ test_parse_numbers(void **state)
 	assert_int_equal(tk_parse_nmea("1261.0", 6, &d), -1);	/* 61 minutes */
 }
 
+/* The one duration syntax of every tool's time options. */
+static void
+test_parse_duration(void **state)
+{
+	static const struct {
+		const char	*in;
+		uint64_t	 max;
+		int		 rc;
+		uint64_t	 secs;
+		const char	*legend;
+	} v[] = {
+		{"30", 86400, 0, 30, "no unit: seconds"},
+		{"30s", 86400, 0, 30, "s: seconds"},
+		{"5m", 86400, 0, 300, "m: minutes"},
+		{"1h", 86400, 0, 3600, "h: hours"},
+		{"2d", 864000, 0, 172800, "d: days"},
+		{"0", 86400, 0, 0, "zero is a value (the caller sets the minimum)"},
+		{"1d", 86400, 0, 86400, "exactly max"},
+		{"86401", 86400, -1, 0, "one over max"},
+		{"2d", 86400, -1, 0, "over max through the unit"},
+		{"", 86400, -1, 0, "empty"},
+		{"s", 86400, -1, 0, "a unit alone"},
+		{"5x", 86400, -1, 0, "unknown unit"},
+		{"5ms", 86400, -1, 0, "two letters"},
+		{"1.5h", 86400, -1, 0, "no fractions"},
+		{"-5", 86400, -1, 0, "no sign"},
+		{"+5", 86400, -1, 0, "no plus sign"},
+		{" 5", 86400, -1, 0, "no spaces"},
+		{"5 m", 86400, -1, 0, "no space before the unit"},
+		{"5M", 86400, -1, 0, "units are lower case (M is not minutes)"},
+		{"999999999999d", UINT64_MAX, 0, 999999999999ull * 86400, "largest, no overflow"},
+		{"1000000000000", UINT64_MAX, -1, 0, "too many digits"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		uint64_t s = 12345;
+		int rc = tk_parse_duration(v[i].in, strlen(v[i].in), v[i].max, &s);
+		if (rc != v[i].rc || (rc == 0 && s != v[i].secs))
+			fail_msg("case %zu (%s): '%s' gave %d, %llu", i, v[i].legend, v[i].in, rc,
+			    (unsigned long long)s);
+		if (rc != 0 && s != 12345)
+			fail_msg("case %zu (%s): output written on failure", i, v[i].legend);
+	}
+	/* bounded by n: the bytes after n are not read */
+	uint64_t s;
+	assert_int_equal(tk_parse_duration("5mXYZ", 2, 86400, &s), 0);
+	assert_int_equal(s, 300);
+}
+
 static void
 test_time(void **state)
 {
@@ -857,6 +906,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_numbers),
+		cmocka_unit_test(test_parse_duration),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_checksums),
 		cmocka_unit_test(test_fmt_num),
