@@ -53,9 +53,10 @@ int	*cli_open_inputs(int argc, char **argv);
  * tk-cmd): add CLI_NATS_LONGOPTS to the long options and hand each option
  * to cli_nats_option, which fills o and returns true when it was one of
  * them.  cli_nats_check: misuse (exit 2) when one was given without --nats.
+ * Their codes start at 0x1000, above the tools' own long-only options.
  */
 enum {
-	CLI_OPT_NATS = 0x100, CLI_OPT_NATS_CA, CLI_OPT_NATS_CREDS, CLI_OPT_NATS_USER,
+	CLI_OPT_NATS = 0x1000, CLI_OPT_NATS_CA, CLI_OPT_NATS_CREDS, CLI_OPT_NATS_USER,
 	CLI_OPT_NATS_STREAM
 };
 #define CLI_NATS_LONGOPTS \

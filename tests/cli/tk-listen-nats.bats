@@ -181,3 +181,34 @@ sim_to() {
 	awk '{ print $7 }' "$TK_TMP/p2" | sort -u >"$TK_TMP/i2"
 	[ -z "$(comm -12 "$TK_TMP/i1" "$TK_TMP/i2")" ]
 }
+
+@test "man page examples: two listeners sharing a port into a local server, workers, --publish" {
+	# tk-listen(1), tk-decode(1) and tk103-scaling(7) EXAMPLES, on free ports
+	local np lp
+	np=$(free_port)
+	lp=$(free_port)
+	nats-server -js -sd "$TK_TMP/js" -a 127.0.0.1 -p "$np" >"$TK_TMP/ns.log" 2>&1 &
+	TK_PIDS="${TK_PIDS:-} $!"
+	wait_for grep -q "Server is ready" "$TK_TMP/ns.log"
+	bg tk-listen -p "$lp" --reuseport --nats "nats://127.0.0.1:$np" --name a 2>"$TK_TMP/a.err"
+	A=$BG_PID
+	bg tk-listen -p "$lp" --reuseport --nats "nats://127.0.0.1:$np" --name b 2>"$TK_TMP/b.err"
+	B=$BG_PID
+	wait_for grep -q "listening on" "$TK_TMP/a.err"
+	wait_for grep -q "listening on" "$TK_TMP/b.err"
+	timeout 30 "$TK_BIN/tk-sim" -p "$lp" -n 20 -d mix -i 0.2 -T 2 -q --stats-json "$TK_TMP/sim"
+	kill -TERM "$A" "$B"
+	reap "$A"
+	reap "$B"
+	sent=$(json frames "$TK_TMP/sim")
+	run --separate-stderr "$TK_BIN/tk-decode" --nats "nats://127.0.0.1:$np" --durable decoder \
+	    --idle-exit 2 -f frames
+	assert_success
+	[ "${#lines[@]}" -eq "$sent" ]
+	for k in 1 2; do
+		run --separate-stderr "$TK_BIN/tk-decode" --nats "nats://127.0.0.1:$np" \
+		    --durable dec --partition "$k/2" --publish --idle-exit 2
+		assert_success
+		[[ "$stderr" == *" published"* ]]
+	done
+}
