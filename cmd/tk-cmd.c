@@ -23,6 +23,7 @@
 #include <vis.h>
 
 #include "cli.h"
+#include "tk_nats.h"
 #include "tk_ctl.h"
 
 static const char usage_text[] =
@@ -32,7 +33,8 @@ static const char usage_text[] =
     "       tk-cmd -l [-as] [-d dialect]\n"
     "       tk-cmd -L [-S socket] [device]\n"
     "       tk-cmd -C qid [-S socket]\n"
-    "       tk-cmd -D | -T [-S socket]\n";
+    "       tk-cmd -D | -T [-S socket]\n"
+    "       tk-cmd --nats urls [-D | [-w duration] [-q[ttl]] device command ...]\n";
 
 static const char help_text[] =
     "Send a command to a TK103-family tracker, or print its bytes.\n"
@@ -58,6 +60,9 @@ static const char help_text[] =
     "  -t, --semicolon      gps103: end the command with ';'\n"
     "  -T, --stats          print tk-listen's counters (name value)\n"
     "  -w, --wait DURATION  wait for the device's answer and print it as JSON\n"
+    "      --nats URLS      reach the device through NATS, whichever tk-listen\n"
+    "                       holds it (-D: the whole fleet's registry)\n"
+    "      --nats-ca, --nats-creds, --nats-user: as tk-listen(1)\n"
     "  -h, --help           this help\n"
     "  -V, --version        print the version\n"
     "\n"
@@ -81,6 +86,16 @@ struct opts {
 };
 
 static struct opts o = {.wait = -1, .ttl = DEFAULT_TTL};
+
+/* --nats: the bus instead of the control socket */
+static struct tk_nats_opts no = {.wait_connect = true, .replicas = 1};
+static struct tk_nats *bus;
+
+static enum tk_harden_profile
+net_profile(void)
+{
+	return bus != NULL ? TK_HARDEN_NET_THREADS : TK_HARDEN_NET;
+}
 
 /* Device ids of the control protocol: 1..31 of [A-Za-z0-9_-]. */
 static bool
@@ -110,6 +125,17 @@ ctl_connect(struct conn *c)
 {
 	struct sockaddr_un sun;
 
+	if (no.urls != NULL) {
+		char e[256];
+		c->fd = -1;
+		c->len = 0;
+		if (bus == NULL && (bus = tk_nats_new(&no, e, sizeof(e))) == NULL) {
+			warnx("%s", e);
+			return -1;
+		}
+		return 0;
+	}
+
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(o.sock) >= sizeof(sun.sun_path)) {
@@ -132,9 +158,13 @@ ctl_connect(struct conn *c)
 	return 0;
 }
 
+static int bus_request(struct conn *, const char *, size_t);
+
 static int
 ctl_write(struct conn *c, const char *s, size_t n)
 {
+	if (bus != NULL)
+		return bus_request(c, s, n);
 	while (n > 0) {
 		ssize_t k = write(c->fd, s, n);
 		if (k < 0 && errno == EINTR)
@@ -178,6 +208,11 @@ ctl_line(struct conn *c, int64_t deadline, char *line, size_t cap)
 		int64_t left = deadline - now_ms();
 		if (left <= 0)
 			return 0;
+		if (bus != NULL) {
+			/* watched frames come from the subscription */
+			tk_nats_poll(bus, left > 1000 ? 1000 : (int)left);
+			continue;
+		}
 		struct pollfd p = {c->fd, POLLIN, 0};
 		int r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
 		if (r < 0 && errno == EINTR)
@@ -224,6 +259,141 @@ err_exit(const char *line, const char *dev)
 	return TK_EXIT_REFUSED;
 }
 
+/* ---- the bus ------------------------------------------------------------ */
+
+/* a registry value's "key":"string" into out ("" when missing) */
+static void
+jfield(const char *v, size_t n, const char *key, char *out, size_t cap)
+{
+	char k[40];
+	int kl = snprintf(k, sizeof(k), "\"%s\":\"", key);
+	const char *p = memmem(v, n, k, (size_t)kl), *e;
+	out[0] = '\0';
+	if (p == NULL)
+		return;
+	p += kl;
+	if ((e = memchr(p, '"', n - (size_t)(p - v))) == NULL || (size_t)(e - p) >= cap)
+		return;
+	memcpy(out, p, (size_t)(e - p));
+	out[e - p] = '\0';
+}
+
+struct lister {
+	int	(*cb)(const char *, void *);
+	void	*arg;
+	size_t	 n;
+};
+
+/* one registry entry as a LIST line: DEV id dialect transport peer instance since last - */
+static void
+list_one(void *arg, const char *key, const char *v, size_t n)
+{
+	struct lister *l = arg;
+	char inst[TK_NATS_NAME_MAX], d[32], t[8], peer[64], since[40], last[40], line[512];
+
+	if (memmem(v, n, "\"online\":true", 13) == NULL)
+		return;
+	jfield(v, n, "instance", inst, sizeof(inst));
+	jfield(v, n, "dialect", d, sizeof(d));
+	jfield(v, n, "transport", t, sizeof(t));
+	jfield(v, n, "peer", peer, sizeof(peer));
+	jfield(v, n, "since", since, sizeof(since));
+	jfield(v, n, "last", last, sizeof(last));
+	snprintf(line, sizeof(line), "DEV %s %s %s %s %s %s %s -", key, d, t, peer, inst,
+	    since, last);
+	if (l->cb != NULL)
+		l->cb(line, l->arg);
+	l->n++;
+}
+
+static void
+append(struct conn *c, const char *p, size_t n)
+{
+	if (n > sizeof(c->buf) - c->len)
+		n = sizeof(c->buf) - c->len;
+	memcpy(c->buf + c->len, p, n);
+	c->len += n;
+}
+
+static void
+on_watched(void *arg, const char *subject, const char *reply, const char *data, size_t len)
+{
+	struct conn *c = arg;
+	(void)subject;
+	(void)reply;
+	append(c, "FRAME ", 6);
+	append(c, data, len);
+	if (len == 0 || data[len - 1] != '\n')
+		append(c, "\n", 1);
+}
+
+/*
+ * A control request over the bus: the device's instance from the
+ * registry, the request to it on tk.ctl.<instance>; the reply lines are
+ * put where ctl_line reads them.
+ */
+static int
+bus_request(struct conn *c, const char *req, size_t n)
+{
+	char verb[16] = "", id[TK_ID_MAX] = "", e[256], inst[TK_NATS_NAME_MAX], subj[200];
+	struct tk_buf v = {NULL, 0, 0}, r = {NULL, 0, 0};
+	int k;
+
+	sscanf(req, "%15s %31s", verb, id);
+	if (strcmp(verb, "SEND") != 0 && strcmp(verb, "QUEUE") != 0) {
+		k = snprintf(e, sizeof(e), "ERR badrequest %s needs -S (one tk-listen)\n", verb);
+		append(c, e, (size_t)k);
+		return 0;
+	}
+	int got = tk_nats_kv_get(bus, TK_NATS_REGISTRY, id, &v, e, sizeof(e));
+	if (got < 0) {
+		warnx("%s", e);
+		return -1;
+	}
+	if (got == 0) {
+		k = snprintf(e, sizeof(e), "ERR unknown %s\n", id);
+		append(c, e, (size_t)k);
+		return 0;
+	}
+	bool online = memmem(v.p, v.len, "\"online\":true", 13) != NULL;
+	jfield(v.p, v.len, "instance", inst, sizeof(inst));
+	free(v.p);
+	if (!online && strcmp(verb, "SEND") == 0) {
+		k = snprintf(e, sizeof(e), "ERR offline %s\n", id);
+		append(c, e, (size_t)k);
+		return 0;
+	}
+	if (n > 7 && memcmp(req + n - 7, " watch\n", 7) == 0) {
+		snprintf(subj, sizeof(subj), "tk.frame.*.%s", id);
+		if (tk_nats_subscribe(bus, subj, NULL, on_watched, c, e, sizeof(e)) != 0) {
+			warnx("%s", e);
+			return -1;
+		}
+		n -= 7;		/* the instance does not stream: we watch here */
+	}
+	char line[TK_CTL_LINE + 64];
+	if (n >= sizeof(line))
+		n = sizeof(line) - 2;
+	memcpy(line, req, n);
+	if (n == 0 || line[n - 1] != '\n')
+		line[n++] = '\n';
+	tk_nats_ctl_subject(subj, sizeof(subj), inst);
+	if (tk_nats_request(bus, subj, line, n, 10000, &r, e, sizeof(e)) != 0) {
+		free(r.p);
+		if (errno == ENOENT && strcmp(verb, "SEND") == 0) {
+			/* its instance is gone: the device is offline until it reconnects */
+			k = snprintf(e, sizeof(e), "ERR offline %s\n", id);
+			append(c, e, (size_t)k);
+			return 0;
+		}
+		warnx("%s", e);
+		return -1;
+	}
+	append(c, r.p ? r.p : "", r.len);
+	free(r.p);
+	return 0;
+}
+
 /* One request, the final OK/ERR line; data lines go to cb. */
 static int
 ctl_request(struct conn *c, const char *req, int (*cb)(const char *, void *), void *arg,
@@ -231,6 +401,18 @@ ctl_request(struct conn *c, const char *req, int (*cb)(const char *, void *), vo
 {
 	char line[REPLY_MAX];
 	int64_t deadline = now_ms() + 30000;
+
+	if (bus != NULL && strcmp(req, "LIST\n") == 0) {
+		/* the whole fleet: the registry */
+		struct lister l = {cb, arg, 0};
+		char e[256];
+		if (tk_nats_kv_each(bus, TK_NATS_REGISTRY, list_one, &l, e, sizeof(e)) != 0) {
+			warnx("%s", e);
+			return -1;
+		}
+		snprintf(final, cap, "OK %zu", l.n);
+		return 0;
+	}
 
 	if (ctl_write(c, req, strlen(req)) != 0)
 		return -1;
@@ -426,7 +608,7 @@ run_pending(const char *dev)
 		cli_usage_error(usage_text, "bad device id '%s'", dev);
 	if (ctl_connect(&c) != 0)
 		return TK_EXIT_IO;
-	cli_harden(TK_HARDEN_NET);
+	cli_harden(net_profile());
 	snprintf(req, sizeof(req), "PENDING%s%s\n", dev ? " " : "", dev ? dev : "");
 	if (ctl_request(&c, req, pending_line, NULL, final, sizeof(final)) != 0) {
 		close(c.fd);
@@ -465,7 +647,7 @@ run_query(const char *req, const char *word)
 
 	if (ctl_connect(&c) != 0)
 		return TK_EXIT_IO;
-	cli_harden(TK_HARDEN_NET);
+	cli_harden(net_profile());
 	if (ctl_request(&c, req, query_line, (void *)(uintptr_t)word, final,
 	    sizeof(final)) != 0) {
 		close(c.fd);
@@ -488,7 +670,7 @@ run_cancel(const char *qid)
 		cli_usage_error(usage_text, "bad queued command id '%s'", qid);
 	if (ctl_connect(&c) != 0)
 		return TK_EXIT_IO;
-	cli_harden(TK_HARDEN_NET);
+	cli_harden(net_profile());
 	snprintf(req, sizeof(req), "CANCEL %llu\n", (unsigned long long)v);
 	if (ctl_request(&c, req, NULL, NULL, final, sizeof(final)) != 0) {
 		close(c.fd);
@@ -515,7 +697,7 @@ run_send(const char *dev, int argc, char **argv)
 		cli_usage_error(usage_text, "bad device id '%s' (1-31 of A-Z a-z 0-9 _ -)", dev);
 	if (ctl_connect(&c) != 0)
 		return TK_EXIT_IO;
-	cli_harden(TK_HARDEN_NET);
+	cli_harden(net_profile());
 
 	/* the dialect: given, or asked of tk-listen */
 	if (!o.have_dialect) {
@@ -683,6 +865,7 @@ main(int argc, char **argv)
 		{"semicolon", no_argument,       NULL, 't'},
 		{"version",   no_argument,       NULL, 'V'},
 		{"wait",      required_argument, NULL, 'w'},
+		CLI_NATS_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
 	int ch, rc;
@@ -754,9 +937,13 @@ main(int argc, char **argv)
 			o.wait = (long)cli_duration("-w", optarg, 0, 86400);
 			break;
 		default:
-			cli_usage_error(usage_text, NULL);
+			if (!cli_nats_option(ch, optarg, &no, usage_text))
+				cli_usage_error(usage_text, NULL);
 		}
 	}
+	cli_nats_check(&no, false, usage_text);
+	if (no.urls != NULL)
+		o.sock = "(nats)";	/* the bus stands in for the control socket */
 	argc -= optind;
 	argv += optind;
 
@@ -782,6 +969,8 @@ main(int argc, char **argv)
 	}
 	if (o.sock == NULL)
 		o.sock = getenv("TK_LISTEN_SOCKET");
+	if (no.urls != NULL && (o.pending || o.cancel || o.stats))
+		cli_usage_error(usage_text, "-L, -C and -T ask one tk-listen: give -S, not --nats");
 	if (o.sock != NULL && o.sock[0] == '\0')
 		o.sock = NULL;
 
@@ -831,5 +1020,6 @@ main(int argc, char **argv)
 	if (cli_out_flush(&out) != 0 && rc == TK_EXIT_OK)
 		rc = out.err == EPIPE ? TK_EXIT_PIPE : TK_EXIT_IO;
 	cli_out_free(&out);
+	tk_nats_free(bus);
 	return cli_close_stdout(rc);
 }

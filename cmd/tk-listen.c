@@ -121,6 +121,84 @@ make_nats_sink(void *arg, struct tk_loop *loop, char *err, size_t errlen)
 	return k;
 }
 
+/*
+ * The fleet registry and the command path over the bus: this instance
+ * writes its devices into the tk_devices bucket, closes its session of a
+ * device that another instance has since registered (the device moved:
+ * its connection here is stale), and answers control requests on
+ * tk.ctl.<name>.
+ */
+struct fleet {
+	struct tk_nats	 *bus;
+	struct tk_server *srv;
+	char		  me[TK_NATS_NAME_MAX];
+};
+
+static void
+on_device(void *arg, const struct tk_server_dev *d)
+{
+	struct fleet *f = arg;
+	char subj[64], t1[32], t2[32], v[512];
+
+	tk_fmt_time(t1, d->since);
+	tk_fmt_time(t2, d->last);
+	int n = snprintf(v, sizeof(v), "{\"instance\":\"%s\",\"online\":%s,\"transport\":\"%s\","
+	    "\"peer\":\"%s\",\"dialect\":\"%s\",\"since\":\"%s\",\"last\":\"%s\"}",
+	    f->me, d->online ? "true" : "false", d->transport, d->peer, d->dialect, t1, t2);
+	if (n < 0 || (size_t)n >= sizeof(v))
+		return;
+	snprintf(subj, sizeof(subj), "$KV.%s.%s", TK_NATS_REGISTRY, d->id);
+	tk_nats_publish(f->bus, subj, NULL, v, (size_t)n);
+}
+
+/* The instance named in a registry value, into out. */
+static bool
+value_instance(const char *v, size_t n, char *out, size_t cap)
+{
+	const char *k = memmem(v, n, "\"instance\":\"", 12);
+	if (k == NULL)
+		return false;
+	k += 12;
+	const char *e = memchr(k, '"', n - (size_t)(k - v));
+	if (e == NULL || (size_t)(e - k) >= cap)
+		return false;
+	memcpy(out, k, (size_t)(e - k));
+	out[e - k] = '\0';
+	return true;
+}
+
+static void
+on_registry(void *arg, const char *subject, const char *reply, const char *data, size_t len)
+{
+	struct fleet *f = arg;
+	char who[TK_NATS_NAME_MAX];
+	const char *id = strrchr(subject, '.');
+
+	(void)reply;
+	if (id == NULL || f->srv == NULL || !value_instance(data, len, who, sizeof(who)) ||
+	    strcmp(who, f->me) == 0 || memmem(data, len, "\"online\":true", 13) == NULL)
+		return;
+	tk_server_kick(f->srv, id + 1);
+}
+
+static void
+on_ctl_request(void *arg, const char *subject, const char *reply, const char *data, size_t len)
+{
+	struct fleet *f = arg;
+	struct tk_buf b = {NULL, 0, 0};
+
+	(void)subject;
+	if (reply == NULL || *reply == '\0' || f->srv == NULL)
+		return;
+	if (tk_server_request(f->srv, data, len, &b) != 0) {
+		free(b.p);
+		b.p = strdup("ERR refused out of memory\n");
+		b.len = b.p ? strlen(b.p) : 0;
+	}
+	tk_nats_publish(f->bus, reply, NULL, b.p ? b.p : "", b.len);
+	free(b.p);
+}
+
 static void
 default_name(char *out, size_t cap, unsigned port)
 {
@@ -328,6 +406,7 @@ main(int argc, char *argv[])
 	}
 	char e[256];
 	struct tk_nats *bus = NULL;
+	static struct fleet fleet;
 	if (no.urls != NULL) {
 		if (no.name == NULL) {
 			default_name(name, sizeof(name), o.port);
@@ -337,6 +416,18 @@ main(int argc, char *argv[])
 			errx(TK_EXIT_IO, "%s", e);
 		o.make_sink = make_nats_sink;
 		o.sink_arg = bus;
+		fleet.bus = bus;
+		snprintf(fleet.me, sizeof(fleet.me), "%s", no.name);
+		o.on_device = on_device;
+		o.dev_arg = &fleet;
+		char subj[TK_NATS_NAME_MAX + 16];
+		tk_nats_ctl_subject(subj, sizeof(subj), no.name);
+		if (tk_nats_subscribe(bus, subj, NULL, on_ctl_request, &fleet, e, sizeof(e)) != 0 ||
+		    tk_nats_subscribe(bus, "$KV." TK_NATS_REGISTRY ".>", NULL, on_registry, &fleet,
+		    e, sizeof(e)) != 0) {
+			tk_nats_free(bus);
+			errx(TK_EXIT_IO, "%s", e);
+		}
 	}
 	struct tk_server *s = tk_server_new(&o, e, sizeof(e));
 	if (s == NULL) {
@@ -350,6 +441,7 @@ main(int argc, char *argv[])
 		tk_nats_free(bus);
 		return TK_EXIT_IO;
 	}
+	fleet.srv = s;
 	char d[512];
 	tk_server_describe(s, d, sizeof(d));
 	fprintf(stderr, "%s: listening on %s\n", getprogname(), d);

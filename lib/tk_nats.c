@@ -917,6 +917,19 @@ tk_nats_ensure(struct tk_nats *n, char *err, size_t errlen)
 	return 0;
 }
 
+void
+tk_nats_ctl_subject(char *out, size_t cap, const char *instance)
+{
+	int n = snprintf(out, cap, "tk.ctl.");
+	if (n < 0 || (size_t)n >= cap)
+		return;
+	size_t k = (size_t)n;
+	for (const char *p = instance; *p && k + 1 < cap; p++)
+		out[k++] = (*p == '.' || *p == '*' || *p == '>' || *p == ' ' ||
+		    (unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e) ? '_' : *p;
+	out[k] = '\0';
+}
+
 /* ---- subscriptions, requests, buckets --------------------------------------- */
 
 int
@@ -951,8 +964,10 @@ int
 tk_nats_publish(struct tk_nats *n, const char *subject, const char *reply, const void *data,
     size_t len)
 {
-	return natsConnection_PublishRequest(n->nc, subject, reply, data, (int)len) == NATS_OK ?
-	    0 : -1;
+	natsStatus st = reply != NULL && *reply != '\0' ?
+	    natsConnection_PublishRequest(n->nc, subject, reply, data, (int)len) :
+	    natsConnection_Publish(n->nc, subject, data, (int)len);
+	return st == NATS_OK ? 0 : -1;
 }
 
 int

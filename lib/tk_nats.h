@@ -60,6 +60,10 @@ struct tk_nats_opts {
 	void		*log_arg;
 };
 
+/* The subject an instance answers control requests on: tk.ctl.<name>,
+ * with the characters a subject token cannot hold as '_'. */
+void		 tk_nats_ctl_subject(char *out, size_t cap, const char *instance);
+
 /* Connect.  NULL with the reason in err. */
 struct tk_nats	*tk_nats_new(const struct tk_nats_opts *, char *err, size_t errlen);
 void		 tk_nats_free(struct tk_nats *);

@@ -626,6 +626,22 @@ notify_watchers(struct tk_server *s, const struct sess *x, const struct emitted 
 	}
 }
 
+/* Tell the registry hook that x's device is online here, or not. */
+static void
+tell_device(const struct sess *x, bool online)
+{
+	struct tk_server *s = x->srv;
+	char peer[64];
+
+	if (s->o.on_device == NULL || x->dev == NULL)
+		return;
+	fmt_addr(&x->addr, peer, sizeof(peer));
+	struct tk_server_dev v = {x->dev->id, tk_dialect_name((enum tk_dialect)x->dialect),
+	    x->udp ? "udp" : "tcp", peer, x->dev->since,
+	    x->dev->last ? x->dev->last : x->dev->since, online};
+	s->o.on_device(s->o.dev_arg, &v);
+}
+
 /* The session learned (or confirmed) its device id. */
 static void
 learn(struct sess *x, const char *id)
@@ -645,6 +661,7 @@ learn(struct sess *x, const char *id)
 	d->since = tk_wall_ms();
 	d->frames = 0;
 	x->dev = d;
+	tell_device(x, true);
 }
 
 /*
@@ -852,8 +869,11 @@ sess_close(struct sess *x, enum reason r)
 	emit_text(s, TK_F_CLOSE, x, reasons[r]);
 	char w[128];
 	logf_(s, TK_LOG_INFO, "%s: closed (%s)", who(x, w, sizeof(w)), reasons[r]);
-	if (x->dev != NULL && x->dev->sess == x)
+	if (x->dev != NULL && x->dev->sess == x) {
 		x->dev->sess = NULL;
+		if (r != R_REPLACED && r != R_SHUTDOWN)
+			tell_device(x, false);
+	}
 	if (x->udp) {
 		lru_unlink(&s->udp, x);
 		struct sess **pp = &s->udph[addr_hash(&x->addr) % UDP_BUCKETS];
@@ -1173,6 +1193,7 @@ ctl_flush(struct ctl *c)
 static void
 ctl_send_text(struct ctl *c, const char *p, size_t n)
 {
+	bool sock = c->fd >= 0;	/* else a request from the bus (tk_server_request) */
 	if (c->closing && c->watching)
 		return;
 	if (c->out.len - c->ooff + n > (c->watching ? CTL_WATCH_MAX : CTL_OUT_MAX)) {
@@ -1200,7 +1221,7 @@ ctl_send_text(struct ctl *c, const char *p, size_t n)
 	}
 	memcpy(c->out.p + c->out.len, p, n);
 	c->out.len += n;
-	if (c->srv->loop)
+	if (c->srv->loop && sock)
 		ctl_events(c);
 }
 
@@ -1832,6 +1853,57 @@ uint64_t
 tk_server_undelivered(const struct tk_server *s)
 {
 	return tk_sink_undelivered(s->sink) + s->sink->lines_lost;
+}
+
+int
+tk_server_request(struct tk_server *s, const char *line, size_t n, struct tk_buf *out)
+{
+	struct ctl c;
+
+	memset(&c, 0, sizeof(c));
+	c.srv = s;
+	c.fd = -1;
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	ctl_request(&c, line, n);
+	int rc = c.closing && c.out.len == 0 ? -1 : 0;	/* closing: out of memory */
+	if (rc == 0 && out->cap - out->len < c.out.len + 1) {
+		size_t cap = out->cap ? out->cap : 256;
+		while (cap - out->len < c.out.len + 1)
+			cap *= 2;
+		char *p = realloc(out->p, cap);
+		if (p == NULL)
+			rc = -1;
+		else {
+			out->p = p;
+			out->cap = cap;
+		}
+	}
+	if (rc == 0) {
+		memcpy(out->p + out->len, c.out.p, c.out.len);
+		out->len += c.out.len;
+		out->p[out->len] = '\0';
+	}
+	free(c.out.p);
+	return rc;
+}
+
+int
+tk_server_kick(struct tk_server *s, const char *id)
+{
+	struct tk_dev *d = tk_reg_find(s->reg, id);
+	struct sess *x = live(d);
+
+	if (x == NULL)
+		return 0;
+	logf_(s, TK_LOG_INFO, "device %s: now on another instance: closing #%llu", id,
+	    (unsigned long long)x->no);
+	if (x->udp)
+		sess_close(x, R_REPLACED);
+	else
+		sess_mark(x, R_REPLACED);
+	reap_all(s);
+	return 1;
 }
 
 static size_t

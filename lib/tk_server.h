@@ -22,6 +22,16 @@ struct tk_sink;
 
 enum tk_log_level { TK_LOG_WARN = 0, TK_LOG_INFO };
 
+struct tk_server_dev {
+	const char	*id;
+	const char	*dialect;	/* its name */
+	const char	*transport;	/* "tcp", "udp" */
+	const char	*peer;		/* "192.0.2.7:40000" */
+	int64_t		 since;		/* wall ms the session learned the id */
+	int64_t		 last;		/* wall ms of its last frame */
+	bool		 online;
+};
+
 struct tk_server_opts {
 	const char	*bind;		/* numeric address, NULL: any */
 	int		 family;	/* AF_UNSPEC (both), AF_INET or AF_INET6 */
@@ -46,6 +56,9 @@ struct tk_server_opts {
 	void		(*log)(void *arg, enum tk_log_level, const char *msg);
 	void		*log_arg;
 	bool		 verbose;	/* TK_LOG_INFO messages wanted */
+	/* A device came online here or went offline (the fleet registry). */
+	void		(*on_device)(void *arg, const struct tk_server_dev *);
+	void		*dev_arg;
 };
 
 struct tk_server;
@@ -74,6 +87,17 @@ uint64_t	 tk_server_undelivered(const struct tk_server *);
  * needed; -1 when out of memory). */
 int		 tk_server_stats(const struct tk_server *, struct tk_buf *, const char *prefix);
 void		 tk_server_free(struct tk_server *);
+/*
+ * Run one control-protocol request (tk-cmd's, see tk-listen(1); WATCH
+ * streams nothing here) and append the reply lines to out: requests that
+ * come another way than the control socket (the bus).  0, or -1 when out
+ * of memory.
+ */
+int		 tk_server_request(struct tk_server *, const char *line, size_t n,
+		    struct tk_buf *out);
+/* Close the live session of device id (it moved to another instance),
+ * reason "replaced".  1 when one was closed, else 0. */
+int		 tk_server_kick(struct tk_server *, const char *id);
 
 /* Bytes of state per idle TCP connection (for tests and the man page). */
 size_t		 tk_server_conn_size(void);
