@@ -38,6 +38,10 @@ void	cli_version(void) __attribute__((noreturn));
 int	cli_close_stdout(int rc);
 /* Parse a number within [min, max] or exit 2 naming the option. */
 long long cli_number(const char *opt, const char *s, long long min, long long max);
+/* A size in bytes, or with a suffix k, M or G (powers of 1024), within
+ * [min, max], or exit 2 naming the option. */
+unsigned long long cli_size(const char *opt, const char *s, unsigned long long min,
+	    unsigned long long max);
 /* Read all of fd (at most max bytes) or exit naming the file: 3 on an
  * I/O error, 1 when it is larger than max.  The buffer is NUL-terminated. */
 char	*cli_read_file(int fd, const char *name, size_t max, size_t *len);

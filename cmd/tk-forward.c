@@ -98,25 +98,6 @@ on_log(void *arg, const char *msg)
 	warnx("%s", msg);
 }
 
-static size_t
-parse_size(const char *opt, const char *s)
-{
-	char num[32];
-	size_t n = strlen(s);
-	long long mult = 1;
-
-	if (n > 0 && strchr("kKmMgG", s[n - 1]) != NULL) {
-		mult = s[n - 1] == 'k' || s[n - 1] == 'K' ? 1LL << 10 :
-		    s[n - 1] == 'm' || s[n - 1] == 'M' ? 1LL << 20 : 1LL << 30;
-		n--;
-	}
-	if (n == 0 || n >= sizeof(num))
-		cli_usage_error(usage_text, "%s %s: not a size", opt, s);
-	memcpy(num, s, n);
-	num[n] = '\0';
-	return (size_t)(cli_number(opt, num, 1, (1LL << 42) / mult) * mult);
-}
-
 /* One line of input (no newline). */
 static void
 do_line(struct tk_fwd *f, struct input *in, const char *p, size_t n)
@@ -298,10 +279,7 @@ main(int argc, char *argv[])
 			o.linger_ms = cli_number("-l", optarg, 0, 3600) * 1000;
 			break;
 		case 'm':
-			o.spool_max = parse_size("-m", optarg);
-			if (o.spool_max < TK_SPOOL_MIN)
-				cli_usage_error(usage_text, "-m %s: at least %u bytes", optarg,
-				    TK_SPOOL_MIN);
+			o.spool_max = cli_size("-m", optarg, TK_SPOOL_MIN, 1ULL << 42);
 			break;
 		case 'q':
 			quiet = true;
