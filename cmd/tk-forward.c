@@ -23,9 +23,9 @@
 #include "tk_spool.h"
 
 static const char usage_text[] =
-    "usage: tk-forward [-q] [--osmand | --lines] [-b records] [-l seconds]\n"
-    "                  [-H header] [-s dir] [-m size] [--drop] [-t seconds]\n"
-    "                  [-r seconds] [-w seconds] [--cacert file] URL [file ...]\n";
+    "usage: tk-forward [-q] [--osmand | --lines] [-b records] [-l duration]\n"
+    "                  [-H header] [-s dir] [-m size] [--drop] [-t duration]\n"
+    "                  [-r duration] [-w duration] [--cacert file] URL [file ...]\n";
 
 static const char help_text[] =
     "Deliver tk-decode's records (JSON lines) to an HTTP(S) endpoint.\n"
@@ -35,7 +35,7 @@ static const char help_text[] =
     "                       protocol (id, timestamp, lat, lon, speed ...)\n"
     "      --lines          a batch is JSON lines (default: one JSON array)\n"
     "  -b, --batch N        records per request (100)\n"
-    "  -l, --linger SECONDS a partial batch waits at most this long (1)\n"
+    "  -l, --linger TIME   a partial batch waits at most this long (1s)\n"
     "  -H, --header LINE    an extra request header (\"Name: value\"); repeatable\n"
     "      --cacert FILE    CA certificates for https (default: the system's)\n"
     "  -s, --spool DIR      queue records on disk in DIR (kept across runs)\n"
@@ -43,10 +43,11 @@ static const char help_text[] =
     "                       (1G on disk, 16M in memory)\n"
     "      --drop           when the queue is full, drop new records (counted)\n"
     "                       instead of pausing the input\n"
-    "  -t, --timeout SECONDS  time allowed for one request (30)\n"
-    "  -r, --retry-max SECONDS  longest wait between retries (30)\n"
-    "  -w, --wait SECONDS   at the end of the input, give up after this long\n"
-    "                       (default: keep trying); after SIGINT/SIGTERM: 10\n"
+    "  -t, --timeout TIME   time allowed for one request (30s)\n"
+    "  -r, --retry-max TIME longest wait between retries (30s)\n"
+    "  -w, --wait TIME      at the end of the input, give up after this long\n"
+    "                       (default: keep trying); after SIGINT/SIGTERM: 10s\n"
+    "                       (TIME: seconds, or with a unit: 30s, 5m, 1h, 2d)\n"
     "  -q, --quiet          no summary on stderr at the end\n"
     "  -h, --help           this help\n"
     "  -V, --version        print the version\n"
@@ -57,7 +58,6 @@ static const char help_text[] =
 
 #define MAX_HEADERS	32
 #define IN_CAP		(TK_FWD_REC_MAX + 65536)
-#define WARN_MAX	10		/* per kind of input problem */
 #define SIG_WAIT_DEF	10
 
 enum { O_OSMAND = 256, O_LINES, O_DROP, O_CACERT };
@@ -88,7 +88,8 @@ struct input {
 	bool		 skipping, done, blocked, error;
 	bool		 drop;
 	const char	*bad_what;
-	unsigned long	 lines, bad, long_lines, bad_warned, full_warned;
+	unsigned long	 lines, bad, long_lines, full_warned;
+	struct cli_wcap	 bad_w;
 };
 
 static void
@@ -113,8 +114,7 @@ do_line(struct tk_fwd *f, struct input *in, const char *p, size_t n)
 		break;
 	case TK_FWD_BAD:
 		in->bad++;
-		if (in->bad_warned++ < WARN_MAX)
-			warnx("%s:%lu: %s: skipped", in->name, in->lineno, in->bad_what);
+		cli_wcap(&in->bad_w, "%s:%lu: %s: skipped", in->name, in->lineno, in->bad_what);
 		break;
 	case TK_FWD_FULL:
 		tk_fwd_drop(f);
@@ -276,7 +276,7 @@ main(int argc, char *argv[])
 			printf("%s\n%s", usage_text, help_text);
 			return cli_close_stdout(TK_EXIT_OK);
 		case 'l':
-			o.linger_ms = cli_number("-l", optarg, 0, 3600) * 1000;
+			o.linger_ms = cli_duration("-l", optarg, 0, 3600) * 1000;
 			break;
 		case 'm':
 			o.spool_max = cli_size("-m", optarg, TK_SPOOL_MIN, 1ULL << 42);
@@ -285,18 +285,18 @@ main(int argc, char *argv[])
 			quiet = true;
 			break;
 		case 'r':
-			o.retry_max_ms = cli_number("-r", optarg, 1, 86400) * 1000;
+			o.retry_max_ms = cli_duration("-r", optarg, 1, 86400) * 1000;
 			break;
 		case 's':
 			o.spool_dir = optarg;
 			break;
 		case 't':
-			o.timeout_ms = cli_number("-t", optarg, 1, 86400) * 1000;
+			o.timeout_ms = cli_duration("-t", optarg, 1, 86400) * 1000;
 			break;
 		case 'V':
 			cli_version();
 		case 'w':
-			wait_s = cli_number("-w", optarg, 0, 10 * 365 * 86400LL);
+			wait_s = cli_duration("-w", optarg, 0, 10 * 365 * 86400LL);
 			break;
 		case O_CACERT:
 			o.cacert = optarg;
@@ -397,6 +397,7 @@ main(int argc, char *argv[])
 
 	const struct tk_fwd_stats *st = tk_fwd_stats(f);
 	bool kept = o.spool_dir != NULL;
+	cli_wcap_end(&in.bad_w, "lines that are not records");
 	if (!quiet || st->queued)
 		summary(st, &in, o.spool_dir ? o.spool_dir : "", kept);
 	if (rc == TK_EXIT_OK) {
