@@ -10,10 +10,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +27,7 @@
 #include "tk_loop.h"
 #include "tk_registry.h"
 #include "tk_server.h"
+#include "tk_sink.h"
 #include "tk_util.h"
 
 #define RBUF_SIZE	65536
@@ -122,10 +121,7 @@ struct tk_server {
 	int		 nls;
 	uint16_t	 port;
 	/* output */
-	struct tk_buf	 out;
-	size_t		 ooff;
-	bool		 out_poll;	/* out_fd is in the loop */
-	int		 out_flags;	/* to restore */
+	struct tk_sink	*sink;
 	bool		 paused;
 	int		 fatal;		/* errno of a fatal output error */
 	size_t		 high, low;
@@ -284,34 +280,10 @@ touch(struct sess *x)
 static size_t
 out_used(const struct tk_server *s)
 {
-	return s->out.len - s->ooff;
+	return tk_sink_pending(s->sink);
 }
 
 static void set_paused(struct tk_server *, bool);
-
-/* Make room for n more bytes.  -1 when out of memory. */
-static int
-out_reserve(struct tk_server *s, size_t n)
-{
-	if (s->out.cap - s->out.len >= n)
-		return 0;
-	if (s->ooff > 0) {
-		memmove(s->out.p, s->out.p + s->ooff, s->out.len - s->ooff);
-		s->out.len -= s->ooff;
-		s->ooff = 0;
-		if (s->out.cap - s->out.len >= n)
-			return 0;
-	}
-	size_t c = s->out.cap ? s->out.cap : 65536;
-	while (c - s->out.len < n)
-		c *= 2;
-	char *p = realloc(s->out.p, c);
-	if (p == NULL)
-		return -1;
-	s->out.p = p;
-	s->out.cap = c;
-	return 0;
-}
 
 static void
 out_after_append(struct tk_server *s)
@@ -321,6 +293,15 @@ out_after_append(struct tk_server *s)
 		s->st.out_high = u;
 	if (!s->paused && u >= s->high)
 		set_paused(s, true);
+}
+
+/* The sink delivered some: resume reading below the low-water mark. */
+static void
+on_drained(void *arg)
+{
+	struct tk_server *s = arg;
+	if (s->paused && out_used(s) <= s->low)
+		set_paused(s, false);
 }
 
 static const char *
@@ -340,15 +321,24 @@ who(const struct sess *x, char *buf, size_t cap)
 	return buf;
 }
 
+/* The line emit() wrote last, for the control socket's watchers. */
+struct emitted {
+	uint64_t	 seq;		/* 0: not written */
+	const char	*text;		/* '\n' included; valid until the next emit */
+	size_t		 len;
+};
+
 /*
- * Write one frame line for session x.  dk: print the dialect (else "-").
- * Returns the offset of the line in s->out, or (size_t)-1.
+ * Write one frame line for session x to the sink.  dk: print the dialect
+ * (else "-").  out (may be NULL) receives the line's sequence number and
+ * text; seq 0 when the line was lost (counted by the sink).
  */
-static size_t
+static void
 emit(struct tk_server *s, enum tk_fkind k, const struct sess *x, enum tk_dialect d,
-    bool dk, const char *flags, const uint8_t *data, size_t len)
+    bool dk, const char *flags, const uint8_t *data, size_t len, struct emitted *out)
 {
 	struct tk_fline l;
+	struct emitted e = {0, NULL, 0};
 
 	memset(&l, 0, sizeof(l));
 	l.kind = k;
@@ -363,68 +353,32 @@ emit(struct tk_server *s, enum tk_fkind k, const struct sess *x, enum tk_dialect
 		tk_strlcpyn(l.flags, sizeof(l.flags), flags, strlen(flags));
 	l.data = data;
 	l.len = len;
-	if (out_reserve(s, 4 * len + 256) != 0) {
-		if (s->fatal == 0)
-			s->fatal = ENOMEM;
-		return (size_t)-1;
-	}
-	size_t at = s->out.len;
-	if (tk_fline_write(&s->out, &l) != 0)
-		return (size_t)-1;
-	out_after_append(s);
-	return at;
+	if (tk_sink_put(s->sink, &l, &e.seq, &e.text, &e.len) == 0)
+		out_after_append(s);
+	else
+		e.seq = 0;
+	if (out != NULL)
+		*out = e;
 }
 
-static size_t
+static void
 emit_text(struct tk_server *s, enum tk_fkind k, const struct sess *x, const char *text)
 {
 	enum tk_dialect d = (enum tk_dialect)x->dialect;
-	return emit(s, k, x, d, d != TK_D_UNKNOWN, NULL, (const uint8_t *)text,
-	    text ? strlen(text) : 0);
+	emit(s, k, x, d, d != TK_D_UNKNOWN, NULL, (const uint8_t *)text,
+	    text ? strlen(text) : 0, NULL);
 }
 
 static int
 out_flush(struct tk_server *s)
 {
-	while (s->ooff < s->out.len) {
-		ssize_t w = write(s->o.out_fd, s->out.p + s->ooff, s->out.len - s->ooff);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
+	if (tk_sink_flush(s->sink) != 0) {
+		if (s->fatal == 0)
 			s->fatal = errno;
-			return -1;
-		}
-		s->ooff += (size_t)w;
+		return -1;
 	}
-	if (s->ooff == s->out.len) {
-		s->ooff = s->out.len = 0;
-		if (s->out.cap > 4 * s->o.out_max + (1u << 20)) {
-			/* a burst grew the buffer far past its size: give it back */
-			free(s->out.p);
-			s->out.p = NULL;
-			s->out.cap = 0;
-		}
-	}
-	if (s->out_poll)
-		tk_loop_mod(s->loop, s->o.out_fd, out_used(s) ? TK_EV_WRITE : 0);
-	if (s->paused && out_used(s) <= s->low)
-		set_paused(s, false);
+	on_drained(s);
 	return 0;
-}
-
-static void
-on_out(struct tk_loop *l, int fd, unsigned ev, void *arg)
-{
-	struct tk_server *s = arg;
-
-	(void)l;
-	(void)fd;
-	if (out_flush(s) == 0 && (ev & TK_EV_ERROR) && s->fatal == 0) {
-		/* the reader is gone: a pipe says so even with nothing to write */
-		s->fatal = EPIPE;
-	}
 }
 
 /* ---- sessions -------------------------------------------------------- */
@@ -539,7 +493,7 @@ sess_send(struct sess *x, const uint8_t *p, size_t n)
 	struct tk_server *s = x->srv;
 
 	emit(s, TK_F_SEND, x, (enum tk_dialect)x->dialect, x->dialect != TK_D_UNKNOWN,
-	    NULL, p, n);
+	    NULL, p, n, NULL);
 	if (x->udp) {
 		ssize_t w = sendto(x->fd, p, n, MSG_DONTWAIT, &x->addr.sa, sa_len(&x->addr));
 		if (w < 0) {
@@ -641,12 +595,12 @@ deliver_queued(struct sess *x)
 static void ctl_send_text(struct ctl *, const char *, size_t);
 
 static void
-notify_watchers(struct tk_server *s, const struct sess *x, size_t at)
+notify_watchers(struct tk_server *s, const struct sess *x, const struct emitted *e)
 {
-	if (s->ctls == NULL || x->dev == NULL || at == (size_t)-1)
+	if (s->ctls == NULL || x->dev == NULL || e->seq == 0)
 		return;
-	const char *line = s->out.p + at;
-	size_t n = s->out.len - at;	/* the line, '\n' included */
+	const char *line = e->text;
+	size_t n = e->len;	/* the line, '\n' included */
 	for (struct ctl *c = s->ctls; c != NULL; c = c->next) {
 		if (!c->watching || strcmp(c->watch, x->dev->id) != 0)
 			continue;
@@ -706,7 +660,7 @@ on_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
 		char w[128];
 		logf_(s, TK_LOG_INFO, "%s: protocol error: frame of %zu bytes exceeds %zu",
 		    who(x, w, sizeof(w)), n, s->o.frame_max);
-		emit(s, TK_F_JUNK, x, d, true, "oversize", f, n);
+		emit(s, TK_F_JUNK, x, d, true, "oversize", f, n, NULL);
 		s->st.junk_bytes += n;
 		if (!x->udp) {
 			sess_mark(x, R_PROTO);
@@ -728,8 +682,9 @@ on_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
 		x->dev->last = tk_wall_ms();
 		x->dev->dialect = d;
 	}
-	size_t at = emit(s, TK_F_FRAME, x, d, true, flags, f, n);
-	notify_watchers(s, x, at);
+	struct emitted e;
+	emit(s, TK_F_FRAME, x, d, true, flags, f, n, &e);
+	notify_watchers(s, x, &e);
 	uint8_t r[TK_REPLY_MAX];
 	size_t rn = tk_reply(d, f, n, r, sizeof(r));
 	if (rn > 0 && rn <= sizeof(r)) {
@@ -748,7 +703,7 @@ on_junk(void *arg, const uint8_t *j, size_t n, uint64_t off)
 	struct sess *x = fd->x;
 	(void)off;
 	x->srv->st.junk_bytes += n;
-	emit(x->srv, TK_F_JUNK, x, fd->d, fd->dk, NULL, j, n);
+	emit(x->srv, TK_F_JUNK, x, fd->d, fd->dk, NULL, j, n, NULL);
 	/*
 	 * A scanner drops junk as it goes, so the reassembly buffer never
 	 * fills on a stream of garbage: count it instead.  More junk than
@@ -962,7 +917,7 @@ on_accept(struct tk_loop *l, int lfd, unsigned ev, void *arg)
 		x->last = s->now;
 		tk_framer_init(&x->fr, TK_D_UNKNOWN, 0);
 		s->st.conns_total++;
-		emit(s, TK_F_OPEN, x, TK_D_UNKNOWN, false, NULL, NULL, 0);
+		emit(s, TK_F_OPEN, x, TK_D_UNKNOWN, false, NULL, NULL, 0, NULL);
 		bool over = s->tcp.n >= s->o.max_conns;
 		if (over || !peer_inc(s, &a)) {
 			s->st.conns_refused++;
@@ -1011,7 +966,7 @@ udp_sess(struct tk_server *s, struct lsock *ls, const union sa *a)
 	s->udph[h] = x;
 	lru_push(&s->udp, x);
 	s->st.udp_sessions_total++;
-	emit(s, TK_F_OPEN, x, TK_D_UNKNOWN, false, NULL, NULL, 0);
+	emit(s, TK_F_OPEN, x, TK_D_UNKNOWN, false, NULL, NULL, 0, NULL);
 	return x;
 }
 
@@ -1593,7 +1548,6 @@ tk_server_new(const struct tk_server_opts *o, char *err, size_t errlen)
 	}
 	s->o = *o;
 	s->ctl_fd = -1;
-	s->out_flags = -1;
 	if (s->o.out_max < 4096)
 		s->o.out_max = 4096;
 	if (s->o.max_conns == 0)
@@ -1623,14 +1577,15 @@ tk_server_new(const struct tk_server_opts *o, char *err, size_t errlen)
 		if (tk_loop_add(s->loop, s->ctl_fd, TK_EV_READ, on_ctl_accept, s) != 0)
 			ERR("epoll: %s", strerror(errno));
 	}
-	/* the output: non-blocking when it can be polled (pipes, sockets,
-	 * terminals); regular files and /dev/null are written directly */
-	if (tk_loop_add(s->loop, s->o.out_fd, 0, on_out, s) == 0) {
-		s->out_poll = true;
-		s->out_flags = fcntl(s->o.out_fd, F_GETFL);
-		if (s->out_flags >= 0)
-			fcntl(s->o.out_fd, F_SETFL, s->out_flags | O_NONBLOCK);
-	}
+	/* the output: a descriptor unless the caller brings its own sink */
+	if (s->o.make_sink != NULL)
+		s->sink = s->o.make_sink(s->o.sink_arg, s->loop, err, errlen);
+	else if ((s->sink = tk_sink_fd_new(s->loop, s->o.out_fd, s->o.out_max)) == NULL)
+		snprintf(err, errlen, "out of memory");
+	if (s->sink == NULL)
+		goto fail;
+	struct tk_sink_cb cb = {NULL, on_drained, s};
+	tk_sink_set_cb(s->sink, &cb);
 	s->now = s->last_tick = tk_mono_ms();
 	return s;
 fail:
@@ -1764,35 +1719,19 @@ tk_server_flush(struct tk_server *s, int timeout_ms)
 	}
 	if (out_used(s) == 0)
 		return 0;
-	struct pollfd p = {.fd = s->o.out_fd, .events = POLLOUT};
-	if (poll(&p, 1, timeout_ms) < 0 && errno != EINTR)
-		return -1;
-	if (out_flush(s) != 0) {
+	if (tk_sink_wait(s->sink, timeout_ms) != 0) {
+		if (s->fatal == 0)
+			s->fatal = errno;
 		errno = s->fatal;
 		return -1;
 	}
 	return out_used(s) ? 1 : 0;
 }
 
-static int
-stat_line(struct tk_buf *b, const char *prefix, const char *name, uint64_t v)
+uint64_t
+tk_server_undelivered(const struct tk_server *s)
 {
-	char line[128];
-	int n = snprintf(line, sizeof(line), "%s%s %llu\n", prefix, name,
-	    (unsigned long long)v);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		return -1;
-	if (b->cap - b->len < (size_t)n) {
-		size_t c = b->cap ? b->cap * 2 : 2048;
-		char *p = realloc(b->p, c);
-		if (p == NULL)
-			return -1;
-		b->p = p;
-		b->cap = c;
-	}
-	memcpy(b->p + b->len, line, (size_t)n);
-	b->len += (size_t)n;
-	return 0;
+	return tk_sink_undelivered(s->sink) + s->sink->lines_lost;
 }
 
 int
@@ -1805,7 +1744,7 @@ tk_server_stats(const struct tk_server *s, struct tk_buf *b, const char *prefix)
 
 	for (struct tk_dev *d = NULL; (d = tk_reg_next(s->reg, d)) != NULL;)
 		online += d->sess != NULL;
-#define S(n, v) rc |= stat_line(b, prefix, n, (uint64_t)(v))
+#define S(n, v) rc |= tk_stat_line(b, prefix, n, (uint64_t)(v))
 	S("connections_open", s->tcp.n);
 	S("connections_total", t->conns_total);
 	S("connections_refused", t->conns_refused);
@@ -1839,6 +1778,7 @@ tk_server_stats(const struct tk_server *s, struct tk_buf *b, const char *prefix)
 	S("out_buffer_size", s->o.out_max);
 	S("output_paused", s->paused);
 #undef S
+	rc |= tk_sink_stats(s->sink, b, prefix);
 	return rc ? -1 : 0;
 }
 
@@ -1867,10 +1807,7 @@ tk_server_free(struct tk_server *s)
 		close(s->ctl_fd);
 		unlink(s->ctl_path);
 	}
-	if (s->out_flags >= 0)
-		fcntl(s->o.out_fd, F_SETFL, s->out_flags);
-	if (s->loop && s->out_poll)
-		tk_loop_del(s->loop, s->o.out_fd);
+	tk_sink_free(s->sink);
 	tk_loop_free(s->loop);
 	if (s->peers)
 		for (size_t i = 0; i < PEER_BUCKETS; i++) {
@@ -1885,6 +1822,5 @@ tk_server_free(struct tk_server *s)
 	tk_reg_free(s->reg);
 	tk_cmdq_free(&s->q);
 	free(s->rbuf);
-	free(s->out.p);
 	free(s);
 }

@@ -17,6 +17,9 @@
 
 #include "tk_record.h"
 
+struct tk_loop;
+struct tk_sink;
+
 enum tk_log_level { TK_LOG_WARN = 0, TK_LOG_INFO };
 
 struct tk_server_opts {
@@ -25,6 +28,13 @@ struct tk_server_opts {
 	uint16_t	 port;		/* 0: ephemeral (TCP picks, UDP follows) */
 	int		 out_fd;	/* where frame lines go (stdout) */
 	size_t		 out_max;	/* output buffer size (-B) */
+	/*
+	 * Another sink than out_fd (the bus): called once by tk_server_new
+	 * with the server's loop; NULL with the reason in err on failure.
+	 * The server owns the sink and frees it.
+	 */
+	struct tk_sink	*(*make_sink)(void *arg, struct tk_loop *, char *err, size_t errlen);
+	void		*sink_arg;
 	size_t		 frame_max;	/* -m: longest frame, 0: the dialect's */
 	unsigned	 idle_s;	/* -t: idle timeout, 0: none */
 	unsigned	 max_conns;	/* -c: TCP connections (and UDP peers) */
@@ -57,6 +67,8 @@ void		 tk_server_shutdown(struct tk_server *);
 /* Write out what is buffered, waiting up to timeout_ms.  0 when the buffer
  * is empty, 1 when not yet, -1 on error (errno set). */
 int		 tk_server_flush(struct tk_server *, int timeout_ms);
+/* Frame lines read and not delivered (lost if the process ends now). */
+uint64_t	 tk_server_undelivered(const struct tk_server *);
 /* Append the counters as "<prefix><name> <value>\n" lines (b grows as
  * needed; -1 when out of memory). */
 int		 tk_server_stats(const struct tk_server *, struct tk_buf *, const char *prefix);
