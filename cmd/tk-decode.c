@@ -1014,7 +1014,7 @@ main(int argc, char *argv[])
 		if ((c.bus = tk_nats_new(&no, e, sizeof(e))) == NULL)
 			errx(TK_EXIT_IO, "%s", e);
 		nf = 0;
-		cli_harden(TK_HARDEN_NET_THREADS);
+		cli_harden(TK_HARDEN_CLIENT);
 	} else {
 		fds = cli_open_inputs(argc, argv);
 		cli_harden(c.photo_dir ? TK_HARDEN_FILES : TK_HARDEN_STDIO);

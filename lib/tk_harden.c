@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <sched.h>
-#include <stdbool.h>
 #include <stdlib.h>
 
 #include <seccomp.h>
@@ -59,11 +58,13 @@ static const int net_calls[] = {
 	SCMP_SYS(alarm), SCMP_SYS(setitimer), SCMP_SYS(sigaltstack),
 };
 
-/* what pthread_create and libnats's threads need beyond the net profile */
+/* what creating and running a thread needs besides clone(CLONE_THREAD);
+ * libcurl's resolver thread reports back through a socketpair, libnats's
+ * threads hand their events over through an eventfd */
 static const int thread_calls[] = {
 	SCMP_SYS(set_robust_list), SCMP_SYS(get_robust_list), SCMP_SYS(rseq),
-	SCMP_SYS(eventfd2), SCMP_SYS(sched_getaffinity), SCMP_SYS(uname),
-	SCMP_SYS(getpeername), SCMP_SYS(membarrier),
+	SCMP_SYS(sched_getaffinity), SCMP_SYS(uname), SCMP_SYS(membarrier),
+	SCMP_SYS(socketpair), SCMP_SYS(eventfd2),
 };
 
 static const int fatal_calls[] = {
@@ -89,7 +90,7 @@ int
 tk_harden(enum tk_harden_profile p)
 {
 	if (p != TK_HARDEN_STDIO && p != TK_HARDEN_FILES && p != TK_HARDEN_NET &&
-	    p != TK_HARDEN_NET_THREADS && p != TK_HARDEN_NONE) {
+	    p != TK_HARDEN_CLIENT && p != TK_HARDEN_NONE) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -105,37 +106,28 @@ tk_harden(enum tk_harden_profile p)
 		return -1;
 	}
 	int rc = allow(f, base_calls, NELEM(base_calls));
-	bool net = p == TK_HARDEN_NET || p == TK_HARDEN_NET_THREADS;
-	if (rc == 0 && (p == TK_HARDEN_FILES || net))
+	if (rc == 0 && p != TK_HARDEN_STDIO)
 		rc = allow(f, file_calls, NELEM(file_calls));
-	if (rc == 0 && net)
+	if (rc == 0 && (p == TK_HARDEN_NET || p == TK_HARDEN_CLIENT))
 		rc = allow(f, net_calls, NELEM(net_calls));
-	if (rc == 0 && p == TK_HARDEN_NET_THREADS)
+	if (rc == 0 && p == TK_HARDEN_CLIENT)
 		rc = allow(f, thread_calls, NELEM(thread_calls));
-	/* a new process never */
+	/* a new process never; threads only in the client profile */
 	for (size_t i = 0; rc == 0 && i < NELEM(fatal_calls); i++)
 		if (fatal_calls[i] >= 0)
 			rc = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, fatal_calls[i], 0);
-	if (rc == 0 && p == TK_HARDEN_NET_THREADS) {
-		/*
-		 * a thread: clone with CLONE_THREAD; anything else (a process)
-		 * kills.  clone3 passes its flags in memory, out of a filter's
-		 * reach: ENOSYS makes glibc fall back to clone.
-		 */
-		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-		    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+	if (rc == 0 && p == TK_HARDEN_CLIENT) {
+		/* clone3's flags are out of reach of a filter: ENOSYS makes the C
+		 * library fall back to clone, whose flags are checked */
+		rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+		if (rc == 0)
+			rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+			    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
 		if (rc == 0)
 			rc = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(clone), 1,
 			    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
-		if (rc == 0)
-			rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-	} else {
-		/* threads may be created by no other tool */
-		if (rc == 0)
-			rc = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(clone), 0);
-		if (rc == 0)
-			rc = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(clone3), 0);
-	}
+	} else if (rc == 0)
+		rc = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(clone), 0);
 	if (rc == 0)
 		rc = seccomp_load(f);
 	seccomp_release(f);
