@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,8 @@
 #include <vis.h>
 
 #include "cli.h"
+#include "tk_fleet.h"
+#include "tk_loop.h"
 #include "tk_nats.h"
 #include "tk_ctl.h"
 
@@ -94,7 +97,7 @@ static struct tk_nats *bus;
 static enum tk_harden_profile
 net_profile(void)
 {
-	return bus != NULL ? TK_HARDEN_NET_THREADS : TK_HARDEN_NET;
+	return bus != NULL ? TK_HARDEN_CLIENT : TK_HARDEN_NET;
 }
 
 /* Device ids of the control protocol: 1..31 of [A-Za-z0-9_-]. */
@@ -261,50 +264,14 @@ err_exit(const char *line, const char *dev)
 
 /* ---- the bus ------------------------------------------------------------ */
 
-/* a registry value's "key":"string" into out ("" when missing) */
-static void
-jfield(const char *v, size_t n, const char *key, char *out, size_t cap)
-{
-	char k[40];
-	int kl = snprintf(k, sizeof(k), "\"%s\":\"", key);
-	const char *p = memmem(v, n, k, (size_t)kl), *e;
-	out[0] = '\0';
-	if (p == NULL)
-		return;
-	p += kl;
-	if ((e = memchr(p, '"', n - (size_t)(p - v))) == NULL || (size_t)(e - p) >= cap)
-		return;
-	memcpy(out, p, (size_t)(e - p));
-	out[e - p] = '\0';
-}
-
-struct lister {
-	int	(*cb)(const char *, void *);
-	void	*arg;
-	size_t	 n;
-};
-
-/* one registry entry as a LIST line: DEV id dialect transport peer instance since last - */
-static void
-list_one(void *arg, const char *key, const char *v, size_t n)
-{
-	struct lister *l = arg;
-	char inst[TK_NATS_NAME_MAX], d[32], t[8], peer[64], since[40], last[40], line[512];
-
-	if (memmem(v, n, "\"online\":true", 13) == NULL)
-		return;
-	jfield(v, n, "instance", inst, sizeof(inst));
-	jfield(v, n, "dialect", d, sizeof(d));
-	jfield(v, n, "transport", t, sizeof(t));
-	jfield(v, n, "peer", peer, sizeof(peer));
-	jfield(v, n, "since", since, sizeof(since));
-	jfield(v, n, "last", last, sizeof(last));
-	snprintf(line, sizeof(line), "DEV %s %s %s %s %s %s %s -", key, d, t, peer, inst,
-	    since, last);
-	if (l->cb != NULL)
-		l->cb(line, l->arg);
-	l->n++;
-}
+/*
+ * With --nats the requests go where the fleet is: LIST to the registry
+ * (tk_devices), SEND to the instance holding the device (tk.ctl.<name>),
+ * QUEUE to that instance when the device is online, else into the
+ * tk_cmdq bucket (every instance mirrors it; the one the device comes to
+ * sends it), PENDING and CANCEL to that bucket.  The replies are the
+ * control socket's lines, put where ctl_line reads them.
+ */
 
 static void
 append(struct conn *c, const char *p, size_t n)
@@ -313,6 +280,81 @@ append(struct conn *c, const char *p, size_t n)
 		n = sizeof(c->buf) - c->len;
 	memcpy(c->buf + c->len, p, n);
 	c->len += n;
+}
+
+static void appendf(struct conn *, const char *, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+appendf(struct conn *c, const char *fmt, ...)
+{
+	char t[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(t, sizeof(t), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		append(c, t, (size_t)n < sizeof(t) ? (size_t)n : sizeof(t) - 1);
+}
+
+struct lister {
+	int	(*cb)(const char *, void *);
+	void	*arg;
+	size_t	 n;
+	const char *id;		/* PENDING: one device's, or NULL */
+	uint64_t qid;		/* CANCEL: the one to find */
+	char	 key[TK_ID_MAX + 32];	/* CANCEL: its key */
+};
+
+/* one registry entry as a LIST line: DEV id dialect transport peer instance since last frames */
+static void
+list_one(void *arg, const char *key, const char *v, size_t n)
+{
+	struct lister *l = arg;
+	struct tk_fleet_value fv;
+	char since[32], last[32], line[512];
+
+	if (tk_fleet_value_parse(v, n, &fv) != 0 || !fv.online || !id_ok(key))
+		return;
+	tk_fmt_time(since, fv.since);
+	tk_fmt_time(last, fv.last);
+	/* a name with blanks would shift the columns */
+	for (char *p = fv.instance; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			*p = '_';
+	snprintf(line, sizeof(line), "DEV %s %s %s %s %s %s %s %llu", key, fv.dialect,
+	    fv.transport, fv.peer, fv.instance, since, last, (unsigned long long)fv.frames);
+	if (l->cb != NULL)
+		l->cb(line, l->arg);
+	l->n++;
+}
+
+/* one queued command as a PENDING line: CMD qid id expires hex */
+static void
+pending_one(void *arg, const char *key, const char *v, size_t n)
+{
+	struct lister *l = arg;
+	char id[TK_ID_MAX], t[32], line[TK_CTL_LINE + 128];
+	static uint8_t bytes[TK_CTL_SEND_MAX];
+	uint64_t qid;
+	int64_t exp;
+	size_t bn;
+
+	if (tk_fleet_cmd_key(key, id, sizeof(id), &qid) != 0 ||
+	    tk_fleet_cmd_parse(v, n, &exp, bytes, sizeof(bytes), &bn) != 0 ||
+	    exp <= tk_wall_ms() || (l->id != NULL && strcmp(l->id, id) != 0))
+		return;
+	if (l->qid != 0) {
+		if (qid == l->qid)
+			snprintf(l->key, sizeof(l->key), "%s", key);
+		return;
+	}
+	tk_fmt_time(t, exp);
+	int k = snprintf(line, sizeof(line), "CMD %llu %s %s ", (unsigned long long)qid, id, t);
+	tk_hex_encode(bytes, bn, line + k);
+	line[k + 2 * (int)bn] = '\0';
+	if (l->cb != NULL)
+		l->cb(line, l->arg);
+	l->n++;
 }
 
 static void
@@ -327,22 +369,99 @@ on_watched(void *arg, const char *subject, const char *reply, const char *data, 
 		append(c, "\n", 1);
 }
 
+/* QUEUE id ttl hex into the tk_cmdq bucket: key <id>.<qid>, qid fleet-wide */
+static int
+bus_queue(struct conn *c, const char *id, long ttl, const char *hex)
+{
+	static uint8_t bytes[TK_CTL_SEND_MAX];
+	struct tk_buf v = {NULL, 0, 0};
+	char key[TK_ID_MAX + 32], e[256];
+	long n = tk_hex_decode(hex, strlen(hex), bytes, sizeof(bytes));
+	int64_t exp = tk_wall_ms() + (int64_t)ttl * 1000;
+
+	if (n <= 0) {
+		appendf(c, "ERR badrequest bad hex\n");
+		return 0;
+	}
+	if (tk_fleet_cmd_json(&v, id, exp, bytes, (size_t)n) != 0) {
+		warnx("out of memory");
+		return -1;
+	}
+	for (int tries = 0; tries < 5; tries++) {
+		/* ms since the epoch and a random part: unique in practice, and
+		 * the bucket refuses a key that exists */
+		uint64_t qid = (uint64_t)tk_wall_ms() * 1000 + arc4random_uniform(1000);
+		snprintf(key, sizeof(key), "%s.%llu", id, (unsigned long long)qid);
+		if (tk_nats_kv_create(bus, TK_NATS_CMDQ, key, v.p, v.len, e, sizeof(e)) == 0) {
+			appendf(c, "OK queued %llu\n", (unsigned long long)qid);
+			free(v.p);
+			return 0;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	free(v.p);
+	if (strstr(e, "maximum bytes") != NULL || strstr(e, "resource limits") != NULL) {
+		appendf(c, "ERR full %d commands queued\n", TK_CTL_QUEUE_MAX);
+		return 0;
+	}
+	warnx("%s", e);
+	return -1;
+}
+
+/* PENDING [id] and CANCEL qid: the tk_cmdq bucket */
+static int
+bus_pending(struct conn *c, const char *req, int (*cb)(const char *, void *), void *arg)
+{
+	struct lister l = {cb, arg, 0, NULL, 0, ""};
+	char id[TK_ID_MAX] = "", e[256];
+	unsigned long long qid = 0;
+
+	if (sscanf(req, "CANCEL %llu", &qid) == 1)
+		l.qid = qid;
+	else if (sscanf(req, "PENDING %31s", id) == 1)
+		l.id = id;
+	if (tk_nats_kv_each(bus, TK_NATS_CMDQ, pending_one, &l, e, sizeof(e)) != 0) {
+		warnx("%s", e);
+		return -1;
+	}
+	if (l.qid == 0) {
+		appendf(c, "OK %zu\n", l.n);
+		return 0;
+	}
+	if (l.key[0] == '\0') {
+		appendf(c, "ERR nocmd %llu\n", qid);
+		return 0;
+	}
+	if (tk_nats_kv_delete(bus, TK_NATS_CMDQ, l.key, e, sizeof(e)) != 0) {
+		warnx("%s", e);
+		return -1;
+	}
+	appendf(c, "OK cancelled %llu\n", qid);
+	return 0;
+}
+
 /*
  * A control request over the bus: the device's instance from the
- * registry, the request to it on tk.ctl.<instance>; the reply lines are
- * put where ctl_line reads them.
+ * registry, the request to it on tk.ctl.<instance>.
  */
 static int
 bus_request(struct conn *c, const char *req, size_t n)
 {
-	char verb[16] = "", id[TK_ID_MAX] = "", e[256], inst[TK_NATS_NAME_MAX], subj[200];
+	char verb[16] = "", id[TK_ID_MAX] = "", hex[TK_CTL_LINE], e[256], subj[200];
 	struct tk_buf v = {NULL, 0, 0}, r = {NULL, 0, 0};
-	int k;
+	struct tk_fleet_value fv;
+	long ttl = 0;
 
-	sscanf(req, "%15s %31s", verb, id);
-	if (strcmp(verb, "SEND") != 0 && strcmp(verb, "QUEUE") != 0) {
-		k = snprintf(e, sizeof(e), "ERR badrequest %s needs -S (one tk-listen)\n", verb);
-		append(c, e, (size_t)k);
+	if (sscanf(req, "%15s %31s", verb, id) < 1 || strcmp(verb, "STATS") == 0) {
+		appendf(c, "ERR badrequest %s needs -S (one tk-listen)\n", verb);
+		return 0;
+	}
+	if (strcmp(verb, "PENDING") == 0 || strcmp(verb, "CANCEL") == 0)
+		return bus_pending(c, req, NULL, NULL);
+	bool queue = strcmp(verb, "QUEUE") == 0;
+	if (queue && sscanf(req, "QUEUE %31s %ld %8191s", id, &ttl, hex) != 3) {
+		appendf(c, "ERR badrequest QUEUE\n");
 		return 0;
 	}
 	int got = tk_nats_kv_get(bus, TK_NATS_REGISTRY, id, &v, e, sizeof(e));
@@ -350,44 +469,49 @@ bus_request(struct conn *c, const char *req, size_t n)
 		warnx("%s", e);
 		return -1;
 	}
-	if (got == 0) {
-		k = snprintf(e, sizeof(e), "ERR unknown %s\n", id);
-		append(c, e, (size_t)k);
-		return 0;
-	}
-	bool online = memmem(v.p, v.len, "\"online\":true", 13) != NULL;
-	jfield(v.p, v.len, "instance", inst, sizeof(inst));
+	bool online = got > 0 && tk_fleet_value_parse(v.p, v.len, &fv) == 0 && fv.online;
 	free(v.p);
-	if (!online && strcmp(verb, "SEND") == 0) {
-		k = snprintf(e, sizeof(e), "ERR offline %s\n", id);
-		append(c, e, (size_t)k);
+	if (!online) {
+		if (queue)
+			return bus_queue(c, id, ttl, hex);
+		appendf(c, "ERR %s %s\n", got ? "offline" : "unknown", id);
 		return 0;
 	}
-	if (n > 7 && memcmp(req + n - 7, " watch\n", 7) == 0) {
+	bool watch = n > 7 && memcmp(req + n - 7, " watch\n", 7) == 0;
+	if (watch) {
+		/* the instance streams nothing over the bus: the frames come here */
 		snprintf(subj, sizeof(subj), "tk.frame.*.%s", id);
 		if (tk_nats_subscribe(bus, subj, NULL, on_watched, c, e, sizeof(e)) != 0) {
 			warnx("%s", e);
 			return -1;
 		}
-		n -= 7;		/* the instance does not stream: we watch here */
 	}
-	char line[TK_CTL_LINE + 64];
-	if (n >= sizeof(line))
-		n = sizeof(line) - 2;
-	memcpy(line, req, n);
-	if (n == 0 || line[n - 1] != '\n')
-		line[n++] = '\n';
-	tk_nats_ctl_subject(subj, sizeof(subj), inst);
-	if (tk_nats_request(bus, subj, line, n, 10000, &r, e, sizeof(e)) != 0) {
+	/* SEND to the instance holding it (QUEUE too: it is online there) */
+	static char line[TK_CTL_LINE + 64];
+	int k = queue ? snprintf(line, sizeof(line), "SEND %s %s\n", id, hex) :
+	    snprintf(line, sizeof(line), "%.*s\n", (int)(watch ? n - 7 : n - 1), req);
+	if (k < 0 || (size_t)k >= sizeof(line)) {
+		appendf(c, "ERR badrequest too long\n");
+		return 0;
+	}
+	tk_nats_ctl_subject(subj, sizeof(subj), fv.instance);
+	if (tk_nats_request(bus, subj, line, (size_t)k, 10000, &r, e, sizeof(e)) != 0) {
 		free(r.p);
-		if (errno == ENOENT && strcmp(verb, "SEND") == 0) {
-			/* its instance is gone: the device is offline until it reconnects */
-			k = snprintf(e, sizeof(e), "ERR offline %s\n", id);
-			append(c, e, (size_t)k);
+		if (errno == ENOENT) {
+			/* its instance is gone: offline until it comes back somewhere */
+			if (queue)
+				return bus_queue(c, id, ttl, hex);
+			appendf(c, "ERR offline %s\n", id);
 			return 0;
 		}
 		warnx("%s", e);
 		return -1;
+	}
+	if (queue && r.len >= 4 && memcmp(r.p, "ERR ", 4) == 0 &&
+	    (strncmp(r.p + 4, "offline", 7) == 0 || strncmp(r.p + 4, "unknown", 7) == 0)) {
+		/* it went meanwhile */
+		free(r.p);
+		return bus_queue(c, id, ttl, hex);
 	}
 	append(c, r.p ? r.p : "", r.len);
 	free(r.p);
@@ -404,7 +528,7 @@ ctl_request(struct conn *c, const char *req, int (*cb)(const char *, void *), vo
 
 	if (bus != NULL && strcmp(req, "LIST\n") == 0) {
 		/* the whole fleet: the registry */
-		struct lister l = {cb, arg, 0};
+		struct lister l = {cb, arg, 0, NULL, 0, ""};
 		char e[256];
 		if (tk_nats_kv_each(bus, TK_NATS_REGISTRY, list_one, &l, e, sizeof(e)) != 0) {
 			warnx("%s", e);
@@ -412,6 +536,13 @@ ctl_request(struct conn *c, const char *req, int (*cb)(const char *, void *), vo
 		}
 		snprintf(final, cap, "OK %zu", l.n);
 		return 0;
+	}
+	if (bus != NULL && strncmp(req, "PENDING", 7) == 0) {
+		/* the data lines straight to cb, the final line to ctl_line */
+		if (bus_pending(c, req, cb, arg) != 0)
+			return -1;
+		int r = ctl_line(c, deadline, final, cap);
+		return r > 0 ? 0 : -1;
 	}
 
 	if (ctl_write(c, req, strlen(req)) != 0)
@@ -969,8 +1100,8 @@ main(int argc, char **argv)
 	}
 	if (o.sock == NULL)
 		o.sock = getenv("TK_LISTEN_SOCKET");
-	if (no.urls != NULL && (o.pending || o.cancel || o.stats))
-		cli_usage_error(usage_text, "-L, -C and -T ask one tk-listen: give -S, not --nats");
+	if (no.urls != NULL && o.stats)
+		cli_usage_error(usage_text, "-T asks one tk-listen: give -S, not --nats");
 	if (o.sock != NULL && o.sock[0] == '\0')
 		o.sock = NULL;
 

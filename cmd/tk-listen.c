@@ -20,6 +20,8 @@
 #include <err.h>
 
 #include "cli.h"
+#include "tk_fleet.h"
+#include "tk_loop.h"
 #include "tk_nats.h"
 #include "tk_server.h"
 #include "tk_sink.h"
@@ -29,7 +31,8 @@ static const char usage_text[] =
     "                 [-m bytes] [-p port] [-S socket] [-t duration] [-u user]\n"
     "                 [--port-file file] [--reuseport] [--nats urls [--name name]\n"
     "                 [--nats-ca file] [--nats-creds file] [--nats-user user]\n"
-    "                 [--nats-replicas n] [--nats-stream name]]\n";
+    "                 [--nats-replicas n] [--nats-stream name]\n"
+    "                 [--registry-refresh duration]]\n";
 
 static const char help_text[] =
     "Receive TK103-family trackers on one port (TCP and UDP) and write every\n"
@@ -54,6 +57,8 @@ static const char help_text[] =
     "      --nats-user USER    NATS user (password in $TK_NATS_PASSWORD)\n"
     "      --nats-replicas N   replicas when creating the stream (default 1)\n"
     "      --nats-stream NAME  the stream (default TK_FRAMES)\n"
+    "      --registry-refresh DURATION  write a reporting device's last-seen\n"
+    "                          to the fleet registry at most this often (default 30s)\n"
     "  -S, --socket PATH       control socket (LIST, STATS, SEND, WATCH, QUEUE ...)\n"
     "  -t, --timeout DURATION  close idle connections (default 10m, 0: never;\n"
     "                          seconds, or 30s, 5m, 1h, 2d)\n"
@@ -97,84 +102,6 @@ make_nats_sink(void *arg, struct tk_loop *loop, char *err, size_t errlen)
 		return NULL;
 	}
 	return k;
-}
-
-/*
- * The fleet registry and the command path over the bus: this instance
- * writes its devices into the tk_devices bucket, closes its session of a
- * device that another instance has since registered (the device moved:
- * its connection here is stale), and answers control requests on
- * tk.ctl.<name>.
- */
-struct fleet {
-	struct tk_nats	 *bus;
-	struct tk_server *srv;
-	char		  me[TK_NATS_NAME_MAX];
-};
-
-static void
-on_device(void *arg, const struct tk_server_dev *d)
-{
-	struct fleet *f = arg;
-	char subj[64], t1[32], t2[32], v[512];
-
-	tk_fmt_time(t1, d->since);
-	tk_fmt_time(t2, d->last);
-	int n = snprintf(v, sizeof(v), "{\"instance\":\"%s\",\"online\":%s,\"transport\":\"%s\","
-	    "\"peer\":\"%s\",\"dialect\":\"%s\",\"since\":\"%s\",\"last\":\"%s\"}",
-	    f->me, d->online ? "true" : "false", d->transport, d->peer, d->dialect, t1, t2);
-	if (n < 0 || (size_t)n >= sizeof(v))
-		return;
-	snprintf(subj, sizeof(subj), "$KV.%s.%s", TK_NATS_REGISTRY, d->id);
-	tk_nats_publish(f->bus, subj, NULL, v, (size_t)n);
-}
-
-/* The instance named in a registry value, into out. */
-static bool
-value_instance(const char *v, size_t n, char *out, size_t cap)
-{
-	const char *k = memmem(v, n, "\"instance\":\"", 12);
-	if (k == NULL)
-		return false;
-	k += 12;
-	const char *e = memchr(k, '"', n - (size_t)(k - v));
-	if (e == NULL || (size_t)(e - k) >= cap)
-		return false;
-	memcpy(out, k, (size_t)(e - k));
-	out[e - k] = '\0';
-	return true;
-}
-
-static void
-on_registry(void *arg, const char *subject, const char *reply, const char *data, size_t len)
-{
-	struct fleet *f = arg;
-	char who[TK_NATS_NAME_MAX];
-	const char *id = strrchr(subject, '.');
-
-	(void)reply;
-	if (id == NULL || f->srv == NULL || !value_instance(data, len, who, sizeof(who)) ||
-	    strcmp(who, f->me) == 0 || memmem(data, len, "\"online\":true", 13) == NULL)
-		return;
-	tk_server_kick(f->srv, id + 1);
-}
-
-static void
-on_ctl_request(void *arg, const char *subject, const char *reply, const char *data, size_t len)
-{
-	struct fleet *f = arg;
-	struct tk_buf b = {NULL, 0, 0};
-
-	(void)subject;
-	if (reply == NULL || *reply == '\0' || f->srv == NULL)
-		return;
-	if (tk_server_request(f->srv, data, len, &b) != 0) {
-		free(b.p);
-		b.p = strdup("ERR refused out of memory\n");
-		b.len = b.p ? strlen(b.p) : 0;
-	}
-	tk_nats_publish(f->bus, reply, NULL, b.p ? b.p : "", b.len);
-	free(b.p);
 }
 
 static void
@@ -244,6 +171,7 @@ main(int argc, char *argv[])
 		{"port",        required_argument, NULL, 'p'},
 		{"port-file",   required_argument, NULL, 'P'},
 		{"reuseport",   no_argument,       NULL, 'R'},
+		{"registry-refresh", required_argument, NULL, 'F'},
 		{"name",        required_argument, NULL, 'n'},
 		{"nats-replicas", required_argument, NULL, 'r'},
 		CLI_NATS_LONGOPTS,
@@ -262,7 +190,8 @@ main(int argc, char *argv[])
 	const char *port_file = NULL, *user = NULL;
 	struct tk_nats_opts no = {.replicas = 1, .log = logcb};
 	char name[TK_NATS_NAME_MAX];
-	bool c_given = false;
+	bool c_given = false, refresh_given = false;
+	int64_t refresh_s = 30;
 	int ch, rc = TK_EXIT_OK;
 
 	cli_init(argc, argv);
@@ -316,6 +245,10 @@ main(int argc, char *argv[])
 		case 'R':
 			o.reuseport = true;
 			break;
+		case 'F':
+			refresh_s = cli_duration("--registry-refresh", optarg, 1, 86400);
+			refresh_given = true;
+			break;
 		case 'n':
 			if (strlen(optarg) == 0 || strlen(optarg) >= TK_NATS_NAME_MAX)
 				cli_usage_error(usage_text, "--name %s: 1 to %d bytes", optarg,
@@ -349,7 +282,7 @@ main(int argc, char *argv[])
 		cli_usage_error(usage_text, "unexpected argument: %s", argv[optind]);
 	if (o.ctl_group && o.ctl_path == NULL)
 		cli_usage_error(usage_text, "-G needs -S");
-	cli_nats_check(&no, no.name || no.replicas != 1, usage_text);
+	cli_nats_check(&no, no.name || no.replicas != 1 || refresh_given, usage_text);
 
 	struct passwd *pw = NULL;
 	if (user != NULL && (pw = getpwnam(user)) == NULL)
@@ -382,7 +315,7 @@ main(int argc, char *argv[])
 	}
 	char e[256];
 	struct tk_nats *bus = NULL;
-	static struct fleet fleet;
+	struct tk_fleet *fleet = NULL;
 	if (no.urls != NULL) {
 		if (no.name == NULL) {
 			default_name(name, sizeof(name), o.port);
@@ -390,23 +323,17 @@ main(int argc, char *argv[])
 		}
 		if ((bus = tk_nats_new(&no, e, sizeof(e))) == NULL)
 			errx(TK_EXIT_IO, "%s", e);
-		o.make_sink = make_nats_sink;
-		o.sink_arg = bus;
-		fleet.bus = bus;
-		snprintf(fleet.me, sizeof(fleet.me), "%s", no.name);
-		o.on_device = on_device;
-		o.dev_arg = &fleet;
-		char subj[TK_NATS_NAME_MAX + 16];
-		tk_nats_ctl_subject(subj, sizeof(subj), no.name);
-		if (tk_nats_subscribe(bus, subj, NULL, on_ctl_request, &fleet, e, sizeof(e)) != 0 ||
-		    tk_nats_subscribe(bus, "$KV." TK_NATS_REGISTRY ".>", NULL, on_registry, &fleet,
-		    e, sizeof(e)) != 0) {
+		if ((fleet = tk_fleet_new(bus, no.name, e, sizeof(e))) == NULL) {
 			tk_nats_free(bus);
 			errx(TK_EXIT_IO, "%s", e);
 		}
+		o.make_sink = make_nats_sink;
+		o.sink_arg = bus;
+		tk_fleet_hook(fleet, &o, refresh_s * 1000);
 	}
 	struct tk_server *s = tk_server_new(&o, e, sizeof(e));
 	if (s == NULL) {
+		tk_fleet_free(fleet);
 		tk_nats_free(bus);
 		if (port_file != NULL)
 			tk_afile_abort(&pf);
@@ -414,10 +341,16 @@ main(int argc, char *argv[])
 	}
 	if (port_file != NULL && write_port_file(&pf, tk_server_port(s)) != 0) {
 		tk_server_free(s);
+		tk_fleet_free(fleet);
 		tk_nats_free(bus);
 		return TK_EXIT_IO;
 	}
-	fleet.srv = s;
+	if (fleet != NULL && tk_fleet_start(fleet, s, e, sizeof(e)) != 0) {
+		tk_server_free(s);
+		tk_fleet_free(fleet);
+		tk_nats_free(bus);
+		errx(TK_EXIT_IO, "%s", e);
+	}
 	char d[512];
 	tk_server_describe(s, d, sizeof(d));
 	fprintf(stderr, "%s: listening on %s\n", getprogname(), d);
@@ -430,12 +363,18 @@ main(int argc, char *argv[])
 	}
 	cli_harden(bus != NULL ? TK_HARDEN_CLIENT : TK_HARDEN_NET);
 
+	int64_t ticked = 0;
 	while (!got_stop) {
 		if (got_usr1) {
 			got_usr1 = 0;
 			print_stats(s);
 		}
-		if (tk_server_run(s, 1000) != 0) {
+		int64_t now = tk_mono_ms();
+		if (fleet != NULL && now - ticked >= 1000) {
+			ticked = now;
+			tk_fleet_tick(fleet);
+		}
+		if (tk_server_run(s, fleet != NULL ? 500 : 1000) != 0) {
 			if (errno == EPIPE && bus == NULL) {
 				warnx("stdout: the reader went away (broken pipe); stopping");
 				rc = TK_EXIT_PIPE;
@@ -462,6 +401,16 @@ main(int argc, char *argv[])
 			warnx("stopped twice: output not fully written");
 			rc = TK_EXIT_IO;
 		}
+		/* the registry: these devices are offline now (bounded wait) */
+		int64_t until = tk_mono_ms() + 5000;
+		while (fleet != NULL && tk_fleet_pending(fleet) > 0 && got_stop < 2 &&
+		    tk_mono_ms() < until) {
+			tk_fleet_tick(fleet);
+			tk_server_flush(s, 100);
+		}
+		if (fleet != NULL && tk_fleet_pending(fleet) > 0)
+			warnx("nats: %zu registry write(s) not acknowledged at exit",
+			    tk_fleet_pending(fleet));
 	}
 	if (o.verbose)
 		print_stats(s);
@@ -470,6 +419,7 @@ main(int argc, char *argv[])
 		warnx("nats: %llu line(s) not acknowledged by the stream at exit",
 		    (unsigned long long)lost);
 	tk_server_free(s);
+	tk_fleet_free(fleet);
 	tk_nats_free(bus);
 	return cli_close_stdout(rc);
 }

@@ -20,6 +20,7 @@
 
 #include <nats/nats.h>
 
+#include "tk_ctl.h"
 #include "tk_frameline.h"
 #include "tk_loop.h"
 #include "tk_nats.h"
@@ -30,7 +31,7 @@
 #define ENSURE_RETRY_MS	2000
 #define DUP_WINDOW_NS	(120LL * 1000000000LL)	/* the stream's duplicate window */
 
-enum evkind { EV_STATE, EV_MSG, EV_ACK, EV_ERROR };
+enum evkind { EV_STATE, EV_MSG, EV_ACK, EV_ERROR, EV_REPLY, EV_WATCH };
 enum cstate { C_CONNECTING = 0, C_CONNECTED, C_DISCONNECTED, C_CLOSED };
 
 struct nsub;
@@ -46,8 +47,18 @@ struct nsub {
 	struct tk_nats	*n;
 	struct nsub	*next;
 	natsSubscription *s;
-	tk_nats_fn	 fn;
+	tk_nats_fn	 fn;		/* a subscription */
+	tk_nats_watch_fn wfn;		/* or a watch (a bucket's ordered consumer) */
 	void		*arg;
+	size_t		 prefix;	/* watch: strlen("$KV.<bucket>.") */
+};
+
+/* An asynchronous request waiting for its reply (the ring in tk_nats). */
+struct req {
+	tk_nats_reply_fn fn;
+	void		*arg, *tok;
+	int64_t		 deadline;	/* mono ms */
+	bool		 live;
 };
 
 struct nsink;
@@ -66,17 +77,25 @@ struct tk_nats {
 	struct ev	*q;
 	size_t		 qn, qcap;
 	bool		 signalled;
+	bool		 closing;	/* tk_nats_free: queue nothing */
 	/* owner's thread only */
 	struct ev	*work;
 	size_t		 workcap;
 	enum cstate	 state, logged;
 	bool		 ever_connected;
 	bool		 ensured;
+	bool		 in_events;
 	int64_t		 ensure_next;
 	struct nsub	*subs;
 	struct nsink	*sink;
 	natsSubscription *acksub;
 	char		 inbox[64];	/* "<inbox>." + seq: where acks come */
+	/* asynchronous requests: ids [rbase, rnext), slot id % rcap */
+	natsSubscription *rsub;
+	char		 rinbox[64];	/* "<inbox>." + id: where their replies come */
+	struct req	*reqs;
+	size_t		 rcap;
+	uint64_t	 rbase, rnext;
 };
 
 static void nlog(struct tk_nats *, enum tk_log_level, const char *, ...)
@@ -104,26 +123,6 @@ status_text(natsStatus s, char *err, size_t errlen, const char *what)
 	    t != NULL && *t ? t : natsStatus_GetText(s));
 }
 
-/* Append n bytes to b.  -1 when out of memory. */
-static int
-buf_add(struct tk_buf *b, const void *p, size_t n)
-{
-	if (b->cap - b->len < n + 1) {
-		size_t c = b->cap ? b->cap : 256;
-		while (c - b->len < n + 1)
-			c *= 2;
-		char *q = realloc(b->p, c);
-		if (q == NULL)
-			return -1;
-		b->p = q;
-		b->cap = c;
-	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
 /* ---- the queue (any thread) -------------------------------------------- */
 
 static void
@@ -132,6 +131,12 @@ push(struct tk_nats *n, const struct ev *e)
 	bool wake = false;
 
 	pthread_mutex_lock(&n->mu);
+	if (n->closing) {
+		pthread_mutex_unlock(&n->mu);
+		if (e->m != NULL)
+			natsMsg_Destroy(e->m);
+		return;
+	}
 	if (n->qn == n->qcap) {
 		size_t c = n->qcap ? n->qcap * 2 : 256;
 		struct ev *p = realloc(n->q, c * sizeof(*p));
@@ -208,6 +213,25 @@ cb_ack(natsConnection *nc, natsSubscription *s, natsMsg *m, void *closure)
 	(void)nc;
 	(void)s;
 	push(closure, &e);
+}
+
+static void
+cb_reply(natsConnection *nc, natsSubscription *s, natsMsg *m, void *closure)
+{
+	struct ev e = {EV_REPLY, 0, m, NULL};
+	(void)nc;
+	(void)s;
+	push(closure, &e);
+}
+
+static void
+cb_watch(natsConnection *nc, natsSubscription *s, natsMsg *m, void *closure)
+{
+	struct nsub *sub = closure;
+	struct ev e = {EV_WATCH, 0, m, sub};
+	(void)nc;
+	(void)s;
+	push(sub->n, &e);
 }
 
 /* ---- the sink ------------------------------------------------------------ */
@@ -500,6 +524,11 @@ ns_free(struct tk_sink *h)
 		free(ent_at(s, i)->p);
 	if (s->n->sink == s)
 		s->n->sink = NULL;
+	/* the sink's loop goes with its owner (the server): let go of it */
+	if (s->n->loop != NULL) {
+		tk_loop_del(s->n->loop, s->n->efd);
+		s->n->loop = NULL;
+	}
 	free(s->ring);
 	free(s->fmt.p);
 	free(s);
@@ -603,12 +632,221 @@ last_token_u64(const char *subj)
 	return v;
 }
 
+/* ---- asynchronous requests and watches (the owner's thread) ------------------ */
+
+static struct req *
+req_at(struct tk_nats *n, uint64_t id)
+{
+	return &n->reqs[id % n->rcap];
+}
+
+/* Forget the answered requests at the ring's head. */
+static void
+req_gc(struct tk_nats *n)
+{
+	while (n->rbase < n->rnext && !req_at(n, n->rbase)->live)
+		n->rbase++;
+}
+
+static int
+req_room(struct tk_nats *n)
+{
+	if (n->rnext - n->rbase < n->rcap)
+		return 0;
+	size_t c = n->rcap ? n->rcap * 2 : 256;
+	if (c > TK_NATS_REQ_MAX) {
+		errno = EAGAIN;
+		return -1;
+	}
+	struct req *r = calloc(c, sizeof(*r));
+	if (r == NULL)
+		return -1;
+	for (uint64_t i = n->rbase; i < n->rnext; i++)
+		r[i % c] = *req_at(n, i);
+	free(n->reqs);
+	n->reqs = r;
+	n->rcap = c;
+	return 0;
+}
+
+static void
+on_reply(struct tk_nats *n, natsMsg *m)
+{
+	uint64_t id = last_token_u64(natsMsg_GetSubject(m));
+
+	if (id < n->rbase || id >= n->rnext || !req_at(n, id)->live)
+		return;		/* late: it timed out */
+	struct req r = *req_at(n, id);
+	req_at(n, id)->live = false;
+	req_gc(n);
+	const char *d = natsMsg_GetData(m);
+	int dl = natsMsg_GetDataLength(m);
+	r.fn(r.arg, r.tok, id, natsMsg_IsNoResponders(m) ? ENOENT : 0, d ? d : "",
+	    dl > 0 ? (size_t)dl : 0);
+}
+
+static void
+on_watch(struct nsub *sub, natsMsg *m)
+{
+	const char *subj = natsMsg_GetSubject(m), *op = NULL;
+	const char *d = natsMsg_GetData(m);
+	int dl = natsMsg_GetDataLength(m);
+	jsMsgMetaData *md = NULL;
+
+	if (subj == NULL || strlen(subj) <= sub->prefix)
+		return;
+	struct tk_nats_kv kv = {subj + sub->prefix, d ? d : "", dl > 0 ? (size_t)dl : 0, 0,
+	    TK_NATS_PUT};
+	if (natsMsg_GetMetaData(&md, m) == NATS_OK) {
+		kv.rev = md->Sequence.Stream;
+		jsMsgMetaData_Destroy(md);
+	}
+	if (natsMsgHeader_Get(m, "KV-Operation", &op) == NATS_OK && op != NULL &&
+	    (strcmp(op, "DEL") == 0 || strcmp(op, "PURGE") == 0))
+		kv.op = TK_NATS_DEL;
+	sub->wfn(sub->arg, &kv);
+}
+
+uint64_t
+tk_nats_request_async(struct tk_nats *n, const char *subject, const struct tk_nats_hdr *h,
+    size_t nh, const void *data, size_t len, tk_nats_reply_fn fn, void *arg, void *tok)
+{
+	char reply[96];
+	natsMsg *m = NULL;
+	natsStatus st;
+
+	if (n->rsub == NULL) {
+		natsInbox *ib = NULL;
+		char subj[80];
+		if (natsInbox_Create(&ib) != NATS_OK) {
+			errno = ENOMEM;
+			return 0;
+		}
+		snprintf(n->rinbox, sizeof(n->rinbox), "%s.", (const char *)ib);
+		natsInbox_Destroy(ib);
+		snprintf(subj, sizeof(subj), "%s*", n->rinbox);
+		if (natsConnection_Subscribe(&n->rsub, n->nc, subj, cb_reply, n) != NATS_OK) {
+			n->rsub = NULL;
+			errno = ENOTCONN;
+			return 0;
+		}
+		natsSubscription_SetPendingLimits(n->rsub, -1, -1);
+	}
+	if (req_room(n) != 0)
+		return 0;
+	uint64_t id = n->rnext;
+	snprintf(reply, sizeof(reply), "%s%" PRIu64, n->rinbox, id);
+	st = natsMsg_Create(&m, subject, reply, data, (int)len);
+	for (size_t i = 0; st == NATS_OK && i < nh; i++)
+		st = natsMsgHeader_Set(m, h[i].key, h[i].value);
+	if (st == NATS_OK)
+		st = natsConnection_PublishMsg(n->nc, m);
+	natsMsg_Destroy(m);
+	if (st != NATS_OK) {
+		errno = st == NATS_NO_MEMORY ? ENOMEM : ENOTCONN;
+		return 0;
+	}
+	struct req *r = req_at(n, id);
+	r->fn = fn;
+	r->arg = arg;
+	r->tok = tok;
+	r->deadline = tk_mono_ms() + TK_NATS_REQ_TIMEOUT_MS;
+	r->live = true;
+	n->rnext++;
+	return id;
+}
+
+void
+tk_nats_forget(struct tk_nats *n, const void *arg)
+{
+	for (uint64_t i = n->rbase; i < n->rnext; i++)
+		if (req_at(n, i)->live && req_at(n, i)->arg == arg)
+			req_at(n, i)->live = false;
+	req_gc(n);
+}
+
+size_t
+tk_nats_requests(const struct tk_nats *n)
+{
+	size_t k = 0;
+	for (uint64_t i = n->rbase; i < n->rnext; i++)
+		k += n->reqs[i % n->rcap].live;
+	return k;
+}
+
+void
+tk_nats_tick(struct tk_nats *n)
+{
+	int64_t now = tk_mono_ms();
+
+	while (n->rbase < n->rnext) {
+		struct req *r = req_at(n, n->rbase);
+		if (r->live) {
+			if (r->deadline > now)
+				break;
+			struct req c = *r;
+			r->live = false;
+			uint64_t id = n->rbase++;
+			c.fn(c.arg, c.tok, id, ETIMEDOUT, "", 0);	/* may add requests */
+			continue;
+		}
+		n->rbase++;
+	}
+	try_ensure(n);
+}
+
+bool
+tk_nats_ready(const struct tk_nats *n)
+{
+	return n->state == C_CONNECTED && n->ensured;
+}
+
+int
+tk_nats_watch(struct tk_nats *n, const char *bucket, bool history, tk_nats_watch_fn fn,
+    void *arg, char *err, size_t errlen)
+{
+	struct nsub *s = calloc(1, sizeof(*s));
+	char subj[128], stream[96];
+	jsSubOptions so;
+	jsErrCode jerr = 0;
+
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s->n = n;
+	s->wfn = fn;
+	s->arg = arg;
+	snprintf(subj, sizeof(subj), "$KV.%s.>", bucket);
+	snprintf(stream, sizeof(stream), "KV_%s", bucket);
+	s->prefix = strlen(subj) - 1;
+	jsSubOptions_Init(&so);
+	so.Stream = stream;
+	so.Ordered = true;
+	so.Config.DeliverPolicy = history ? js_DeliverLastPerSubject : js_DeliverNew;
+	natsStatus st = js_Subscribe(&s->s, n->js, subj, cb_watch, s, NULL, &so, &jerr);
+	if (st != NATS_OK) {
+		char what[96];
+		snprintf(what, sizeof(what), "watching bucket %s", bucket);
+		status_text(st, err, errlen, what);
+		free(s);
+		return -1;
+	}
+	natsSubscription_SetPendingLimits(s->s, -1, -1);
+	s->next = n->subs;
+	n->subs = s;
+	return 0;
+}
+
 static int
 on_events(struct tk_nats *n)
 {
 	uint64_t v;
 	size_t k;
 
+	if (n->in_events)
+		return 0;	/* a callback of ours got here: the outer call goes on */
+	n->in_events = true;
 	(void)!read(n->efd, &v, sizeof(v));
 	pthread_mutex_lock(&n->mu);
 	n->signalled = false;
@@ -646,6 +884,12 @@ on_events(struct tk_nats *n)
 			    d ? d : "", dl > 0 ? (size_t)dl : 0);
 			break;
 		}
+		case EV_REPLY:
+			on_reply(n, e->m);
+			break;
+		case EV_WATCH:
+			on_watch(e->sub, e->m);
+			break;
 		}
 		if (e->m != NULL)
 			natsMsg_Destroy(e->m);
@@ -655,6 +899,7 @@ on_events(struct tk_nats *n)
 		ns_release(n->sink);
 		ns_pump(n->sink);
 	}
+	n->in_events = false;
 	return (int)k;
 }
 
@@ -717,6 +962,7 @@ tk_nats_new(const struct tk_nats_opts *o, char *err, size_t errlen)
 	}
 	n->o = *o;
 	n->efd = -1;
+	n->rbase = n->rnext = 1;
 	pthread_mutex_init(&n->mu, NULL);
 	tk_strlcpyn(n->name, sizeof(n->name), o->name ? o->name : "tk",
 	    strlen(o->name ? o->name : "tk"));
@@ -830,8 +1076,18 @@ tk_nats_free(struct tk_nats *n)
 		return;
 	if (n->loop != NULL)
 		tk_loop_del(n->loop, n->efd);
+	/* from now on what libnats's threads hand over is dropped at once */
+	pthread_mutex_lock(&n->mu);
+	n->closing = true;
+	for (size_t i = 0; i < n->qn; i++)
+		if (n->q[i].m != NULL)
+			natsMsg_Destroy(n->q[i].m);
+	n->qn = 0;
+	pthread_mutex_unlock(&n->mu);
 	if (n->acksub != NULL)
 		natsSubscription_Destroy(n->acksub);
+	if (n->rsub != NULL)
+		natsSubscription_Destroy(n->rsub);
 	for (struct nsub *s = n->subs; s != NULL; s = s->next)
 		natsSubscription_Unsubscribe(s->s);
 	jsCtx_Destroy(n->js);
@@ -840,18 +1096,17 @@ tk_nats_free(struct tk_nats *n)
 		natsConnection_Destroy(n->nc);
 	}
 	natsOptions_Destroy(n->opts);
-	/* libnats's threads are gone: nobody queues any more */
+	for (struct nsub *s = n->subs; s != NULL; s = s->next)
+		natsSubscription_Destroy(s->s);
+	/* libnats's threads end here: nobody calls us back any more */
+	nats_CloseAndWait(2000);
 	for (struct nsub *s = n->subs, *nx; s != NULL; s = nx) {
 		nx = s->next;
-		natsSubscription_Destroy(s->s);
 		free(s);
 	}
-	nats_CloseAndWait(2000);
-	for (size_t i = 0; i < n->qn; i++)
-		if (n->q[i].m != NULL)
-			natsMsg_Destroy(n->q[i].m);
 	free(n->q);
 	free(n->work);
+	free(n->reqs);
 	if (n->efd >= 0)
 		close(n->efd);
 	pthread_mutex_destroy(&n->mu);
@@ -903,6 +1158,11 @@ tk_nats_ensure(struct tk_nats *n, char *err, size_t errlen)
 			kc.History = 1;
 			kc.Replicas = r;
 			kc.StorageType = js_FileStorage;
+			if (i == 1) {
+				/* queued commands: what -q allows, and a bound */
+				kc.TTL = (int64_t)(TK_CTL_TTL_MAX + 86400) * 1000000000LL;
+				kc.MaxBytes = (int64_t)TK_CTL_QUEUE_MAX * 6000;
+			}
 			st = js_CreateKeyValue(&kv, n->js, &kc);
 		}
 		kvStore_Destroy(kv);
@@ -989,7 +1249,7 @@ tk_nats_request(struct tk_nats *n, const char *subject, const void *data, size_t
 	}
 	int dl = natsMsg_GetDataLength(m);
 	int rc = 0;
-	if (dl > 0 && buf_add(out, natsMsg_GetData(m), (size_t)dl) != 0) {
+	if (dl > 0 && tk_buf_add(out, natsMsg_GetData(m), (size_t)dl) != 0) {
 		snprintf(err, errlen, "out of memory");
 		errno = ENOMEM;
 		rc = -1;
@@ -1030,7 +1290,7 @@ tk_nats_kv_get(struct tk_nats *n, const char *bucket, const char *key, struct tk
 		rc = -1;
 	} else {
 		int vl = kvEntry_ValueLen(e);
-		rc = vl > 0 && buf_add(out, kvEntry_Value(e), (size_t)vl) != 0 ? -1 : 1;
+		rc = vl > 0 && tk_buf_add(out, kvEntry_Value(e), (size_t)vl) != 0 ? -1 : 1;
 		if (rc < 0)
 			snprintf(err, errlen, "out of memory");
 	}
@@ -1084,6 +1344,23 @@ tk_nats_kv_put(struct tk_nats *n, const char *bucket, const char *key, const voi
 	kvStore_Destroy(kv);
 	if (st != NATS_OK) {
 		status_text(st, err, errlen, key);
+		return -1;
+	}
+	return 0;
+}
+
+int
+tk_nats_kv_create(struct tk_nats *n, const char *bucket, const char *key, const void *val,
+    size_t len, char *err, size_t errlen)
+{
+	kvStore *kv = kv_open(n, bucket, err, errlen);
+	if (kv == NULL)
+		return -1;
+	natsStatus st = kvStore_Create(NULL, kv, key, val, (int)len);
+	kvStore_Destroy(kv);
+	if (st != NATS_OK) {
+		status_text(st, err, errlen, key);
+		errno = st == NATS_ERR && strstr(err, "wrong last sequence") != NULL ? EEXIST : EIO;
 		return -1;
 	}
 	return 0;

@@ -106,8 +106,57 @@ int		 tk_nats_kv_each(struct tk_nats *, const char *bucket,
 /* Put (blocking, acknowledged): 0 or -1. */
 int		 tk_nats_kv_put(struct tk_nats *, const char *bucket, const char *key,
 		    const void *val, size_t len, char *err, size_t errlen);
+/* Create a key that must not exist yet: 0, or -1 (errno EEXIST when it does). */
+int		 tk_nats_kv_create(struct tk_nats *, const char *bucket, const char *key,
+		    const void *val, size_t len, char *err, size_t errlen);
 int		 tk_nats_kv_delete(struct tk_nats *, const char *bucket, const char *key,
 		    char *err, size_t errlen);
+
+/*
+ * Asynchronous requests, for the loop's thread (registry puts, deletes):
+ * the reply comes to fn on the owner's thread, with status 0 and the
+ * reply's data (arg and tok as given), ENOENT when nobody answers the subject (no stream holds
+ * it), or ETIMEDOUT when none came within TK_NATS_REQ_TIMEOUT_MS
+ * (checked by tk_nats_tick).  Returns the request's id (> 0), or 0 with
+ * errno set when it could not be sent (fn is then never called).
+ * TK_NATS_REQ_MAX requests wait at most (EAGAIN beyond).
+ */
+#define TK_NATS_REQ_TIMEOUT_MS	5000
+#define TK_NATS_REQ_MAX		(1u << 20)
+struct tk_nats_hdr {
+	const char	*key, *value;
+};
+typedef void (*tk_nats_reply_fn)(void *arg, void *tok, uint64_t id, int status,
+		    const char *data, size_t len);
+uint64_t	 tk_nats_request_async(struct tk_nats *, const char *subject,
+		    const struct tk_nats_hdr *, size_t nhdr, const void *data, size_t len,
+		    tk_nats_reply_fn, void *arg, void *tok);
+/* Drop the waiting requests of arg: their fn is never called. */
+void		 tk_nats_forget(struct tk_nats *, const void *arg);
+/* Requests waiting for their reply. */
+size_t		 tk_nats_requests(const struct tk_nats *);
+/* Time out requests, retry creating the stream: call about every second. */
+void		 tk_nats_tick(struct tk_nats *);
+/* Connected, and the stream and buckets exist. */
+bool		 tk_nats_ready(const struct tk_nats *);
+
+/*
+ * Watch a bucket (an ordered consumer: every change in order, on the
+ * owner's thread).  history: first the current value of every key, then
+ * the changes; else the changes from now.  The bucket must exist
+ * (tk_nats_ready).
+ */
+enum tk_nats_op { TK_NATS_PUT, TK_NATS_DEL };
+struct tk_nats_kv {
+	const char	*key;
+	const char	*val;
+	size_t		 len;
+	uint64_t	 rev;		/* the key's revision (stream sequence) */
+	enum tk_nats_op	 op;
+};
+typedef void (*tk_nats_watch_fn)(void *arg, const struct tk_nats_kv *);
+int		 tk_nats_watch(struct tk_nats *, const char *bucket, bool history,
+		    tk_nats_watch_fn, void *arg, char *err, size_t errlen);
 
 /*
  * The bus sink: frame lines to the stream.  size: the -B buffer the

@@ -1,5 +1,6 @@
 /* tk_record.c: the decoded record, and its JSON and CSV writers. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tk_dialect_int.h"
@@ -569,6 +570,37 @@ json_str(char *o, const char *end, const void *s, size_t n)
 		return NULL;
 	*o++ = '"';
 	return o;
+}
+
+int
+tk_buf_reserve(struct tk_buf *b, size_t n)
+{
+	if (b->cap - b->len > n)
+		return 0;
+	size_t c = b->cap ? b->cap : 256;
+	while (c - b->len <= n) {
+		if (c > SIZE_MAX / 2)
+			return -1;
+		c *= 2;
+	}
+	char *p = realloc(b->p, c);
+	if (p == NULL)
+		return -1;
+	b->p = p;
+	b->cap = c;
+	return 0;
+}
+
+int
+tk_buf_add(struct tk_buf *b, const void *p, size_t n)
+{
+	if (tk_buf_reserve(b, n) != 0)
+		return -1;
+	if (n > 0)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
 }
 
 int

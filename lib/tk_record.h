@@ -165,6 +165,11 @@ uint64_t tk_traccar_device_id(const char *uniqueId);
 /* Small formatting helpers shared by the writers and the tools. */
 size_t	tk_fmt_time(char *out, int64_t ms);	/* 2011-09-01T15:01:20.000Z, 24 bytes + NUL */
 size_t	tk_fmt_num(char *out, double v, int prec); /* fixed decimals, trailing zeros trimmed */
-int	tk_buf_json_str(struct tk_buf *, const void *s, size_t n); /* quoted, escaped, UTF-8 repaired */
+/* quoted, escaped, UTF-8 repaired, into the room b has (6n + 2 bytes at most) */
+int	tk_buf_json_str(struct tk_buf *, const void *s, size_t n);
+/* Room for n more bytes and a NUL, b grown as needed: 0, or -1 when out of memory. */
+int	tk_buf_reserve(struct tk_buf *, size_t n);
+/* Append n bytes, a NUL kept after them: 0, or -1 when out of memory. */
+int	tk_buf_add(struct tk_buf *, const void *p, size_t n);
 
 #endif

@@ -158,15 +158,30 @@ tk_cmdq_free(struct tk_cmdq *q)
 uint64_t
 tk_cmdq_add(struct tk_cmdq *q, const char *id, int64_t expires, const uint8_t *p, size_t n)
 {
+	uint64_t qid = tk_cmdq_put(q, q->next_qid, id, expires, p, n);
+	if (qid != 0)
+		q->next_qid++;
+	return qid;
+}
+
+uint64_t
+tk_cmdq_put(struct tk_cmdq *q, uint64_t qid, const char *id, int64_t expires,
+    const uint8_t *p, size_t n)
+{
 	size_t il = strlen(id);
 	if (q->n >= q->max) {
 		errno = ENOSPC;
 		return 0;
 	}
-	if (il == 0 || il >= TK_ID_MAX || n == 0) {
+	if (qid == 0 || il == 0 || il >= TK_ID_MAX || n == 0) {
 		errno = EINVAL;
 		return 0;
 	}
+	for (struct tk_cmd *c = q->head; c != NULL; c = c->next)
+		if (c->qid == qid) {
+			errno = EEXIST;
+			return 0;
+		}
 	struct tk_cmd *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return 0;
@@ -179,7 +194,7 @@ tk_cmdq_add(struct tk_cmdq *q, const char *id, int64_t expires, const uint8_t *p
 	c->len = n;
 	memcpy(c->id, id, il + 1);
 	c->expires = expires;
-	c->qid = q->next_qid++;
+	c->qid = qid;
 	if (q->tail)
 		q->tail->next = c;
 	else

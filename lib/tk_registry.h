@@ -19,6 +19,7 @@ struct tk_dev {
 	void		*sess;		/* the live session (owner's type), NULL: offline */
 	int64_t		 since;		/* wall ms: the current session learned the id */
 	int64_t		 last;		/* wall ms: last frame */
+	int64_t		 told;		/* wall ms: last announced to the fleet (on_device) */
 	uint64_t	 frames;	/* frames of the current session */
 	struct tk_dev	*next;		/* hash chain */
 };
@@ -40,6 +41,7 @@ struct tk_cmd {
 	uint64_t	 qid;
 	char		 id[TK_ID_MAX];
 	int64_t		 expires;	/* wall ms */
+	bool		 ext;		/* queued elsewhere (the bus): tell when sent */
 	size_t		 len;
 	uint8_t		*data;
 	struct tk_cmd	*next;
@@ -55,6 +57,10 @@ void		 tk_cmdq_init(struct tk_cmdq *, size_t max);
 void		 tk_cmdq_free(struct tk_cmdq *);
 /* Returns the new qid, 0 when full (errno ENOSPC) or out of memory. */
 uint64_t	 tk_cmdq_add(struct tk_cmdq *, const char *id, int64_t expires,
+		    const uint8_t *p, size_t n);
+/* Add with the caller's qid (a fleet-wide one): the qid, or 0 when full
+ * (ENOSPC), the qid is taken (EEXIST), or out of memory. */
+uint64_t	 tk_cmdq_put(struct tk_cmdq *, uint64_t qid, const char *id, int64_t expires,
 		    const uint8_t *p, size_t n);
 /* Remove by qid: 0, or -1 if there is none. */
 int		 tk_cmdq_cancel(struct tk_cmdq *, uint64_t qid);

@@ -604,6 +604,8 @@ deliver_queued(struct sess *x)
 			s->st.commands_sent++;
 			logf_(s, TK_LOG_INFO, "device %s: queued command %llu sent",
 			    x->dev->id, (unsigned long long)c->qid);
+			if (c->ext && s->o.on_queued_sent != NULL)
+				s->o.on_queued_sent(s->o.dev_arg, c->id, c->qid);
 		}
 		tk_cmd_free(c);
 	}
@@ -638,7 +640,8 @@ tell_device(const struct sess *x, bool online)
 	fmt_addr(&x->addr, peer, sizeof(peer));
 	struct tk_server_dev v = {x->dev->id, tk_dialect_name((enum tk_dialect)x->dialect),
 	    x->udp ? "udp" : "tcp", peer, x->dev->since,
-	    x->dev->last ? x->dev->last : x->dev->since, online};
+	    x->dev->last > x->dev->since ? x->dev->last : x->dev->since, x->dev->frames, online};
+	x->dev->told = tk_wall_ms();
 	s->o.on_device(s->o.dev_arg, &v);
 }
 
@@ -660,8 +663,8 @@ learn(struct sess *x, const char *id)
 	d->sess = x;
 	d->since = tk_wall_ms();
 	d->frames = 0;
+	d->told = 0;		/* on_frame announces the new session */
 	x->dev = d;
-	tell_device(x, true);
 }
 
 /*
@@ -790,6 +793,11 @@ on_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
 		x->dev->frames++;
 		x->dev->last = tk_wall_ms();
 		x->dev->dialect = d;
+		/* the fleet: a new session, then its last-seen at most every
+		 * dev_refresh_ms */
+		if (s->o.on_device != NULL && (x->dev->told == 0 || (s->o.dev_refresh_ms > 0 &&
+		    x->dev->last - x->dev->told >= s->o.dev_refresh_ms)))
+			tell_device(x, true);
 	}
 	struct emitted e;
 	emit(s, TK_F_FRAME, x, d, true, flags, f, n, &e);
@@ -871,7 +879,7 @@ sess_close(struct sess *x, enum reason r)
 	logf_(s, TK_LOG_INFO, "%s: closed (%s)", who(x, w, sizeof(w)), reasons[r]);
 	if (x->dev != NULL && x->dev->sess == x) {
 		x->dev->sess = NULL;
-		if (r != R_REPLACED && r != R_SHUTDOWN)
+		if (r != R_REPLACED)
 			tell_device(x, false);
 	}
 	if (x->udp) {
@@ -1867,25 +1875,36 @@ tk_server_request(struct tk_server *s, const char *line, size_t n, struct tk_buf
 		n--;
 	ctl_request(&c, line, n);
 	int rc = c.closing && c.out.len == 0 ? -1 : 0;	/* closing: out of memory */
-	if (rc == 0 && out->cap - out->len < c.out.len + 1) {
-		size_t cap = out->cap ? out->cap : 256;
-		while (cap - out->len < c.out.len + 1)
-			cap *= 2;
-		char *p = realloc(out->p, cap);
-		if (p == NULL)
-			rc = -1;
-		else {
-			out->p = p;
-			out->cap = cap;
-		}
-	}
-	if (rc == 0) {
-		memcpy(out->p + out->len, c.out.p, c.out.len);
-		out->len += c.out.len;
-		out->p[out->len] = '\0';
-	}
+	if (rc == 0)
+		rc = tk_buf_add(out, c.out.p, c.out.len);
 	free(c.out.p);
 	return rc;
+}
+
+int
+tk_server_queue(struct tk_server *s, uint64_t qid, const char *id, int64_t expires,
+    const uint8_t *p, size_t n)
+{
+	if (!id_ok(id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (tk_cmdq_put(&s->q, qid, id, expires, p, n) == 0)
+		return -1;
+	s->q.tail->ext = true;
+	s->st.commands_queued++;
+	struct sess *x = live(tk_reg_find(s->reg, id));
+	if (x != NULL) {
+		deliver_queued(x);
+		reap_all(s);
+	}
+	return 0;
+}
+
+int
+tk_server_unqueue(struct tk_server *s, uint64_t qid)
+{
+	return tk_cmdq_cancel(&s->q, qid);
 }
 
 int
@@ -1965,6 +1984,8 @@ tk_server_stats(const struct tk_server *s, struct tk_buf *b, const char *prefix)
 	S("output_paused", s->paused);
 #undef S
 	rc |= tk_sink_stats(s->sink, b, prefix);
+	if (s->o.more_stats != NULL)
+		rc |= s->o.more_stats(s->o.dev_arg, b, prefix);
 	return rc ? -1 : 0;
 }
 

@@ -29,6 +29,7 @@ struct tk_server_dev {
 	const char	*peer;		/* "192.0.2.7:40000" */
 	int64_t		 since;		/* wall ms the session learned the id */
 	int64_t		 last;		/* wall ms of its last frame */
+	uint64_t	 frames;	/* frames of this session */
 	bool		 online;
 };
 
@@ -56,9 +57,18 @@ struct tk_server_opts {
 	void		(*log)(void *arg, enum tk_log_level, const char *msg);
 	void		*log_arg;
 	bool		 verbose;	/* TK_LOG_INFO messages wanted */
-	/* A device came online here or went offline (the fleet registry). */
+	/*
+	 * The fleet registry: a device came online here, is still online
+	 * (every dev_refresh_ms while it sends frames; 0: never), or went
+	 * offline here (not when another session or instance replaced it).
+	 */
 	void		(*on_device)(void *arg, const struct tk_server_dev *);
 	void		*dev_arg;
+	int64_t		 dev_refresh_ms;
+	/* A command given by tk_server_queue() was sent to its device. */
+	void		(*on_queued_sent)(void *arg, const char *id, uint64_t qid);
+	/* More counters for tk_server_stats (SIGUSR1, STATS), or NULL. */
+	int		(*more_stats)(void *arg, struct tk_buf *, const char *prefix);
 };
 
 struct tk_server;
@@ -95,6 +105,16 @@ void		 tk_server_free(struct tk_server *);
  */
 int		 tk_server_request(struct tk_server *, const char *line, size_t n,
 		    struct tk_buf *out);
+/*
+ * A command queued elsewhere (the bus) for device id, with its fleet-wide
+ * qid: sent when the device is next live here (now, if it is), then
+ * on_queued_sent.  0, or -1 with errno (ENOSPC: TK_CTL_QUEUE_MAX commands
+ * are waiting; EEXIST: the qid is there already; EINVAL, ENOMEM).
+ */
+int		 tk_server_queue(struct tk_server *, uint64_t qid, const char *id,
+		    int64_t expires, const uint8_t *p, size_t n);
+/* Forget a queued command (sent or cancelled elsewhere): 0, or -1 if unknown. */
+int		 tk_server_unqueue(struct tk_server *, uint64_t qid);
 /* Close the live session of device id (it moved to another instance),
  * reason "replaced".  1 when one was closed, else 0. */
 int		 tk_server_kick(struct tk_server *, const char *id);

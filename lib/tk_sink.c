@@ -22,19 +22,7 @@ tk_stat_line(struct tk_buf *b, const char *prefix, const char *name, uint64_t v)
 	    (unsigned long long)v);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return -1;
-	if (b->cap - b->len < (size_t)n) {
-		size_t c = b->cap ? b->cap * 2 : 2048;
-		while (c - b->len < (size_t)n)
-			c *= 2;
-		char *p = realloc(b->p, c);
-		if (p == NULL)
-			return -1;
-		b->p = p;
-		b->cap = c;
-	}
-	memcpy(b->p + b->len, line, (size_t)n);
-	b->len += (size_t)n;
-	return 0;
+	return tk_buf_add(b, line, (size_t)n);
 }
 
 int

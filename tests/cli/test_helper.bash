@@ -17,10 +17,16 @@ setup() {
 
 teardown() {
 	if declare -F teardown_local >/dev/null; then teardown_local; fi
-	# never leave a background tool running after a test
-	local p
-	for p in ${TK_PIDS:-}; do kill "$p" 2>/dev/null || true; done
-	for p in ${TK_PIDS:-}; do wait "$p" 2>/dev/null || true; done
+	# never leave a background tool running after a test: the last
+	# started first (clients before their servers), a bounded wait for
+	# each (a tool stopping may wait for its server), then SIGKILL
+	local p r=""
+	for p in ${TK_PIDS:-}; do r="$p $r"; done
+	for p in $r; do kill "$p" 2>/dev/null || true; done
+	for p in $r; do
+		timeout 10 tail --pid="$p" -f /dev/null 2>/dev/null || kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 }
 
 # run_tk TOOL ARGS...: run a built tool (stdout and stderr separately kept).
