@@ -86,7 +86,7 @@ struct ctx {
 	size_t		 ntab, live;	/* slots, sessions in use */
 	/* counters */
 	unsigned long	 frames[TK_D__COUNT], decoded[TK_D__COUNT], rejected[TK_D__COUNT];
-	unsigned long	 records, junk_bytes, bad_lines;
+	unsigned long	 records, junk_bytes, bad_lines, disowned;
 	bool		 output_dead;
 };
 
@@ -436,6 +436,9 @@ do_fline(struct ctx *c, const char *line, size_t n, uint8_t *scratch, size_t cap
 		size_t slot;
 		if (session_for(c, &l, false, &slot) != NULL)
 			session_drop(c, slot);
+	} else if (l.kind == TK_F_FRAME && tk_fline_disowned(&l)) {
+		/* not the device's frame (tk-frame(5) FLAGS): kept apart */
+		c->disowned++;
 	} else if (l.kind == TK_F_FRAME) {
 		size_t slot;
 		struct sess *s = session_for(c, &l, true, &slot);
@@ -625,6 +628,9 @@ summary(const struct ctx *c)
 		fprintf(stderr, ", %lu bad lines", c->bad_lines);
 	if (c->junk_bytes)
 		fprintf(stderr, ", %lu junk bytes", c->junk_bytes);
+	if (c->disowned)
+		fprintf(stderr, ", %lu frames of sessions in identity conflict or refused "
+		    "(not decoded)", c->disowned);
 	fputc('\n', stderr);
 	for (int d = 0; d < TK_D__COUNT; d++)
 		if (c->frames[d])

@@ -25,7 +25,7 @@
 static const char usage_text[] =
     "usage: tk-listen [-46v] [-B size] [-b address] [-C max] [-c max] [-G group]\n"
     "                 [-m bytes] [-p port] [-S socket] [-t seconds] [-u user]\n"
-    "                 [--port-file file]\n";
+    "                 [--port-file file] [--takeover seconds]\n";
 
 static const char help_text[] =
     "Receive TK103-family trackers on one port (TCP and UDP) and write every\n"
@@ -43,6 +43,9 @@ static const char help_text[] =
     "      --port-file FILE    write the port number to FILE\n"
     "  -S, --socket PATH       control socket (LIST, STATS, SEND, WATCH, QUEUE ...)\n"
     "  -t, --timeout SECONDS   close idle connections (default 600, 0: never)\n"
+    "      --takeover SECONDS  silence of the session holding a device id before\n"
+    "                          another session claiming it takes over (default 60,\n"
+    "                          0: at once); until then it is kept apart\n"
     "  -u, --user USER         drop privileges to USER after binding\n"
     "  -v, --verbose           log connections and protocol errors to stderr\n"
     "  -h, --help              this help\n"
@@ -51,6 +54,9 @@ static const char help_text[] =
     "Signals: INT/TERM stop (flush, close lines), USR1 prints counters.\n"
     "Exit status: 0 stopped by a signal, 2 usage, 3 I/O error, 4 stdout closed.\n"
     "See tk-listen(1), tk-frame(5).\n";
+
+/* long options without a short one */
+enum { OPT_TAKEOVER = 256 };
 
 static volatile sig_atomic_t got_stop, got_usr1;
 
@@ -142,6 +148,7 @@ main(int argc, char *argv[])
 		{"port",        required_argument, NULL, 'p'},
 		{"port-file",   required_argument, NULL, 'P'},
 		{"socket",      required_argument, NULL, 'S'},
+		{"takeover",    required_argument, NULL, OPT_TAKEOVER},
 		{"timeout",     required_argument, NULL, 't'},
 		{"user",        required_argument, NULL, 'u'},
 		{"verbose",     no_argument,       NULL, 'v'},
@@ -212,6 +219,11 @@ main(int argc, char *argv[])
 			break;
 		case 't':
 			o.idle_s = (unsigned)cli_number("-t", optarg, 0, 31 * 86400);
+			break;
+		case OPT_TAKEOVER:
+			o.takeover_s = (int)cli_number("--takeover", optarg, 0, 31 * 86400);
+			if (o.takeover_s == 0)
+				o.takeover_s = TK_TAKEOVER_AT_ONCE;
 			break;
 		case 'u':
 			user = optarg;
