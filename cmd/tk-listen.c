@@ -24,10 +24,8 @@
 
 static const char usage_text[] =
     "usage: tk-listen [-46v] [-B size] [-b address] [-C max] [-c max] [-G group]\n"
-    "                 [-m bytes] [-p port] [-S socket] [-t duration] [-u user]
-"
-    "                 [--port-file file] [--takeover duration]
-";
+    "                 [-m bytes] [-p port] [-S socket] [-t duration] [-u user]\n"
+    "                 [--port-file file] [--takeover duration]\n";
 
 static const char help_text[] =
     "Receive TK103-family trackers on one port (TCP and UDP) and write every\n"
@@ -44,16 +42,11 @@ static const char help_text[] =
     "  -p, --port PORT         port (default 8888; 0: any free port)\n"
     "      --port-file FILE    write the port number to FILE\n"
     "  -S, --socket PATH       control socket (LIST, STATS, SEND, WATCH, QUEUE ...)\n"
-    "  -t, --timeout DURATION  close idle connections (default 10m, 0: never;
-"
-    "                          seconds, or 30s, 5m, 1h, 2d)
-"
-    "      --takeover DURATION silence of the session holding a device id before
-"
-    "                          another session claiming it takes over (default 1m,
-"
-    "                          0: at once); until then it is kept apart
-"
+    "  -t, --timeout DURATION  close idle connections (default 10m, 0: never;\n"
+    "                          seconds, or 30s, 5m, 1h, 2d)\n"
+    "      --takeover DURATION silence of the session holding a device id before\n"
+    "                          another session claiming it takes over (default 1m,\n"
+    "                          0: at once); until then it is kept apart\n"
     "  -u, --user USER         drop privileges to USER after binding\n"
     "  -v, --verbose           log connections and protocol errors to stderr\n"
     "  -h, --help              this help\n"

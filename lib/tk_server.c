@@ -21,7 +21,7 @@
  *     counts as unidentified for the connection limits.
  *   - A contender takes the id over (take_over()) only when the holder is
  *     gone (closed) or has sent no complete frame for --takeover seconds
- *     (60 by default; may_take_over() is the rule), checked at each of
+ *     (a minute by default; may_take_over() is the rule), checked at each of
  *     its frames.  The holder is then closed with reason "replaced", after
  *     everything its socket still holds has been read and written
  *     (drain()): no frame in flight is lost.  A UDP datagram is a
