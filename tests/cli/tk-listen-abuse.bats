@@ -44,7 +44,7 @@ usr1_counters() {
 	local k
 	k=$(grep -c '^tk-listen: devices_known ' "$TK_TMP/err" || true)
 	kill -USR1 "$LPID"
-	wait_for test "$(grep -c '^tk-listen: devices_known ' "$TK_TMP/err")" -gt "$k"
+	TK_WAIT=20 wait_for test "$(grep -c '^tk-listen: devices_known ' "$TK_TMP/err")" -gt "$k"
 }
 
 # udp_marker ID: send a heartbeat for ID until its frame line is out (what
