@@ -1248,6 +1248,12 @@ dev_due(struct dev *d, int64_t now)
 	}
 	expire_replies(d, now);
 	if (d->up_until != 0 && now >= d->up_until) {
+		if (d->nexp > 0) {
+			/* hang up once the replies in flight came (or expired):
+			 * a reply is missing only when the server owes it */
+			schedule(d, now + 10000);
+			return;
+		}
 		dev_close(d, false);
 		schedule(d, now);
 		return;
