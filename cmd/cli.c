@@ -75,6 +75,40 @@ cli_number(const char *opt, const char *s, long long min, long long max)
 	return v;
 }
 
+/* "90", "5m", "2d": the largest unit that divides the value. */
+static void
+fmt_duration(char *buf, size_t n, long long v)
+{
+	if (v != 0 && v % 86400 == 0)
+		snprintf(buf, n, "%lldd", v / 86400);
+	else if (v != 0 && v % 3600 == 0)
+		snprintf(buf, n, "%lldh", v / 3600);
+	else if (v != 0 && v % 60 == 0)
+		snprintf(buf, n, "%lldm", v / 60);
+	else
+		snprintf(buf, n, "%llds", v);
+}
+
+long long
+cli_duration(const char *opt, const char *s, long long min, long long max)
+{
+	uint64_t v;
+	char lo[32], hi[32];
+
+	if (tk_parse_duration(s, strlen(s), UINT64_MAX, &v) != 0) {
+		warnx("%s %s: not a duration (seconds, or with a unit: 30s, 5m, 1h, 2d)",
+		    opt, s);
+		exit(TK_EXIT_USAGE);
+	}
+	if (v < (uint64_t)min || v > (uint64_t)max) {
+		fmt_duration(lo, sizeof(lo), min);
+		fmt_duration(hi, sizeof(hi), max);
+		warnx("%s %s: out of range (expected %s to %s)", opt, s, lo, hi);
+		exit(TK_EXIT_USAGE);
+	}
+	return (long long)v;
+}
+
 char *
 cli_read_file(int fd, const char *name, size_t max, size_t *len)
 {
@@ -103,6 +137,121 @@ cli_open_inputs(int argc, char **argv)
 			err(TK_EXIT_IO, "%s", argv[i]);
 	}
 	return fds;
+}
+
+/* Files not yet committed: removed at any exit (an error exit included). */
+static struct cli_file *pending[8];
+
+static void
+pending_cleanup(void)
+{
+	for (size_t i = 0; i < sizeof(pending) / sizeof(pending[0]); i++)
+		if (pending[i] != NULL)
+			cli_file_abort(pending[i]);
+}
+
+static void
+pending_set(struct cli_file *f, bool on)
+{
+	static bool registered;
+	for (size_t i = 0; i < sizeof(pending) / sizeof(pending[0]); i++) {
+		if (on ? pending[i] == NULL : pending[i] == f) {
+			pending[i] = on ? f : NULL;
+			break;
+		}
+	}
+	if (on && !registered) {
+		registered = true;
+		atexit(pending_cleanup);
+	}
+}
+
+FILE *
+cli_file_open(struct cli_file *f, const char *path)
+{
+	int e = tk_afile_open(&f->a, path, 0666);
+	f->fp = NULL;
+	pending_set(f, true);
+	if (e != 0)
+		errc(TK_EXIT_IO, e, "%s", path);
+	if ((f->fp = fdopen(f->a.fd, "w")) == NULL) {
+		e = errno;
+		tk_afile_abort(&f->a);
+		errc(TK_EXIT_IO, e, "%s", path);
+	}
+	return f->fp;
+}
+
+int
+cli_file_commit(struct cli_file *f)
+{
+	int e = 0;
+
+	if (fflush(f->fp) != 0 || ferror(f->fp))
+		e = errno ? errno : EIO;
+	else if (fsync(fileno(f->fp)) != 0 && errno != EINVAL && errno != EROFS)
+		e = errno;
+	if (fclose(f->fp) != 0 && e == 0)
+		e = errno;
+	f->fp = NULL;
+	f->a.fd = -1;			/* fclose closed it */
+	if (e == 0)
+		e = tk_afile_commit(&f->a, 0);
+	pending_set(f, false);
+	if (e != 0) {
+		tk_afile_abort(&f->a);
+		warnc(e, "%s: not written (any old file is kept)", f->a.path);
+		return -1;
+	}
+	return 0;
+}
+
+void
+cli_file_abort(struct cli_file *f)
+{
+	pending_set(f, false);
+	if (f->fp != NULL) {
+		fclose(f->fp);
+		f->fp = NULL;
+		f->a.fd = -1;
+	}
+	tk_afile_abort(&f->a);
+}
+
+void
+cli_check_dir(const char *opt, const char *dir)
+{
+	char probe[TK_AFILE_PATH_MAX];
+	struct tk_afile a;
+	int e;
+
+	if ((size_t)snprintf(probe, sizeof(probe), "%s/probe", dir) >= sizeof(probe))
+		e = ENAMETOOLONG;
+	else if ((e = tk_afile_open(&a, probe, 0600)) == 0)
+		tk_afile_abort(&a);
+	if (e != 0)
+		errc(TK_EXIT_IO, e, "%s %s: files cannot be written there", opt, dir);
+}
+
+void
+cli_wcap(struct cli_wcap *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (++w->n > CLI_WCAP_SHOWN)
+		return;
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+	if (w->n == CLI_WCAP_SHOWN)
+		warnx("(further warnings of this kind are counted, not shown)");
+}
+
+void
+cli_wcap_end(const struct cli_wcap *w, const char *what)
+{
+	if (w->n > CLI_WCAP_SHOWN)
+		warnx("%lu %s in all (the first %d shown)", w->n, what, CLI_WCAP_SHOWN);
 }
 
 void

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "tk103.h"
+#include "tk_file.h"
 
 /* Exit codes, the same for every tool (tk103-tools(7), EXIT STATUS). */
 enum {
@@ -38,6 +39,9 @@ void	cli_version(void) __attribute__((noreturn));
 int	cli_close_stdout(int rc);
 /* Parse a number within [min, max] or exit 2 naming the option. */
 long long cli_number(const char *opt, const char *s, long long min, long long max);
+/* A duration option in seconds within [min, max] (tk_parse_duration: 30,
+ * 30s, 5m, 1h, 2d), or exit 2 naming the option. */
+long long cli_duration(const char *opt, const char *s, long long min, long long max);
 /* Read all of fd (at most max bytes) or exit naming the file: 3 on an
  * I/O error, 1 when it is larger than max.  The buffer is NUL-terminated. */
 char	*cli_read_file(int fd, const char *name, size_t max, size_t *len);
@@ -62,5 +66,39 @@ int	cli_out_flush(struct cli_out *);
 /* Has writing failed?  Reports a failure other than EPIPE once. */
 bool	cli_out_dead(struct cli_out *);
 void	cli_out_free(struct cli_out *);
+
+/*
+ * An output file written whole or not at all (tk_file.h): opened at start,
+ * before any input is read, so that a directory that does not exist or
+ * cannot be written is refused at once (exit 3 naming the path), and
+ * renamed into place by cli_file_commit.  An interrupted run leaves the
+ * old file.
+ */
+struct cli_file {
+	struct tk_afile	 a;
+	FILE		*fp;
+};
+FILE	*cli_file_open(struct cli_file *, const char *path);
+/* Flush, sync, close, rename: 0, or -1 after a message naming the path
+ * (the temporary file is removed, the old file kept). */
+int	cli_file_commit(struct cli_file *);
+void	cli_file_abort(struct cli_file *);
+/* A directory files will be written into (tk-decode -o): it exists and a
+ * file can be created there, or exit 3 naming it (before reading input). */
+void	cli_check_dir(const char *opt, const char *dir);
+
+/*
+ * Repeated warnings of one kind, capped: the first CLI_WCAP_SHOWN are
+ * printed, then one line saying that further ones are only counted;
+ * cli_wcap_end prints the total when some were not shown.
+ */
+#define CLI_WCAP_SHOWN	5
+struct cli_wcap {
+	unsigned long	 n;		/* warnings of this kind so far */
+};
+void	cli_wcap(struct cli_wcap *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* "tk-x: N WHAT in all (the first 5 shown)" when more than were shown. */
+void	cli_wcap_end(const struct cli_wcap *, const char *what);
 
 #endif

@@ -27,7 +27,7 @@
 
 static const char usage_text[] =
     "usage: tk-cmd [-aprRst] [-d dialect] [-P password] [-q[ttl]] [-S socket]\n"
-    "              [-w seconds] device command [parameter ...]\n"
+    "              [-w duration] device command [parameter ...]\n"
     "       tk-cmd -s [-d dialect] [-P password] command [parameter ...]\n"
     "       tk-cmd -l [-as] [-d dialect]\n"
     "       tk-cmd -L [-S socket] [device]\n"
@@ -49,7 +49,7 @@ static const char help_text[] =
     "  -P, --password PW    device password for the commands that carry one\n"
     "                       (6 digits, default 123456)\n"
     "  -q, --queue[=TTL]    hold the command in tk-listen until the device next\n"
-    "                       connects, for TTL seconds (default 86400)\n"
+    "                       connects, for TTL (default 1d)\n"
     "  -r, --raw            allow delimiter and control characters in custom text\n"
     "  -R, --raw-bytes      with --print: the bytes as they are, no escaping\n"
     "  -s, --sms            SMS text of the Xexun (-d xexun) or Coban (-d gps103)\n"
@@ -57,10 +57,11 @@ static const char help_text[] =
     "  -S, --socket PATH    tk-listen's control socket (default $TK_LISTEN_SOCKET)\n"
     "  -t, --semicolon      gps103: end the command with ';'\n"
     "  -T, --stats          print tk-listen's counters (name value)\n"
-    "  -w, --wait SECONDS   wait for the device's answer and print it as JSON\n"
+    "  -w, --wait DURATION  wait for the device's answer and print it as JSON\n"
     "  -h, --help           this help\n"
     "  -V, --version        print the version\n"
     "\n"
+    "Durations (TTL, -w, track INTERVAL): seconds, or 30s, 5m, 1h, 2d.\n"
     "Exit status: 0 sent (or answered with -w), 2 usage or bad parameters,\n"
     "3 I/O error, 5 device offline or unknown, 6 no answer in time, 7 refused by\n"
     "tk-listen.  See tk-cmd(1) for the catalogue.\n";
@@ -727,7 +728,7 @@ main(int argc, char **argv)
 		case 'q':
 			o.queue = true;
 			if (optarg != NULL)
-				o.ttl = (long)cli_number("-q", optarg, 1, 2592000);
+				o.ttl = (long)cli_duration("-q", optarg, 1, 30 * 86400);
 			break;
 		case 'r':
 			o.raw = true;
@@ -750,7 +751,7 @@ main(int argc, char **argv)
 		case 'V':
 			cli_version();
 		case 'w':
-			o.wait = (long)cli_number("-w", optarg, 0, 86400);
+			o.wait = (long)cli_duration("-w", optarg, 0, 86400);
 			break;
 		default:
 			cli_usage_error(usage_text, NULL);

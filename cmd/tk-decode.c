@@ -20,15 +20,18 @@
 #include "tk_word_int.h"
 
 static const char usage_text[] =
-    "usage: tk-decode [-qrsv] [-d dialect] [-f json|csv|frames] [-i auto|raw|lines|hex]\n"
-    "                 [-o photodir] [-P dialect] [-u device] [file ...]\n";
+    "usage: tk-decode [-qrsv] [-d dialect] [-f json|geojson|traccar|csv|frames]\n"
+    "                 [-i auto|raw|lines|hex] [-o photodir] [-P dialect] [-u device]\n"
+    "                 [--csvt file] [file ...]\n";
 
 static const char help_text[] =
     "Decode TK103-family tracker frames to JSON lines.\n"
     "\n"
     "  -d, --dialect NAME   keep only records of this dialect\n"
-    "  -f, --format FMT     json (default), csv, or frames (matching input frames\n"
-    "                       as tk-frame(5) lines)\n"
+    "  -f, --format FMT     json (default); geojson (a GeoJSON Feature per line,\n"
+    "                       positions only); traccar (Traccar's forwarding\n"
+    "                       envelope); csv; or frames (matching input frames as\n"
+    "                       tk-frame(5) lines)\n"
     "  -i, --input FORM     auto (default), raw (a byte stream from one device),\n"
     "                       lines (tk-listen frame lines), hex (a frame per line)\n"
     "  -o, --photo-dir DIR  write completed gps103 photos to DIR\n"
@@ -38,6 +41,8 @@ static const char help_text[] =
     "  -s, --strict         exit 1 if any frame was rejected\n"
     "  -u, --device ID      keep only records of this device\n"
     "  -v, --verbose        also report checksum warnings and skipped junk\n"
+    "      --csvt FILE      with -f csv: write GDAL's column types to FILE (name it\n"
+    "                       as the CSV file with a t appended: day.csv, day.csvt)\n"
     "  -h, --help           this help\n"
     "  -V, --version        print the version\n"
     "\n"
@@ -45,7 +50,10 @@ static const char help_text[] =
     "but not decoded).  Exit status: 0 ok, 1 frames rejected with --strict,\n"
     "2 usage, 3 I/O error, 4 stdout closed.  See tk-decode(1), tk-frame(5).\n";
 
-enum fmt { FMT_JSON, FMT_CSV, FMT_FRAMES };
+enum fmt { FMT_JSON, FMT_CSV, FMT_FRAMES, FMT_GEOJSON, FMT_TRACCAR };
+static const char *const fmt_names[] = {"json", "csv", "frames", "geojson", "traccar"};
+
+enum { OPT_CSVT = 256 };
 enum form { IN_AUTO, IN_RAW, IN_LINES, IN_HEX };
 
 #define LINE_MAX_BYTES	(4 * 65536 + 512)
@@ -86,7 +94,8 @@ struct ctx {
 	size_t		 ntab, live;	/* slots, sessions in use */
 	/* counters */
 	unsigned long	 frames[TK_D__COUNT], decoded[TK_D__COUNT], rejected[TK_D__COUNT];
-	unsigned long	 records, junk_bytes, bad_lines;
+	unsigned long	 records, junk_bytes, bad_lines, photos_lost;
+	unsigned long	 unwritten;	/* records with no place in the format */
 	bool		 output_dead;
 };
 
@@ -142,12 +151,27 @@ emit(void *arg, struct tk_record *r)
 	c->records++;
 	if (c->fmt == FMT_FRAMES)
 		return 0;
-	size_t need = TK_JSON_MAX(r->rawlen);
+	size_t need = TK_FMT_MAX(r->rawlen);
 	struct tk_buf *b = cli_out_reserve(&c->out, need);
-	int rc = c->fmt == FMT_JSON ? tk_json_record(b, r, c->raw ? TK_JSON_RAW : 0)
-	    : tk_csv_record(b, r);
+	int rc;
+	switch (c->fmt) {
+	case FMT_JSON:
+		rc = tk_json_record(b, r, c->raw ? TK_JSON_RAW : 0);
+		break;
+	case FMT_GEOJSON:
+		rc = tk_geojson_record(b, r, c->raw ? TK_JSON_RAW : 0);
+		break;
+	case FMT_TRACCAR:
+		rc = tk_traccar_record(b, r);
+		break;
+	default:
+		rc = tk_csv_record(b, r);
+		break;
+	}
 	if (rc < 0)
 		warnx("record too large to write (frame %s)", r->id);
+	else if (rc > 0)
+		c->unwritten++;
 	out_check(c);
 	return c->output_dead ? 1 : 0;
 }
@@ -205,6 +229,14 @@ decode_frame(struct ctx *c, struct tk_session *s, const uint8_t *f, size_t n, ui
 	}
 	int rc = tk_decode(s, f, n, c->recv_ms, &c->rec, emit, c, err, sizeof(err),
 	    warn, sizeof(warn));
+	if (s->photo_errno != 0) {
+		/* a photo lost is an error, -v or not */
+		c->photos_lost++;
+		where(c, loc, sizeof(loc), off);
+		warnc(s->photo_errno, "%s: photo of %s not written to %s", loc,
+		    s->id[0] ? s->id : "an unknown device", c->photo_dir);
+		s->photo_errno = 0;
+	}
 	if (rc < 0) {
 		c->rejected[d]++;
 		where(c, loc, sizeof(loc), off);
@@ -610,6 +642,21 @@ run_file(struct ctx *c, int fd)
 	c->form = saved;
 }
 
+/* The .csvt sidecar: constant, so written (and checked) before any input. */
+static void
+write_csvt(const char *path)
+{
+	char mem[512];
+	struct tk_buf b = {mem, 0, sizeof(mem)};
+	struct cli_file cf;
+	FILE *f = cli_file_open(&cf, path);
+	if (tk_csvt(&b) != 0)
+		errx(TK_EXIT_SOFTWARE, "csvt");
+	fwrite(b.p, 1, b.len, f);
+	if (cli_file_commit(&cf) != 0)
+		exit(TK_EXIT_IO);
+}
+
 static void
 summary(const struct ctx *c)
 {
@@ -625,6 +672,12 @@ summary(const struct ctx *c)
 		fprintf(stderr, ", %lu bad lines", c->bad_lines);
 	if (c->junk_bytes)
 		fprintf(stderr, ", %lu junk bytes", c->junk_bytes);
+	if (c->photos_lost)
+		fprintf(stderr, ", %lu photos not written", c->photos_lost);
+	if (c->unwritten)
+		fprintf(stderr, ", %lu not written (%s)", c->unwritten,
+		    c->fmt == FMT_GEOJSON ? "no location" :
+		    "logins, heartbeats and records without a device id");
 	fputc('\n', stderr);
 	for (int d = 0; d < TK_D__COUNT; d++)
 		if (c->frames[d])
@@ -637,6 +690,7 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{"csvt",      required_argument, NULL, OPT_CSVT},
 		{"dialect",   required_argument, NULL, 'd'},
 		{"device",    required_argument, NULL, 'u'},
 		{"format",    required_argument, NULL, 'f'},
@@ -652,6 +706,7 @@ main(int argc, char *argv[])
 		{NULL, 0, NULL, 0}
 	};
 	static struct ctx c;
+	const char *csvt = NULL;
 	int ch, rc = TK_EXIT_OK;
 
 	cli_init(argc, argv);
@@ -663,16 +718,16 @@ main(int argc, char *argv[])
 				cli_usage_error(usage_text, "unknown dialect: %s", optarg);
 			c.have_filter_d = true;
 			break;
-		case 'f':
-			if (strcmp(optarg, "json") == 0)
-				c.fmt = FMT_JSON;
-			else if (strcmp(optarg, "csv") == 0)
-				c.fmt = FMT_CSV;
-			else if (strcmp(optarg, "frames") == 0)
-				c.fmt = FMT_FRAMES;
-			else
+		case 'f': {
+			size_t i = 0;
+			while (i < sizeof(fmt_names) / sizeof(fmt_names[0]) &&
+			    strcmp(optarg, fmt_names[i]) != 0)
+				i++;
+			if (i == sizeof(fmt_names) / sizeof(fmt_names[0]))
 				cli_usage_error(usage_text, "unknown format: %s", optarg);
+			c.fmt = (enum fmt)i;
 			break;
+		}
 		case 'h':
 			printf("%s\n%s", usage_text, help_text);
 			return cli_close_stdout(TK_EXIT_OK);
@@ -715,6 +770,9 @@ main(int argc, char *argv[])
 			break;
 		case 'V':
 			cli_version();
+		case OPT_CSVT:
+			csvt = optarg;
+			break;
 		default:
 			cli_usage_error(usage_text, NULL);
 		}
@@ -723,8 +781,16 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (c.force_d != TK_D_UNKNOWN && c.form == IN_LINES)
 		cli_usage_error(usage_text, "-P applies to raw and hex input only");
+	if (csvt && c.fmt != FMT_CSV)
+		cli_usage_error(usage_text, "--csvt goes with -f csv");
+	if (c.raw && c.fmt != FMT_JSON && c.fmt != FMT_GEOJSON)
+		cli_usage_error(usage_text, "-r goes with -f json or geojson");
+	if (csvt)
+		write_csvt(csvt);
 
 	/* open every input before hardening */
+	if (c.photo_dir)
+		cli_check_dir("-o", c.photo_dir);
 	int nf = argc ? argc : 1;
 	int *fds = cli_open_inputs(argc, argv);
 	cli_harden(c.photo_dir ? TK_HARDEN_FILES : TK_HARDEN_STDIO);
@@ -756,6 +822,8 @@ main(int argc, char *argv[])
 		rej += c.rejected[d];
 	if (c.strict && rej)
 		rc = TK_EXIT_DATA;
+	if (c.photos_lost)
+		rc = TK_EXIT_IO;
 	if (c.output_dead)
 		rc = c.out.err == EPIPE ? TK_EXIT_PIPE : TK_EXIT_IO;
 	return cli_close_stdout(rc);

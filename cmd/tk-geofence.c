@@ -26,7 +26,7 @@
 
 static const char usage_text[] =
     "usage: tk-geofence [-aDeiIopqrS] -f fences [-f fences ...] [-A assignments]\n"
-    "                   [-b metres] [-n fence] [-s statefile] [-t seconds]\n"
+    "                   [-b metres] [-n fence] [-s statefile] [-t duration]\n"
     "                   [-w metres] [--full-parse] [--wkt-order latlon|lonlat]\n"
     "                   [file ...]\n";
 
@@ -50,7 +50,7 @@ static const char help_text[] =
     "  -A, --assign FILE     which devices are checked against which fences\n"
     "Events:\n"
     "  -b, --buffer METRES   a crossing counts once this far across the boundary\n"
-    "  -t, --dwell SECONDS   ... and after this long across it\n"
+    "  -t, --dwell DURATION  ... and after this long across it (30, 30s, 5m, 1h)\n"
     "  -I, --use-invalid     invalid fixes trigger events too\n"
     "  -p, --positions       with -e alone, also write the positions\n"
     "  -s, --state FILE      restore the state from FILE and save it at exit\n"
@@ -530,47 +530,42 @@ run_fd(struct ctx *c, int fd, char *buf, size_t cap)
 
 /* ---- files ------------------------------------------------------------ */
 
-/* Write the state to FILE.tmp, then rename it over FILE: a crash leaves
- * the old state or the new one, never half of one. */
+/* Write the state through a temporary file renamed over FILE (tk_file.h):
+ * a crash leaves the old state or the new one, never half of one. */
 static int
 save_state(struct ctx *c, const char *name)
 {
-	char *text, tmp[4096];
-	size_t len, off = 0;
+	struct tk_afile a;
+	char *text;
+	size_t len;
+	int e;
+
 	if (tk_gf_save(c->gf, &text, &len) != 0) {
 		warnx("%s: out of memory saving the state", name);
 		return -1;
 	}
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= sizeof(tmp)) {
-		warnx("%s: name too long", name);
-		free(text);
-		return -1;
-	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		warn("%s", tmp);
-		free(text);
-		return -1;
-	}
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		off += (size_t)w;
-	}
+	if ((e = tk_afile_open(&a, name, 0644)) == 0 &&
+	    (e = tk_write_all(a.fd, text, len)) == 0)
+		e = tk_afile_commit(&a, 0);
+	else
+		tk_afile_abort(&a);
 	free(text);
-	if (off < len || fsync(fd) != 0 || close(fd) != 0) {
-		warn("%s", tmp);
-		return -1;
-	}
-	if (rename(tmp, name) != 0) {
-		warn("rename %s to %s", tmp, name);
+	if (e != 0) {
+		warnc(e, "%s: state not saved (the old state is kept)", name);
 		return -1;
 	}
 	return 0;
+}
+
+/* At start, before any input: can the state file be written at exit? */
+static void
+check_state_writable(const char *name)
+{
+	struct tk_afile a;
+	int e = tk_afile_open(&a, name, 0644);
+	if (e != 0)
+		errc(TK_EXIT_IO, e, "-s %s: cannot write the state there", name);
+	tk_afile_abort(&a);
 }
 
 int
@@ -667,7 +662,7 @@ main(int argc, char *argv[])
 			silent = true;
 			break;
 		case 't':
-			go.dwell_ms = cli_number("--dwell", optarg, 0, 86400 * 365) * 1000;
+			go.dwell_ms = cli_duration("--dwell", optarg, 0, 365 * 86400LL) * 1000;
 			break;
 		case 'V':
 			cli_version();
@@ -743,6 +738,7 @@ main(int argc, char *argv[])
 		c.assigned = true;
 	}
 	if (state) {
+		check_state_writable(state);
 		int sfd = open(state, O_RDONLY | O_CLOEXEC);
 		if (sfd < 0 && errno != ENOENT)
 			err(TK_EXIT_IO, "%s", state);

@@ -24,7 +24,7 @@
 
 static const char usage_text[] =
     "usage: tk-listen [-46v] [-B size] [-b address] [-C max] [-c max] [-G group]\n"
-    "                 [-m bytes] [-p port] [-S socket] [-t seconds] [-u user]\n"
+    "                 [-m bytes] [-p port] [-S socket] [-t duration] [-u user]\n"
     "                 [--port-file file]\n";
 
 static const char help_text[] =
@@ -42,7 +42,8 @@ static const char help_text[] =
     "  -p, --port PORT         port (default 8888; 0: any free port)\n"
     "      --port-file FILE    write the port number to FILE\n"
     "  -S, --socket PATH       control socket (LIST, STATS, SEND, WATCH, QUEUE ...)\n"
-    "  -t, --timeout SECONDS   close idle connections (default 600, 0: never)\n"
+    "  -t, --timeout DURATION  close idle connections (default 10m, 0: never;\n"
+    "                          seconds, or 30s, 5m, 1h, 2d)\n"
     "  -u, --user USER         drop privileges to USER after binding\n"
     "  -v, --verbose           log connections and protocol errors to stderr\n"
     "  -h, --help              this help\n"
@@ -102,18 +103,23 @@ print_stats(struct tk_server *s)
 	free(b.p);
 }
 
-static void
-write_port_file(const char *path, unsigned port)
+/* The port file is created (as a temporary file beside it) before the
+ * sockets, so a path that cannot be written is refused before
+ * "listening"; the number goes in and the file takes its name once the
+ * port is bound. */
+static int
+write_port_file(struct tk_afile *a, unsigned port)
 {
-	char tmp[4096];
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		errx(TK_EXIT_USAGE, "--port-file %s: name too long", path);
-	FILE *f = fopen(tmp, "w");
-	if (f == NULL)
-		err(TK_EXIT_IO, "%s", tmp);
-	fprintf(f, "%u\n", port);
-	if (fclose(f) != 0 || rename(tmp, path) != 0)
-		err(TK_EXIT_IO, "%s", path);
+	char num[16];
+	int n = snprintf(num, sizeof(num), "%u\n", port), e;
+
+	if ((e = tk_write_all(a->fd, num, (size_t)n)) != 0 ||
+	    (e = tk_afile_commit(a, 0)) != 0) {
+		tk_afile_abort(a);
+		warnc(e, "--port-file %s", a->path);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -211,7 +217,7 @@ main(int argc, char *argv[])
 			o.ctl_path = optarg;
 			break;
 		case 't':
-			o.idle_s = (unsigned)cli_number("-t", optarg, 0, 31 * 86400);
+			o.idle_s = (unsigned)cli_duration("-t", optarg, 0, 31 * 86400);
 			break;
 		case 'u':
 			user = optarg;
@@ -253,15 +259,26 @@ main(int argc, char *argv[])
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 
+	struct tk_afile pf;
+	if (port_file != NULL) {
+		int pe = tk_afile_open(&pf, port_file, 0666);
+		if (pe != 0)
+			errc(TK_EXIT_IO, pe, "--port-file %s", port_file);
+	}
 	char e[256];
 	struct tk_server *s = tk_server_new(&o, e, sizeof(e));
-	if (s == NULL)
+	if (s == NULL) {
+		if (port_file != NULL)
+			tk_afile_abort(&pf);
 		errx(TK_EXIT_IO, "%s", e);
+	}
+	if (port_file != NULL && write_port_file(&pf, tk_server_port(s)) != 0) {
+		tk_server_free(s);
+		return TK_EXIT_IO;
+	}
 	char d[512];
 	tk_server_describe(s, d, sizeof(d));
 	fprintf(stderr, "%s: listening on %s\n", getprogname(), d);
-	if (port_file != NULL)
-		write_port_file(port_file, tk_server_port(s));
 	if (pw != NULL) {
 		if (setgroups(1, &pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
 		    setuid(pw->pw_uid) != 0)

@@ -24,8 +24,8 @@
 
 static const char usage_text[] =
     "usage: tk-track [-aq] [-f gpx|geojson|kml|csv|json|svg] [-g fences] [-o file]\n"
-    "                [-u device] [--from time] [--to time] [--gap seconds]\n"
-    "                [--stop-speed speed] [--min-stop seconds] [--min-trip metres]\n"
+    "                [-u device] [--from time] [--to time] [--gap duration]\n"
+    "                [--stop-speed speed] [--min-stop duration] [--min-trip metres]\n"
     "                [--max-speed speed] [--max-points n] [file ...]\n";
 
 static const char help_text[] =
@@ -40,13 +40,14 @@ static const char help_text[] =
     "  -u, --device ID      keep only this device (repeatable)\n"
     "      --from TIME      keep fixes at or after TIME (ISO 8601, UTC)\n"
     "      --to TIME        keep fixes before TIME\n"
-    "      --gap SECONDS    a reporting gap longer than this starts a new\n"
-    "                       segment and counts as stopped time (3600)\n"
+    "      --gap DURATION   a reporting gap longer than this starts a new\n"
+    "                       segment and counts as stopped time (1h)\n"
     "      --stop-speed S   stopped at or under S (0.01kn); units kn, kmh\n"
-    "      --min-stop SECONDS  shortest stop (300)\n"
+    "      --min-stop DURATION  shortest stop (5m)\n"
     "      --min-trip METRES   shortest trip (500)\n"
     "      --max-speed S    drop fixes implying a jump faster than S\n"
     "                       (300kmh; 0 = keep all)\n"
+    "Durations: seconds, or with a unit: 30s, 5m, 1h, 2d.\n"
     "      --max-points N   keep at most N fixes in memory (2000000)\n"
     "  -h, --help           this help\n"
     "  -V, --version        print the version\n"
@@ -497,13 +498,13 @@ main(int argc, char *argv[])
 				cli_usage_error(usage_text, "--to %s: not an ISO 8601 time", optarg);
 			break;
 		case O_GAP:
-			to.gap_ms = cli_number("--gap", optarg, 1, 10 * 365 * 86400LL) * 1000;
+			to.gap_ms = cli_duration("--gap", optarg, 1, 3650 * 86400LL) * 1000;
 			break;
 		case O_STOP_SPEED:
 			to.stop_speed = parse_speed("--stop-speed", optarg);
 			break;
 		case O_MIN_STOP:
-			to.min_stop_ms = cli_number("--min-stop", optarg, 0, 10 * 365 * 86400LL) * 1000;
+			to.min_stop_ms = cli_duration("--min-stop", optarg, 0, 3650 * 86400LL) * 1000;
 			break;
 		case O_MIN_TRIP:
 			to.min_trip_m = (double)cli_number("--min-trip", optarg, 0, 40000000);
@@ -525,6 +526,12 @@ main(int argc, char *argv[])
 	if (fencepath && c.fmt != F_SVG)
 		cli_usage_error(usage_text, "-g applies to -f svg only");
 
+	/* -o: a temporary file beside it, renamed over it once written whole;
+	 * created first, so a path that cannot be written is refused at once */
+	FILE *out = stdout;
+	static struct cli_file of;
+	if (outpath)
+		out = cli_file_open(&of, outpath);
 	/* open every file before hardening */
 	int nf = argc ? argc : 1;
 	int *fds = cli_open_inputs(argc, argv);
@@ -536,10 +543,7 @@ main(int argc, char *argv[])
 			errx(TK_EXIT_DATA, "%s: %s", fencepath, e);
 		free(text);
 	}
-	FILE *out = stdout;
-	if (outpath && (out = fopen(outpath, "w")) == NULL)
-		err(TK_EXIT_IO, "%s", outpath);
-	cli_harden(TK_HARDEN_STDIO);
+	cli_harden(outpath ? TK_HARDEN_FILES : TK_HARDEN_STDIO);
 
 	char *buf = malloc(LINE_CAP);
 	json_tokener *tok = json_tokener_new_ex(64);
@@ -580,14 +584,12 @@ main(int argc, char *argv[])
 	tk_xfences_free(&fences);
 	tk_track_free(&c.trk);
 	if (outpath) {
-		if (fclose(out) != 0 && wrc == 0) {
-			warn("%s", outpath);
-			rc = TK_EXIT_IO;
-		}
 		if (wrc != 0) {
-			warnx("%s: %s", outpath, e);
+			warnx("%s: %s (any old file is kept)", outpath, e);
+			cli_file_abort(&of);
 			rc = TK_EXIT_IO;
-		}
+		} else if (cli_file_commit(&of) != 0)
+			rc = TK_EXIT_IO;
 		return cli_close_stdout(rc);
 	}
 	if (wrc != 0) {

@@ -14,6 +14,7 @@
 #include "tk_frameline.h"
 #include "tk_util.h"
 #include "tk_harden.h"
+#include "tk_file.h"
 #include "tk_xexun2.h"
 #include "tk_cmd.h"
 

@@ -382,25 +382,19 @@ parse_switch(const char *a, int *sw, const char *cmd, char *err, size_t errlen)
 	return 0;
 }
 
-/* INTERVAL: N, Ns, Nm or Nh; 1 s .. 99 h. */
+/* INTERVAL: the tools' one duration syntax (tk_parse_duration); 1 s .. 99 h. */
 static int
 parse_interval(const char *a, long *secs, char *err, size_t errlen)
 {
-	size_t n = strlen(a);
-	long mult = 1;
 	uint64_t v;
 
-	if (n > 0 && (a[n - 1] == 's' || a[n - 1] == 'm' || a[n - 1] == 'h')) {
-		mult = a[n - 1] == 's' ? 1 : a[n - 1] == 'm' ? 60 : 3600;
-		n--;
-	}
-	if (n == 0 || n > 7 || tk_parse_uint(a, n, 9999999, &v) != 0)
+	if (tk_parse_duration(a, strlen(a), UINT64_MAX, &v) != 0)
 		return tk_errf(err, errlen, "track: bad interval '%s' (use 30s, 5m, 1h or seconds)", a);
 	if (v == 0)
 		return tk_errf(err, errlen, "track: interval '%s' is zero (use track-stop)", a);
-	if ((long)v * mult > 99L * 3600)
+	if (v > 99u * 3600)
 		return tk_errf(err, errlen, "track: interval '%s' is longer than 99h", a);
-	*secs = (long)v * mult;
+	*secs = (long)v;
 	return 0;
 }
 

@@ -22,6 +22,8 @@ struct tk_session {
 	char		 id[TK_ID_MAX];	/* learned device id, "" until known */
 	struct tk_photo	*photo;
 	const char	*photo_dir;	/* where completed photos go; NULL: don't write */
+	int		 photo_errno;	/* a completed photo could not be written
+					   there: why (the caller reports, clears) */
 	unsigned	 xexun_flags;	/* TK_XEXUN_* */
 };
 

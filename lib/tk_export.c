@@ -329,6 +329,10 @@ tk_export_kml(FILE *f, const struct tk_track *t, const struct tk_export_opts *o,
 			xel(&x, "end", tstr(tb, d->pt[tr->last].t));
 			xe(&x);
 			xel(&x, "styleUrl", "#trip");
+			/* the gx:Track plays back in Google Earth; the plain
+			 * LineString beside it is what readers without Google's
+			 * extension see (GDAL's classic KML driver, for one) */
+			xs(&x, "MultiGeometry");
 			xs(&x, "gx:Track");
 			xel(&x, "altitudeMode", "clampToGround");
 			for (size_t p = tr->first; p <= tr->last; p++)
@@ -337,6 +341,19 @@ tk_export_kml(FILE *f, const struct tk_track *t, const struct tk_export_opts *o,
 				xelf(&x, "gx:coord", "%.7f %.7f %.1f", d->pt[p].lon,
 				    d->pt[p].lat, isnan(d->pt[p].alt) ? 0.0 : d->pt[p].alt);
 			xe(&x);	/* gx:Track */
+			xs(&x, "LineString");
+			xel(&x, "tessellate", "1");
+			if (!x.bad && xmlTextWriterStartElement(x.w, BAD_CAST "coordinates") < 0)
+				x.bad = true;
+			for (size_t p = tr->first; p <= tr->last; p++) {
+				char c[80];
+				snprintf(c, sizeof(c), "%s%.7f,%.7f", p > tr->first ? " " : "",
+				    d->pt[p].lon, d->pt[p].lat);
+				xtext(&x, c);
+			}
+			xe(&x);	/* coordinates */
+			xe(&x);	/* LineString */
+			xe(&x);	/* MultiGeometry */
 			xe(&x);	/* Placemark */
 		}
 		for (size_t k = 0; k < d->nstop; k++) {
@@ -609,17 +626,56 @@ geo_pos(FILE *f, double lat, double lon)
 	fputc(']', f);
 }
 
+/* Does the step from a to b cross the antimeridian (the shorter way
+ * round passes +-180)? */
+static bool
+crosses(const struct tk_tpoint *a, const struct tk_tpoint *b)
+{
+	return fabs(b->lon - a->lon) > 180;
+}
+
+/*
+ * A trip's geometry.  RFC 7946 3.1.9: a line that crosses the antimeridian
+ * is cut there into a MultiLineString, each crossing at the latitude
+ * where the straight step (in longitude unwrapped past 180) meets it.
+ */
+static void
+geo_line(FILE *f, const struct tk_tdev *d, const struct tk_trip *tr)
+{
+	bool multi = false;
+	for (size_t p = tr->first; p < tr->last && !multi; p++)
+		multi = crosses(&d->pt[p], &d->pt[p + 1]);
+	fputs(multi ? "{\"type\":\"MultiLineString\",\"coordinates\":[[" :
+	    "{\"type\":\"LineString\",\"coordinates\":[", f);
+	for (size_t p = tr->first; p <= tr->last; p++) {
+		const struct tk_tpoint *b = &d->pt[p];
+		if (p > tr->first) {
+			const struct tk_tpoint *a = &d->pt[p - 1];
+			if (crosses(a, b)) {
+				/* a east of b's side: going east past +180 */
+				double east = a->lon > b->lon ? 180 : -180;
+				double bl = b->lon + 2 * east;	/* b unwrapped */
+				double lat = a->lat + (b->lat - a->lat) *
+				    (east - a->lon) / (bl - a->lon);
+				fputc(',', f);
+				geo_pos(f, lat, east);
+				fputs("],[", f);
+				geo_pos(f, lat, -east);
+			}
+			fputc(',', f);
+		}
+		geo_pos(f, b->lat, b->lon);
+	}
+	fputs(multi ? "]]}" : "]}", f);
+}
+
 static void
 geo_trip(void *arg, const struct tk_tdev *d, const struct tk_trip *tr)
 {
 	FILE *f = geo_sep(arg);
-	fputs("{\"type\":\"Feature\",\"geometry\":{\"type\":\"LineString\",\"coordinates\":[", f);
-	for (size_t p = tr->first; p <= tr->last; p++) {
-		if (p > tr->first)
-			fputc(',', f);
-		geo_pos(f, d->pt[p].lat, d->pt[p].lon);
-	}
-	fputs("]},\"properties\":", f);
+	fputs("{\"type\":\"Feature\",\"geometry\":", f);
+	geo_line(f, d, tr);
+	fputs(",\"properties\":", f);
 	json_trip(f, d, tr);
 	fputc('}', f);
 }

@@ -37,6 +37,7 @@
 
 #include "tk_decode.h"
 #include "tk_dialect_int.h"
+#include "tk_file.h"
 #include "tk_util.h"
 
 #define GPS103_FRAME_MAX	32768
@@ -914,12 +915,14 @@ photo_start(struct tk_dctx *c, struct tk_span kw)
 	return 0;
 }
 
-/* Write the photo to dir/<imei>-<time>.jpg; the name goes to name. */
+/* Write the photo to dir/<imei>-<time>.jpg (never over another file,
+ * whole or not at all: tk_file.h); the name goes to name.  0 or errno. */
 static int
 photo_write(const struct tk_photo *p, const char *dir, char *name, size_t cap)
 {
-	char stamp[32], path[4096];
-	int fd = -1;
+	char stamp[32], path[TK_AFILE_PATH_MAX];
+	struct tk_afile a;
+	int e;
 
 	if (p->time != TK_TIME_NONE) {
 		int y, mo, d, h, mi, s, ms;
@@ -928,7 +931,7 @@ photo_write(const struct tk_photo *p, const char *dir, char *name, size_t cap)
 	} else {
 		snprintf(stamp, sizeof(stamp), "notime");
 	}
-	for (int k = 0; k < 100 && fd < 0; k++) {
+	for (int k = 0; k < 100; k++) {
 		if (k == 0)
 			snprintf(name, cap, "%s-%s.jpg", p->id[0] ? p->id : "unknown", stamp);
 		else
@@ -936,31 +939,17 @@ photo_write(const struct tk_photo *p, const char *dir, char *name, size_t cap)
 			    stamp, k);
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
 			return ENAMETOOLONG;
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (fd < 0 && errno != EEXIST)
-			return errno;
-	}
-	if (fd < 0)
-		return EEXIST;
-	size_t off = 0;
-	while (off < p->len) {
-		ssize_t w = write(fd, p->buf + off, p->len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			close(fd);
-			unlink(path);
+		if ((e = tk_afile_open(&a, path, 0644)) != 0)
+			return e;
+		if ((e = tk_write_all(a.fd, p->buf, p->len)) != 0) {
+			tk_afile_abort(&a);
 			return e;
 		}
-		off += (size_t)w;
+		/* the name is taken when the file is whole: try the next one */
+		if ((e = tk_afile_commit(&a, TK_AFILE_NOREPLACE)) != EEXIST)
+			return e;
 	}
-	if (close(fd) != 0) {
-		int e = errno;
-		unlink(path);
-		return e;
-	}
-	return 0;
+	return EEXIST;
 }
 
 static int
@@ -1013,11 +1002,13 @@ photo_chunk(struct tk_dctx *c, const struct tk_span *f, size_t nf)
 	if (c->s->photo_dir) {
 		char name[128];
 		int e = photo_write(p, c->s->photo_dir, name, sizeof(name));
-		if (e == 0)
+		if (e == 0) {
 			tk_rec_cstr(c->r, "image", name);
-		else
+		} else {
+			c->s->photo_errno = e;
 			tk_dctx_warn(c, "photo not written to %s: %s", c->s->photo_dir,
 			    strerror(e));
+		}
 	}
 	photo_reset(p);
 	tk_dctx_emit(c);

@@ -40,6 +40,7 @@ static const int file_calls[] = {
 	SCMP_SYS(fdatasync), SCMP_SYS(ftruncate), SCMP_SYS(mkdirat), SCMP_SYS(mkdir),
 	SCMP_SYS(fchmod), SCMP_SYS(statx), SCMP_SYS(stat), SCMP_SYS(lstat),
 	SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(getdents64), SCMP_SYS(readlink),
+	SCMP_SYS(link), SCMP_SYS(linkat),
 };
 
 static const int net_calls[] = {

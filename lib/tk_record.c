@@ -816,16 +816,20 @@ tk_csv_header(struct tk_buf *b)
 	    "latitude,longitude,altitude,speed,course,alarm,attributes\n");
 }
 
-/* RFC 4180 field: quoted when it holds a comma, quote or line break. */
-static int
-csv_field(struct tk_buf *b, const char *s, size_t n)
+/* GDAL's column types for the header above (a .csvt sidecar): the id
+ * stays text, the times are times, latitude and longitude the point. */
+int
+tk_csvt(struct tk_buf *b)
 {
-	bool q = false;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
-			q = true;
-	if (!q)
-		return put(b, s, n);
+	return PUTS(b, "\"String\",\"String\",\"String\",\"DateTime\",\"DateTime\","
+	    "\"DateTime\",\"Integer(Boolean)\",\"CoordY\",\"CoordX\",\"Real\",\"Real\","
+	    "\"Real\",\"String\",\"String\"\n");
+}
+
+/* An RFC 4180 quoted field. */
+static int
+csv_quoted(struct tk_buf *b, const char *s, size_t n)
+{
 	if (PUTS(b, "\"") < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
@@ -837,6 +841,16 @@ csv_field(struct tk_buf *b, const char *s, size_t n)
 	return PUTS(b, "\"");
 }
 
+/* RFC 4180 field: quoted when it holds a comma, quote or line break. */
+static int
+csv_field(struct tk_buf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
+			return csv_quoted(b, s, n);
+	return put(b, s, n);
+}
+
 int
 tk_csv_record(struct tk_buf *b, const struct tk_record *r)
 {
@@ -846,7 +860,7 @@ tk_csv_record(struct tk_buf *b, const struct tk_record *r)
 
 	if (put(b, tn, strlen(tn)) < 0 || PUTS(b, ",") < 0 ||
 	    put(b, dn, strlen(dn)) < 0 || PUTS(b, ",") < 0 ||
-	    csv_field(b, r->id, strlen(r->id)) < 0)
+	    csv_quoted(b, r->id, strlen(r->id)) < 0)	/* text, not a number */
 		goto full;
 	int64_t times[3] = {r->server_time, r->device_time, r->fix_time};
 	for (int i = 0; i < 3; i++) {
@@ -886,6 +900,182 @@ tk_csv_record(struct tk_buf *b, const struct tk_record *r)
 			goto full;
 	}
 	if (PUTS(&a, "}") < 0 || csv_field(b, a.p, a.len) < 0 || PUTS(b, "\n") < 0)
+		goto full;
+	return 0;
+full:
+	b->len = save;
+	return -1;
+}
+
+/* ---- GeoJSON Features and Traccar's forwarding envelope ------------ */
+
+/*
+ * Separate writers, in the checked put() style: tk_json_record above stays
+ * as it is (its output and its speed).  Both append to b or leave it
+ * unchanged.
+ */
+
+/* ,"key": */
+static int
+put_key(struct tk_buf *b, const char *key)
+{
+	return PUTS(b, ",\"") < 0 || put(b, key, strlen(key)) < 0 ||
+	    PUTS(b, "\":") < 0 ? -1 : 0;
+}
+
+/* ,"key":"2011-09-01T15:01:20.000Z", or with Traccar's "+00:00" */
+static int
+put_time_key(struct tk_buf *b, const char *key, int64_t ms, bool traccar)
+{
+	char t[40];
+	size_t n = tk_fmt_time(t + 1, ms) + 1;
+	t[0] = '"';
+	if (traccar) {
+		memcpy(t + n - 1, "+00:00", 6);
+		n += 5;
+	}
+	t[n++] = '"';
+	return put_key(b, key) < 0 || put(b, t, n) < 0 ? -1 : 0;
+}
+
+static int
+put_num_key(struct tk_buf *b, const char *key, double v, int prec)
+{
+	return put_key(b, key) < 0 || put_num(b, v, prec) < 0 ? -1 : 0;
+}
+
+/* ,"alarm":"..." then each attribute, comma-separated, no braces */
+static int
+put_attrs(struct tk_buf *b, const struct tk_record *r, bool comma)
+{
+	if (r->alarm[0]) {
+		if ((comma && PUTS(b, ",") < 0) || PUTS(b, "\"alarm\":") < 0 ||
+		    tk_buf_json_str(b, r->alarm, strlen(r->alarm)) < 0)
+			return -1;
+		comma = true;
+	}
+	for (unsigned i = 0; i < r->nattr; i++) {
+		if ((comma && PUTS(b, ",") < 0) || put_attr(b, r, &r->attr[i]) < 0)
+			return -1;
+		comma = true;
+	}
+	return 0;
+}
+
+static int
+put_network(struct tk_buf *b, const struct tk_record *r)
+{
+	if (r->ncell == 0 && r->nwifi == 0)
+		return 0;
+	if (!room(b, r->ncell * CELL_MAX + r->nwifi * WIFI_MAX + 64))
+		return -1;
+	b->len = (size_t)(w_network(b->p + b->len, r) - b->p);
+	return 0;
+}
+
+int
+tk_geojson_record(struct tk_buf *b, const struct tk_record *r, int flags)
+{
+	size_t save = b->len;
+	const char *dn = tk_dialect_name(r->dialect), *tn = tk_rtype_name(r->type);
+
+	if (!r->has_pos)
+		return 1;
+	if (PUTS(b, "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\","
+	    "\"coordinates\":[") < 0 || put_num(b, r->lon, 6) < 0 || PUTS(b, ",") < 0 ||
+	    put_num(b, r->lat, 6) < 0 || PUTS(b, "]},\"properties\":{\"type\":\"") < 0 ||
+	    put(b, tn, strlen(tn)) < 0 || PUTS(b, "\",\"protocol\":\"") < 0 ||
+	    put(b, dn, strlen(dn)) < 0 || PUTS(b, "\"") < 0)
+		goto full;
+	if (r->id[0] && (put_key(b, "uniqueId") < 0 ||
+	    tk_buf_json_str(b, r->id, strlen(r->id)) < 0))
+		goto full;
+	if ((r->server_time != TK_TIME_NONE &&
+	    put_time_key(b, "serverTime", r->server_time, false) < 0) ||
+	    (r->device_time != TK_TIME_NONE &&
+	    put_time_key(b, "deviceTime", r->device_time, false) < 0) ||
+	    (r->fix_time != TK_TIME_NONE &&
+	    put_time_key(b, "fixTime", r->fix_time, false) < 0))
+		goto full;
+	if ((r->valid ? PUTS(b, ",\"valid\":true") : PUTS(b, ",\"valid\":false")) < 0 ||
+	    put_num_key(b, "latitude", r->lat, 6) < 0 ||
+	    put_num_key(b, "longitude", r->lon, 6) < 0 ||
+	    (r->has_alt && put_num_key(b, "altitude", r->alt, 2) < 0) ||
+	    (r->has_speed && put_num_key(b, "speed", r->speed, 3) < 0) ||
+	    (r->has_course && put_num_key(b, "course", r->course, 2) < 0))
+		goto full;
+	/* the attributes as columns of their own (a GIS table has no nested
+	 * objects): Traccar's keys never collide with the members above */
+	if (put_attrs(b, r, true) < 0 || put_network(b, r) < 0)
+		goto full;
+	if ((flags & TK_JSON_RAW) && r->raw != NULL) {
+		if (!room(b, 2 * r->rawlen + 16) || PUTS(b, ",\"raw\":\"") < 0)
+			goto full;
+		tk_hex_encode(r->raw, r->rawlen, b->p + b->len);
+		b->len += 2 * r->rawlen;
+		if (PUTS(b, "\"") < 0)
+			goto full;
+	}
+	if (PUTS(b, "}}\n") < 0)
+		goto full;
+	return 0;
+full:
+	b->len = save;
+	return -1;
+}
+
+uint64_t
+tk_traccar_device_id(const char *id)
+{
+	/* FNV-1a, 64 bits, folded to 53 so that JavaScript reads it exactly */
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ull;
+	h = (h ^ (h >> 53)) & ((1ull << 53) - 1);
+	return h ? h : 1;
+}
+
+int
+tk_traccar_record(struct tk_buf *b, const struct tk_record *r)
+{
+	size_t save = b->len;
+	char idn[24];
+	const char *dn = tk_dialect_name(r->dialect);
+
+	/* what Traccar keeps as a position: fixes, alarms, command replies and
+	 * photos of a known device; logins and heartbeats are not */
+	if (r->id[0] == '\0' || r->type == TK_R_LOGIN || r->type == TK_R_HEARTBEAT)
+		return 1;
+	size_t nn = fmt_u64(idn, tk_traccar_device_id(r->id));
+	int64_t dev = r->device_time != TK_TIME_NONE ? r->device_time : r->fix_time;
+	int64_t fix = r->fix_time != TK_TIME_NONE ? r->fix_time : r->device_time;
+	if (PUTS(b, "{\"position\":{\"deviceId\":") < 0 || put(b, idn, nn) < 0 ||
+	    PUTS(b, ",\"protocol\":\"") < 0 || put(b, dn, strlen(dn)) < 0 || PUTS(b, "\"") < 0)
+		goto full;
+	if ((r->server_time != TK_TIME_NONE &&
+	    put_time_key(b, "serverTime", r->server_time, true) < 0) ||
+	    (dev != TK_TIME_NONE && put_time_key(b, "deviceTime", dev, true) < 0) ||
+	    (fix != TK_TIME_NONE && put_time_key(b, "fixTime", fix, true) < 0))
+		goto full;
+	/* without a fix Traccar's position is "outdated", at 0 0 when it
+	 * knows no earlier one (we keep no state between records) */
+	if ((r->has_pos ? PUTS(b, ",\"outdated\":false") : PUTS(b, ",\"outdated\":true")) < 0 ||
+	    ((r->has_pos && r->valid) ? PUTS(b, ",\"valid\":true") :
+	    PUTS(b, ",\"valid\":false")) < 0 ||
+	    put_num_key(b, "latitude", r->has_pos ? r->lat : 0, 6) < 0 ||
+	    put_num_key(b, "longitude", r->has_pos ? r->lon : 0, 6) < 0 ||
+	    put_num_key(b, "altitude", r->has_alt ? r->alt : 0, 2) < 0 ||
+	    put_num_key(b, "speed", r->has_speed ? r->speed : 0, 3) < 0 ||
+	    put_num_key(b, "course", r->has_course ? r->course : 0, 2) < 0 ||
+	    PUTS(b, ",\"accuracy\":0") < 0 || put_network(b, r) < 0 ||
+	    PUTS(b, ",\"attributes\":{") < 0 || put_attrs(b, r, false) < 0 ||
+	    PUTS(b, "}},\"device\":{\"id\":") < 0 || put(b, idn, nn) < 0 ||
+	    put_key(b, "name") < 0 || tk_buf_json_str(b, r->id, strlen(r->id)) < 0 ||
+	    put_key(b, "uniqueId") < 0 || tk_buf_json_str(b, r->id, strlen(r->id)) < 0 ||
+	    PUTS(b, ",\"status\":\"online\"") < 0 ||
+	    (r->server_time != TK_TIME_NONE &&
+	    put_time_key(b, "lastUpdate", r->server_time, true) < 0) ||
+	    PUTS(b, ",\"attributes\":{}}}\n") < 0)
 		goto full;
 	return 0;
 full:

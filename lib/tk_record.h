@@ -134,9 +134,33 @@ struct tk_buf {
 /* Append one JSON object and a '\n'.  Returns 0, or -1 if it did not fit
  * (b->len is then unchanged).  Output is valid UTF-8 whatever the input. */
 int	tk_json_record(struct tk_buf *, const struct tk_record *, int flags);
-/* CSV: one header line, then one line per record. */
+/* CSV: one header line, then one line per record; uniqueId is always
+ * quoted.  tk_csvt writes the matching .csvt line, the column types GDAL
+ * reads beside a CSV file (ids as text, latitude/longitude as the point). */
 int	tk_csv_header(struct tk_buf *);
 int	tk_csv_record(struct tk_buf *, const struct tk_record *);
+int	tk_csvt(struct tk_buf *);
+
+/*
+ * The other formats, separate writers (tk_json_record is left alone).
+ * Each appends one line and returns 0, -1 when it did not fit (b->len is
+ * then unchanged), or 1 when the record has no place in that format
+ * (nothing appended).  TK_FMT_MAX(rawlen) always holds one line.
+ *
+ * tk_geojson_record: a GeoJSON Feature (RFC 7946) with a Point, one per
+ * line (GDAL's GeoJSONSeq); the properties are the members of
+ * tk_json_record with the attributes moved up beside them.  Records
+ * without a location: 1.  TK_JSON_RAW adds "raw".
+ *
+ * tk_traccar_record: Traccar's forwarding envelope,
+ * {"position":{...,"deviceId":N},"device":{"id":N,"uniqueId":...}}, times
+ * with "+00:00".  Logins, heartbeats and records without an id: 1.  The
+ * deviceId is tk_traccar_device_id(uniqueId), a stable 53-bit number.
+ */
+#define TK_FMT_MAX(rawlen)	(TK_JSON_MAX(rawlen) + 2048)
+int	tk_geojson_record(struct tk_buf *, const struct tk_record *, int flags);
+int	tk_traccar_record(struct tk_buf *, const struct tk_record *);
+uint64_t tk_traccar_device_id(const char *uniqueId);
 
 /* Small formatting helpers shared by the writers and the tools. */
 size_t	tk_fmt_time(char *out, int64_t ms);	/* 2011-09-01T15:01:20.000Z, 24 bytes + NUL */

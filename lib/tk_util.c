@@ -365,6 +365,28 @@ tk_errf(char *err, size_t errlen, const char *fmt, ...)
 }
 
 int
+tk_parse_duration(const char *p, size_t n, uint64_t max, uint64_t *secs)
+{
+	uint64_t mult = 1, v;
+
+	if (n > 0) {
+		switch (p[n - 1]) {
+		case 's': mult = 1; n--; break;
+		case 'm': mult = 60; n--; break;
+		case 'h': mult = 3600; n--; break;
+		case 'd': mult = 86400; n--; break;
+		default: break;
+		}
+	}
+	if (n == 0 || n > 12 || tk_parse_uint(p, n, 999999999999ull, &v) != 0)
+		return -1;
+	if (v > max / mult)
+		return -1;
+	*secs = v * mult;
+	return 0;
+}
+
+int
 tk_read_all(int fd, size_t max, char **bufp, size_t *lenp)
 {
 	size_t cap = 65536, len = 0;

@@ -28,6 +28,11 @@ int	tk_parse_uint(const char *p, size_t n, uint64_t max, uint64_t *out);
 /* Signed decimal with optional fraction: [+-]digits[.digits] (or .digits).
  * Up to 18 significant digits.  0 on success. */
 int	tk_parse_dec(const char *p, size_t n, double *out);
+/* A duration: digits with an optional unit s, m, h or d (no unit:
+ * seconds), e.g. 30, 30s, 5m, 1h, 2d; the value in seconds must be at most
+ * max.  The one duration syntax of every tool's time options.  0 on
+ * success. */
+int	tk_parse_duration(const char *p, size_t n, uint64_t max, uint64_t *secs);
 /* Hex integer, all n bytes hex digits (either case), n <= 16. */
 int	tk_parse_hex(const char *p, size_t n, uint64_t *out);
 /* NMEA [d]ddmm.mmmm: all leading digits but the last two before the dot

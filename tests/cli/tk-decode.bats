@@ -80,7 +80,7 @@ L
 	run_tk tk-decode -q -f csv "$TK_TMP/gps103.raw"
 	assert_success
 	assert_line --index 0 'type,protocol,uniqueId,serverTime,deviceTime,fixTime,valid,latitude,longitude,altitude,speed,course,alarm,attributes'
-	assert_line --index 2 --partial 'position,gps103,359586015829802,,2008-09-23T06:29:47.294Z,2008-09-23T06:29:47.294Z,true,22.573377,113.905462,,0,,sos,'
+	assert_line --index 2 --partial 'position,gps103,"359586015829802",,2008-09-23T06:29:47.294Z,2008-09-23T06:29:47.294Z,true,22.573377,113.905462,,0,,sos,'
 }
 
 @test "filters: -d keeps one dialect, -u one device" {

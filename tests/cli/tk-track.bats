@@ -59,9 +59,11 @@ FENCES="$BATS_TEST_DIRNAME/../data/track/fences.geojson"
 	xmllint --noout "$TK_TMP/day.kml"
 	run gpsbabel -t -i kml -f "$TK_TMP/day.kml" -o unicsv -F "$TK_TMP/k.csv"
 	assert_success
-	[ "$(tail -n +2 "$TK_TMP/k.csv" | wc -l)" -eq 32 ]
-	grep -q '2026/11/23' "$TK_TMP/k.csv"
+	# each trip twice: the timed gx:Track and the plain LineString beside it
+	[ "$(tail -n +2 "$TK_TMP/k.csv" | wc -l)" -eq 64 ]
+	[ "$(grep -c ',0.0,2026/11/23,' "$TK_TMP/k.csv")" -eq 32 ]
 	[ "$(grep -c '<gx:Track>' "$TK_TMP/day.kml")" -eq 2 ]
+	[ "$(grep -c '<LineString>' "$TK_TMP/day.kml")" -eq 2 ]
 	[ "$(grep -c '<TimeSpan>' "$TK_TMP/day.kml")" -eq 5 ]
 }
 

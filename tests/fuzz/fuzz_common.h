@@ -111,6 +111,20 @@ fz_emit(void *arg, struct tk_record *r)
 		FZ_CHECK(!fits);
 	b.len = 0;
 	tk_csv_record(&b, r);
+	/* and TK_FMT_MAX for the other writers */
+	fits = sizeof(o->buf) >= TK_FMT_MAX(r->rawlen);
+	b.len = 0;
+	int grc = tk_geojson_record(&b, r, TK_JSON_RAW);
+	if (grc == 0)
+		fz_check_json(b.p, b.len);
+	else
+		FZ_CHECK(grc == 1 ? !r->has_pos && b.len == 0 : !fits);
+	b.len = 0;
+	int trc = tk_traccar_record(&b, r);
+	if (trc == 0)
+		fz_check_json(b.p, b.len);
+	else
+		FZ_CHECK(trc == 1 ? b.len == 0 : !fits);
 	return 0;
 }
 

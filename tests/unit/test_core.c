@@ -54,6 +54,55 @@ test_parse_numbers(void **state)
 	assert_int_equal(tk_parse_nmea("1261.0", 6, &d), -1);	/* 61 minutes */
 }
 
+/* The one duration syntax of every tool's time options. */
+static void
+test_parse_duration(void **state)
+{
+	static const struct {
+		const char	*in;
+		uint64_t	 max;
+		int		 rc;
+		uint64_t	 secs;
+		const char	*legend;
+	} v[] = {
+		{"30", 86400, 0, 30, "no unit: seconds"},
+		{"30s", 86400, 0, 30, "s: seconds"},
+		{"5m", 86400, 0, 300, "m: minutes"},
+		{"1h", 86400, 0, 3600, "h: hours"},
+		{"2d", 864000, 0, 172800, "d: days"},
+		{"0", 86400, 0, 0, "zero is a value (the caller sets the minimum)"},
+		{"1d", 86400, 0, 86400, "exactly max"},
+		{"86401", 86400, -1, 0, "one over max"},
+		{"2d", 86400, -1, 0, "over max through the unit"},
+		{"", 86400, -1, 0, "empty"},
+		{"s", 86400, -1, 0, "a unit alone"},
+		{"5x", 86400, -1, 0, "unknown unit"},
+		{"5ms", 86400, -1, 0, "two letters"},
+		{"1.5h", 86400, -1, 0, "no fractions"},
+		{"-5", 86400, -1, 0, "no sign"},
+		{"+5", 86400, -1, 0, "no plus sign"},
+		{" 5", 86400, -1, 0, "no spaces"},
+		{"5 m", 86400, -1, 0, "no space before the unit"},
+		{"5M", 86400, -1, 0, "units are lower case (M is not minutes)"},
+		{"999999999999d", UINT64_MAX, 0, 999999999999ull * 86400, "largest, no overflow"},
+		{"1000000000000", UINT64_MAX, -1, 0, "too many digits"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		uint64_t s = 12345;
+		int rc = tk_parse_duration(v[i].in, strlen(v[i].in), v[i].max, &s);
+		if (rc != v[i].rc || (rc == 0 && s != v[i].secs))
+			fail_msg("case %zu (%s): '%s' gave %d, %llu", i, v[i].legend, v[i].in, rc,
+			    (unsigned long long)s);
+		if (rc != 0 && s != 12345)
+			fail_msg("case %zu (%s): output written on failure", i, v[i].legend);
+	}
+	/* bounded by n: the bytes after n are not read */
+	uint64_t s;
+	assert_int_equal(tk_parse_duration("5mXYZ", 2, 86400, &s), 0);
+	assert_int_equal(s, 300);
+}
+
 static void
 test_time(void **state)
 {
@@ -165,6 +214,135 @@ test_json_record(void **state)
 	assert_int_equal(small.len, 0);
 }
 
+/* The other writers, on records built as the decoders build them
+ * (legend: what each case checks). */
+static void
+test_other_formats(void **state)
+{
+	struct tk_record r;
+	char out[8192];
+	struct tk_buf b = {out, 0, sizeof(out)};
+	(void)state;
+
+	/* a position with an alarm, attributes and a cell tower */
+	tk_rec_init(&r, TK_D_GPS103, TK_R_POSITION);
+	tk_rec_set_id(&r, "000070000012", 12);
+	r.server_time = 1220164168000;
+	r.fix_time = 1220164167294;
+	r.has_pos = r.valid = true;
+	r.lat = -22.573377;
+	r.lon = 113.905462;
+	r.has_speed = true;
+	r.speed = 12.5;
+	tk_rec_alarm(&r, "sos");
+	tk_rec_int(&r, "sat", 7);
+	tk_rec_bool(&r, "ignition", true);
+	struct tk_cell cell = {262, 2, true, -70, true, 4711, 1234};
+	tk_rec_cell(&r, &cell);
+	uint8_t raw[] = {0x28, 0x29};
+	r.raw = raw;
+	r.rawlen = sizeof(raw);
+
+	/* GeoJSON: a Point in lon lat order, the attributes as properties */
+	assert_int_equal(tk_geojson_record(&b, &r, TK_JSON_RAW), 0);
+	out[b.len] = '\0';
+	assert_string_equal(out,
+	    "{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":"
+	    "[113.905462,-22.573377]},\"properties\":{\"type\":\"position\",\"protocol\":"
+	    "\"gps103\",\"uniqueId\":\"000070000012\",\"serverTime\":\"2008-08-31T06:29:28.000Z\","
+	    "\"fixTime\":\"2008-08-31T06:29:27.294Z\",\"valid\":true,\"latitude\":-22.573377,"
+	    "\"longitude\":113.905462,\"speed\":12.5,\"alarm\":\"sos\",\"sat\":7,"
+	    "\"ignition\":true,\"network\":{\"cellTowers\":[{\"mobileCountryCode\":262,"
+	    "\"mobileNetworkCode\":2,\"locationAreaCode\":4711,\"cellId\":1234,"
+	    "\"signalStrength\":-70}]},\"raw\":\"2829\"}}\n");
+
+	/* Traccar: the envelope, +00:00 times, deviceTime from fixTime, zeros
+	 * for what Traccar defaults, the same deviceId in both halves */
+	b.len = 0;
+	assert_int_equal(tk_traccar_record(&b, &r), 0);
+	out[b.len] = '\0';
+	char want[2048], idn[24];
+	snprintf(idn, sizeof(idn), "%llu", (unsigned long long)tk_traccar_device_id("000070000012"));
+	snprintf(want, sizeof(want),
+	    "{\"position\":{\"deviceId\":%s,\"protocol\":\"gps103\","
+	    "\"serverTime\":\"2008-08-31T06:29:28.000+00:00\","
+	    "\"deviceTime\":\"2008-08-31T06:29:27.294+00:00\","
+	    "\"fixTime\":\"2008-08-31T06:29:27.294+00:00\",\"outdated\":false,\"valid\":true,"
+	    "\"latitude\":-22.573377,\"longitude\":113.905462,\"altitude\":0,\"speed\":12.5,"
+	    "\"course\":0,\"accuracy\":0,\"network\":{\"cellTowers\":[{\"mobileCountryCode\":262,"
+	    "\"mobileNetworkCode\":2,\"locationAreaCode\":4711,\"cellId\":1234,"
+	    "\"signalStrength\":-70}]},\"attributes\":{\"alarm\":\"sos\",\"sat\":7,"
+	    "\"ignition\":true}},\"device\":{\"id\":%s,\"name\":\"000070000012\","
+	    "\"uniqueId\":\"000070000012\",\"status\":\"online\","
+	    "\"lastUpdate\":\"2008-08-31T06:29:28.000+00:00\",\"attributes\":{}}}\n", idn, idn);
+	assert_string_equal(out, want);
+	/* the deviceId: stable, JavaScript-safe, differs between ids */
+	assert_true(tk_traccar_device_id("000070000012") < (1ull << 53));
+	assert_true(tk_traccar_device_id("000070000012") != tk_traccar_device_id("70000012"));
+	assert_true(tk_traccar_device_id("") != 0);
+
+	/* an alarm without a location: Traccar's outdated position at 0 0;
+	 * GeoJSON has nothing to draw */
+	tk_rec_init(&r, TK_D_TK103, TK_R_EVENT);
+	tk_rec_set_id(&r, "027044702512", 12);
+	r.device_time = 1220164167000;
+	tk_rec_alarm(&r, "powerCut");
+	b.len = 0;
+	assert_int_equal(tk_geojson_record(&b, &r, 0), 1);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(tk_traccar_record(&b, &r), 0);
+	out[b.len] = '\0';
+	assert_non_null(strstr(out, "\"deviceTime\":\"2008-08-31T06:29:27.000+00:00\","
+	    "\"fixTime\":\"2008-08-31T06:29:27.000+00:00\",\"outdated\":true,\"valid\":false,"
+	    "\"latitude\":0,\"longitude\":0,"));
+	assert_non_null(strstr(out, "\"attributes\":{\"alarm\":\"powerCut\"}}"));
+	assert_null(strstr(out, "serverTime"));	/* unknown: left out, not made up */
+
+	/* logins, heartbeats and records of no device: not Traccar positions */
+	static const enum tk_rtype skip[] = {TK_R_LOGIN, TK_R_HEARTBEAT};
+	for (size_t i = 0; i < 2; i++) {
+		tk_rec_init(&r, TK_D_TK103, skip[i]);
+		tk_rec_set_id(&r, "027044702512", 12);
+		b.len = 0;
+		assert_int_equal(tk_traccar_record(&b, &r), 1);
+		assert_int_equal(b.len, 0);
+	}
+	tk_rec_init(&r, TK_D_TK103, TK_R_POSITION);
+	r.has_pos = true;
+	assert_int_equal(tk_traccar_record(&b, &r), 1);
+
+	/* too small: unchanged */
+	tk_rec_init(&r, TK_D_TK103, TK_R_POSITION);
+	tk_rec_set_id(&r, "027044702512", 12);
+	r.has_pos = true;
+	struct tk_buf small = {out, 0, 60};
+	assert_int_equal(tk_geojson_record(&small, &r, 0), -1);
+	assert_int_equal(small.len, 0);
+	assert_int_equal(tk_traccar_record(&small, &r), -1);
+	assert_int_equal(small.len, 0);
+
+	/* CSV: the id always quoted; the .csvt has a type per header column,
+	 * latitude and longitude as the point */
+	b.len = 0;
+	assert_int_equal(tk_csv_header(&b), 0);
+	size_t hcols = 1;
+	for (size_t i = 0; i < b.len; i++)
+		hcols += out[i] == ',';
+	b.len = 0;
+	assert_int_equal(tk_csvt(&b), 0);
+	out[b.len] = '\0';
+	size_t tcols = 1;
+	for (size_t i = 0; i < b.len; i++)
+		tcols += out[i] == ',';
+	assert_int_equal(hcols, tcols);
+	assert_non_null(strstr(out, "\"String\",\"String\",\"String\",\"DateTime\""));
+	assert_non_null(strstr(out, "\"CoordY\",\"CoordX\""));
+	b.len = 0;
+	assert_int_equal(tk_csv_record(&b, &r), 0);
+	out[b.len] = '\0';
+	assert_non_null(strstr(out, "position,tk103,\"027044702512\","));
+}
+
 static void
 test_record_bounds(void **state)
 {
@@ -221,6 +399,14 @@ test_record_bounds(void **state)
 	assert_int_equal(tk_json_record(&b, &r, TK_JSON_RAW), 0);
 	assert_true(b.len > 6 * (TK_SBUF_MAX - 200));
 	assert_memory_equal(out + b.len - 2, "}\n", 2);
+	/* and the other writers in TK_FMT_MAX */
+	static char fout[TK_FMT_MAX(300)];
+	struct tk_buf fb = {fout, 0, sizeof(fout)};
+	assert_int_equal(tk_geojson_record(&fb, &r, TK_JSON_RAW), 0);
+	assert_memory_equal(fout + fb.len - 3, "}}\n", 3);
+	fb.len = 0;
+	assert_int_equal(tk_traccar_record(&fb, &r), 0);
+	assert_memory_equal(fout + fb.len - 3, "}}\n", 3);
 }
 
 /* Our escaper must produce exactly what strvisx(3) produces. */
@@ -720,10 +906,12 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_numbers),
+		cmocka_unit_test(test_parse_duration),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_checksums),
 		cmocka_unit_test(test_fmt_num),
 		cmocka_unit_test(test_json_record),
+		cmocka_unit_test(test_other_formats),
 		cmocka_unit_test(test_record_bounds),
 		cmocka_unit_test(test_fline_escape_matches_vis),
 		cmocka_unit_test(test_fline_roundtrip),

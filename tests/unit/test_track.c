@@ -304,6 +304,51 @@ test_export_escaping(void **state)
 	tk_track_free(&t);
 }
 
+/* RFC 7946 3.1.9: trips cut at the antimeridian (legend per case). */
+static void
+test_export_antimeridian(void **state)
+{
+	static const struct {
+		const char *legend;
+		double lon[4];
+		const char *geometry;
+	} cases[] = {
+		{"east over it: cut halfway between the fixes",
+		    {179.98, 179.99, -179.99, -179.98},
+		    "\"MultiLineString\",\"coordinates\":[[[179.98,-17],[179.99,-17.01],"
+		    "[180,-17.015]],[[-180,-17.015],[-179.99,-17.02],[-179.98,-17.03]]]"},
+		{"west over it",
+		    {-179.98, -179.99, 179.99, 179.98},
+		    "\"MultiLineString\",\"coordinates\":[[[-179.98,-17],[-179.99,-17.01],"
+		    "[-180,-17.015]],[[180,-17.015],[179.99,-17.02],[179.98,-17.03]]]"},
+		{"a fix on the line: each part keeps two positions",
+		    {180, -179.99, -179.98, -179.97},
+		    "\"MultiLineString\",\"coordinates\":[[[180,-17],[180,-17]],"
+		    "[[-180,-17],[-179.99,-17.01],[-179.98,-17.02],[-179.97,-17.03]]]"},
+		{"near it, not over it: a LineString",
+		    {179.96, 179.97, 179.98, 179.99},
+		    "\"LineString\",\"coordinates\":[[179.96,-17],"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tk_track t;
+		struct tk_track_opts o;
+		tk_track_defaults(&o);
+		o.min_trip_m = 100;
+		o.max_speed = 0;
+		tk_track_init(&t, &o);
+		for (int k = 0; k < 4; k++)
+			pt(&t, "ship", T0 + k * MIN, -17 - 0.01 * k, cases[i].lon[k], 20);
+		assert_int_equal(tk_track_finish(&t), 0);
+		assert_int_equal(t.dev[0]->ntrip, 1);
+		char *s = export(tk_export_geojson, &t, NULL);
+		if (strstr(s, cases[i].geometry) == NULL)
+			fail_msg("%s:\n%s", cases[i].legend, s);
+		free(s);
+		tk_track_free(&t);
+	}
+}
+
 int
 main(void)
 {
@@ -315,6 +360,7 @@ main(void)
 		cmocka_unit_test(test_thresholds),
 		cmocka_unit_test(test_bound),
 		cmocka_unit_test(test_export_escaping),
+		cmocka_unit_test(test_export_antimeridian),
 	};
 	return cmocka_run_group_tests_name("track", tests, NULL, NULL);
 }
