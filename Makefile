@@ -36,7 +36,7 @@ SANFLAGS     =
 endif
 
 # Every external library goes through pkg-config.
-PKGS         = libbsd-overlay libseccomp geos json-c libxml-2.0
+PKGS         = libbsd-overlay libseccomp geos json-c libxml-2.0 libcurl
 PKG_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)

@@ -75,6 +75,31 @@ cli_number(const char *opt, const char *s, long long min, long long max)
 	return v;
 }
 
+unsigned long long
+cli_size(const char *opt, const char *s, unsigned long long min, unsigned long long max)
+{
+	char num[32];
+	size_t n = strlen(s);
+	unsigned long long mult = 1;
+	const char *e = NULL;
+
+	if (n > 0 && strchr("kKmMgG", s[n - 1]) != NULL) {
+		mult = strchr("kK", s[n - 1]) ? 1ULL << 10 : strchr("mM", s[n - 1]) ?
+		    1ULL << 20 : 1ULL << 30;
+		n--;
+	}
+	if (n > 0 && n < sizeof(num)) {
+		memcpy(num, s, n);
+		num[n] = '\0';
+		long long v = strtonum(num, 0, (long long)(max / mult), &e);
+		if (e == NULL && (unsigned long long)v * mult >= min)
+			return (unsigned long long)v * mult;
+	}
+	warnx("%s %s: not a size from %llu to %llu bytes (a number, or with k, M, G)",
+	    opt, s, min, max);
+	exit(TK_EXIT_USAGE);
+}
+
 /* "90", "5m", "2d": the largest unit that divides the value. */
 static void
 fmt_duration(char *buf, size_t n, long long v)

@@ -39,6 +39,10 @@ void	cli_version(void) __attribute__((noreturn));
 int	cli_close_stdout(int rc);
 /* Parse a number within [min, max] or exit 2 naming the option. */
 long long cli_number(const char *opt, const char *s, long long min, long long max);
+/* A size in bytes, or with a suffix k, M or G (powers of 1024), within
+ * [min, max], or exit 2 naming the option. */
+unsigned long long cli_size(const char *opt, const char *s, unsigned long long min,
+	    unsigned long long max);
 /* A duration option in seconds within [min, max] (tk_parse_duration: 30,
  * 30s, 5m, 1h, 2d), or exit 2 naming the option. */
 long long cli_duration(const char *opt, const char *s, long long min, long long max);

@@ -72,28 +72,6 @@ logcb(void *arg, enum tk_log_level lv, const char *msg)
 	fprintf(stderr, "%s: %s\n", getprogname(), msg);
 }
 
-static size_t
-parse_size(const char *opt, const char *s)
-{
-	char num[32];
-	size_t n = strlen(s), mult = 1;
-	if (n > 0 && (s[n - 1] == 'k' || s[n - 1] == 'K')) {
-		mult = 1024;
-		n--;
-	} else if (n > 0 && (s[n - 1] == 'm' || s[n - 1] == 'M')) {
-		mult = 1024 * 1024;
-		n--;
-	}
-	if (n == 0 || n >= sizeof(num)) {
-		warnx("%s %s: not a size", opt, s);
-		exit(TK_EXIT_USAGE);
-	}
-	memcpy(num, s, n);
-	num[n] = '\0';
-	long long v = cli_number(opt, num, 1, (1LL << 40) / (long long)mult);
-	return (size_t)v * mult;
-}
-
 static void
 print_stats(struct tk_server *s)
 {
@@ -178,9 +156,7 @@ main(int argc, char *argv[])
 			o.family = AF_INET6;
 			break;
 		case 'B':
-			o.out_max = parse_size("-B", optarg);
-			if (o.out_max < 4096)
-				cli_usage_error(usage_text, "-B %s: at least 4096 bytes", optarg);
+			o.out_max = (size_t)cli_size("-B", optarg, 4096, 1ULL << 40);
 			break;
 		case 'b':
 			o.bind = optarg;

@@ -31,7 +31,10 @@ tk_dctx_begin(struct tk_dctx *c, enum tk_rtype t)
 	struct tk_record *r = c->r;
 	tk_rec_init(r, c->s->dialect, t);
 	r->server_time = c->recv_ms;
-	tk_strlcpyn(r->id, sizeof(r->id), c->s->id, strlen(c->s->id));
+	/* the session's id, NUL-terminated in an array of the same size:
+	 * one fixed-size copy (bytes after the NUL are never read) */
+	_Static_assert(sizeof(r->id) == sizeof(c->s->id), "id arrays differ");
+	memcpy(r->id, c->s->id, sizeof(r->id));
 	r->raw = c->frame;
 	r->rawlen = c->framelen;
 }
@@ -154,9 +157,10 @@ tk_decode(struct tk_session *s, const uint8_t *f, size_t n, int64_t recv_ms,
 	}
 	if (rc < 0 && c.err[0] == '\0')
 		snprintf(c.err, sizeof(c.err), "malformed %s frame", tk_dialect_name(s->dialect));
+	/* nearly always empty: no strlen for those */
 	if (err && errlen)
-		tk_strlcpyn(err, errlen, c.err, strlen(c.err));
+		tk_strlcpyn(err, errlen, c.err, c.err[0] ? strlen(c.err) : 0);
 	if (warn && warnlen)
-		tk_strlcpyn(warn, warnlen, c.warn, strlen(c.warn));
+		tk_strlcpyn(warn, warnlen, c.warn, c.warn[0] ? strlen(c.warn) : 0);
 	return rc < 0 ? -1 : (int)c.nemit;
 }

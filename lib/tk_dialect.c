@@ -5,14 +5,16 @@
 #include "tk_dialect.h"
 #include "tk_dialect_int.h"
 
-static const char *const names[TK_D__COUNT] = {
+/* Each name in an array of TK_DNAME_SIZE bytes (tk_dialect_int.h): the
+ * JSON writer copies a name with one fixed-size load. */
+static const char names[TK_D__COUNT][TK_DNAME_SIZE] = {
 	"unknown", "xexun", "tk103", "gps103", "xexun2", "xexun3", "gt06", "h02"
 };
 
 const char *
 tk_dialect_name(enum tk_dialect d)
 {
-	return (unsigned)d < TK_D__COUNT ? names[d] : "unknown";
+	return names[(unsigned)d < TK_D__COUNT ? d : TK_D_UNKNOWN];
 }
 
 int

@@ -21,6 +21,10 @@ TK_DIALECT_FNS(xexun3)
 TK_DIALECT_FNS(gt06)
 TK_DIALECT_FNS(h02)
 
+/* tk_dialect_name() returns a name inside an array of this many bytes
+ * (at most 7 characters and their NUL), so 8 bytes may be read from it. */
+#define TK_DNAME_SIZE	8
+
 /* Is c CR, LF or space? */
 static inline bool
 tk_is_ws(uint8_t c)

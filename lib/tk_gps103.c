@@ -39,6 +39,7 @@
 #include "tk_dialect_int.h"
 #include "tk_file.h"
 #include "tk_util.h"
+#include "tk_word_int.h"
 
 #define GPS103_FRAME_MAX	32768
 #define GPS103_IMEI_MAX		20	/* digits in an id we accept */
@@ -61,6 +62,22 @@ lit(const uint8_t *p, size_t n, const char *s, size_t sl)
 	return n >= sl && memcmp(p, s, sl) == 0;
 }
 #define LIT(p, n, s)	lit((p), (n), (s), sizeof(s) - 1)
+
+/* The first delimiter in p[j..lim), or lim.  Eight bytes at a time: a
+ * byte with bit 5 forced on is '*' for '*' and '\n' alone. */
+static size_t
+find_delim(const uint8_t *p, size_t j, size_t lim)
+{
+	for (; lim - j >= 8; j += 8) {
+		uint64_t w = tk_word(p + j);
+		uint64_t m = tk_word_eq(w | TK_W_ONES * 0x20, '*') | tk_word_eq(w, ';');
+		if (m)
+			return j + tk_word_first(m);
+	}
+	while (j < lim && !delim[p[j]])
+		j++;
+	return j;
+}
 
 /*
  * Where a gps103 frame starts inside segment p[0..n): at "imei:", "##,"
@@ -100,9 +117,7 @@ tk_gps103_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 			return TK_SCAN_MORE;
 		}
 		size_t start = i, lim = n - start > GPS103_FRAME_MAX ?
-		    start + GPS103_FRAME_MAX : n, j = start;
-		while (j < lim && !delim[p[j]])
-			j++;
+		    start + GPS103_FRAME_MAX : n, j = find_delim(p, start, lim);
 		size_t end;
 		if (j < lim) {
 			end = j + 1;		/* the delimiter stays in the frame */
@@ -141,6 +156,22 @@ digits(const uint8_t *p, size_t n)
 	while (k < n && k <= GPS103_IMEI_MAX && isdig(p[k]))
 		k++;
 	return k;
+}
+
+/* Is p[0..n) all digits?  Eight at a time, the last word overlapping. */
+static bool
+all_digits(const uint8_t *p, size_t n)
+{
+	if (n < 8) {
+		for (size_t i = 0; i < n; i++)
+			if (!isdig(p[i]))
+				return false;
+		return true;
+	}
+	uint64_t m = tk_word_nondigit(tk_word(p + n - 8));
+	for (size_t i = 0; i + 8 < n; i += 8)
+		m |= tk_word_nondigit(tk_word(p + i));
+	return m == 0;
 }
 
 /* Is p[0..n) only delimiters, commas and white space (a frame's end)? */
@@ -365,12 +396,44 @@ struct ltime {
 	int64_t	day_ms;		/* midnight of the local date, as if UTC */
 };
 
+/* The last local date parsed (YYMMDD) and its midnight: a sentence's
+ * date changes once a day (per thread). */
+static _Thread_local uint64_t ld_key = UINT64_MAX;
+static _Thread_local int64_t ld_ms;
+static _Thread_local bool ld_ok;
+
 static int
 parse_local(struct tk_span s, struct ltime *t)
 {
 	char dg[12];
 	size_t k = 0;
 
+	if (s.n == 12 && (tk_word_nondigit(tk_word(s.p)) |
+	    tk_word_nondigit(tk_word(s.p + 4))) == 0) {
+		/* YYMMDDhhmmss, the usual form: as below, the date's midnight
+		 * computed once per date */
+		uint64_t key = tk_word(s.p) & 0xffffffffffffull;
+		if (key == 0x303030303030ull && memcmp(s.p + 6, "000000", 6) == 0)
+			return 0;	/* all zeros: no time */
+		if (key != ld_key) {
+			ld_ok = tk_time_utc(2000 + d2(s.p), d2(s.p + 2), d2(s.p + 4), 0, 0, 0,
+			    0, &ld_ms) == 0;
+			ld_key = key;
+		}
+		if (!ld_ok)
+			return 0;
+		t->y = 2000 + d2(s.p);
+		t->mo = d2(s.p + 2);
+		t->d = d2(s.p + 4);
+		t->h = d2(s.p + 6);
+		t->mi = d2(s.p + 8);
+		t->s = d2(s.p + 10);
+		t->has_s = true;
+		t->day_ms = ld_ms;
+		if (t->h > 23 || t->mi > 59 || t->s > 60)
+			return -1;
+		return 1;
+	}
 	if (s.n == 0)
 		return 0;
 	if (s.n > 20)
@@ -780,8 +843,9 @@ sentence(struct tk_dctx *c, const uint8_t *s, size_t n)
 	size_t nf = tk_split((const char *)s, n, ',', f, GPS103_FIELDS);
 	if (nf > GPS103_FIELDS)
 		nf = GPS103_FIELDS;
-	size_t d = digits(s + 5, f[0].n - 5);
-	if (d == 0 || d != f[0].n - 5 || d >= TK_ID_MAX)
+	/* digits() counts up to GPS103_IMEI_MAX + 1: that many pass here */
+	size_t d = f[0].n - 5;
+	if (d == 0 || d > GPS103_IMEI_MAX + 1 || !all_digits(s + 5, d) || d >= TK_ID_MAX)
 		return tk_dctx_reject(c, "bad IMEI '%s'", show(f[0]).s);
 	tk_strlcpyn(c->s->id, sizeof(c->s->id), s + 5, d);
 	struct tk_span kw = fld(f, nf, 1);

@@ -6,6 +6,7 @@
  * creating processes and tracing are fatal in every profile.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 
 #include <seccomp.h>
@@ -57,6 +58,13 @@ static const int net_calls[] = {
 	SCMP_SYS(alarm), SCMP_SYS(setitimer), SCMP_SYS(sigaltstack),
 };
 
+/* what creating and running a thread needs besides clone(CLONE_THREAD);
+ * libcurl's resolver thread reports back through a socketpair */
+static const int thread_calls[] = {
+	SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(uname), SCMP_SYS(membarrier), SCMP_SYS(socketpair),
+};
+
 static const int fatal_calls[] = {
 	SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(fork), SCMP_SYS(vfork),
 	SCMP_SYS(ptrace), SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev),
@@ -80,7 +88,7 @@ int
 tk_harden(enum tk_harden_profile p)
 {
 	if (p != TK_HARDEN_STDIO && p != TK_HARDEN_FILES && p != TK_HARDEN_NET &&
-	    p != TK_HARDEN_NONE) {
+	    p != TK_HARDEN_CLIENT && p != TK_HARDEN_NONE) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -96,15 +104,27 @@ tk_harden(enum tk_harden_profile p)
 		return -1;
 	}
 	int rc = allow(f, base_calls, NELEM(base_calls));
-	if (rc == 0 && (p == TK_HARDEN_FILES || p == TK_HARDEN_NET))
+	if (rc == 0 && p != TK_HARDEN_STDIO)
 		rc = allow(f, file_calls, NELEM(file_calls));
-	if (rc == 0 && p == TK_HARDEN_NET)
+	if (rc == 0 && (p == TK_HARDEN_NET || p == TK_HARDEN_CLIENT))
 		rc = allow(f, net_calls, NELEM(net_calls));
-	/* threads may be created by no tool; a new process never */
+	if (rc == 0 && p == TK_HARDEN_CLIENT)
+		rc = allow(f, thread_calls, NELEM(thread_calls));
+	/* a new process never; threads only in the client profile */
 	for (size_t i = 0; rc == 0 && i < NELEM(fatal_calls); i++)
 		if (fatal_calls[i] >= 0)
 			rc = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, fatal_calls[i], 0);
-	if (rc == 0)
+	if (rc == 0 && p == TK_HARDEN_CLIENT) {
+		/* clone3's flags are out of reach of a filter: ENOSYS makes the C
+		 * library fall back to clone, whose flags are checked */
+		rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+		if (rc == 0)
+			rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+			    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+		if (rc == 0)
+			rc = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(clone), 1,
+			    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
+	} else if (rc == 0)
 		rc = seccomp_rule_add(f, SCMP_ACT_KILL_PROCESS, SCMP_SYS(clone), 0);
 	if (rc == 0)
 		rc = seccomp_load(f);

@@ -2,8 +2,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "tk_dialect_int.h"
 #include "tk_record.h"
 #include "tk_util.h"
+#include "tk_word_int.h"
 
 static const char *const rtype_names[TK_R__COUNT] = {
 	"position", "event", "login", "heartbeat", "reply", "photo"
@@ -276,7 +278,16 @@ static const uint64_t p10u64[20] = {
 static size_t
 fmt_u64(char *out, uint64_t v)
 {
-	size_t n = 1;
+	if (v < 100) {
+		/* most integer parts: one or two digits */
+		if (v < 10) {
+			out[0] = (char)('0' + v);
+			return 1;
+		}
+		memcpy(out, dpairs + 2 * v, 2);
+		return 2;
+	}
+	size_t n = 3;
 	while (n < 20 && v >= p10u64[n])
 		n++;
 	char *o = out + n;
@@ -300,6 +311,36 @@ fmt_i64(char *out, int64_t v)
 		return 1 + fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v);
 	}
 	return fmt_u64(out, (uint64_t)v);
+}
+
+/* fp (< 10^prec) as exactly prec digits with leading zeros; a case per
+ * precision in use, so the divisions are by constants (multiplies) */
+static inline void
+put_frac(char *f, uint64_t fp, int prec)
+{
+	switch (prec) {
+	case 1:
+		f[0] = (char)('0' + fp);
+		return;
+	case 2:
+		memcpy(f, dpairs + 2 * fp, 2);
+		return;
+	case 3:
+		f[0] = (char)('0' + fp / 100);
+		memcpy(f + 1, dpairs + 2 * (fp % 100), 2);
+		return;
+	case 6:
+		memcpy(f, dpairs + 2 * (fp / 10000), 2);
+		memcpy(f + 2, dpairs + 2 * (fp / 100 % 100), 2);
+		memcpy(f + 4, dpairs + 2 * (fp % 100), 2);
+		return;
+	default:
+		for (int i = prec; i > 0; i--) {
+			f[i - 1] = (char)('0' + fp % 10);
+			fp /= 10;
+		}
+		return;
+	}
 }
 
 static const double p10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
@@ -346,23 +387,15 @@ tk_fmt_num(char *out, double v, int prec)
 		out[n++] = '-';
 	n += fmt_u64(out + n, ip);
 	if (fp != 0) {
-		/* prec digits with leading zeros, then trailing zeros dropped */
-		int l = prec;
-		while (fp % 10 == 0) {
-			fp /= 10;
-			l--;
-		}
+		/* prec digits with leading zeros, then the trailing zeros
+		 * dropped (fp != 0: a digit other than 0 stops the trim) */
 		out[n++] = '.';
-		/* l digits, two at a time from the last */
 		char *f = out + n;
-		int i = l;
-		for (; i >= 2; i -= 2) {
-			memcpy(f + i - 2, dpairs + 2 * (fp % 100), 2);
-			fp /= 100;
-		}
-		if (i)
-			f[0] = (char)('0' + fp);
-		n += (size_t)l;
+		put_frac(f, fp, prec);
+		size_t l = (size_t)prec;
+		while (f[l - 1] == '0')
+			l--;
+		n += l;
 	}
 	out[n] = '\0';
 	return n;
@@ -454,6 +487,28 @@ json_body(char *o, const char *end, const uint8_t *s, size_t n)
 	static const char hx[] = "0123456789abcdef";
 
 	for (size_t i = 0; i < n;) {
+		if (n - i >= 8 && end - o >= 8) {
+			/* eight bytes at a time: copied whole, and kept up to
+			 * the first one that needs an escape */
+			uint64_t m = tk_word_json_special(tk_word(s + i));
+			memcpy(o, s + i, 8);
+			if (m == 0) {
+				o += 8;
+				i += 8;
+				if (i < n && n - i < 8 && (size_t)(end - o) >= n - i &&
+				    tk_word_json_special(tk_word(s + n - 8)) == 0) {
+					/* the tail in one word that overlaps the
+					 * plain word just written 1:1 */
+					memcpy(o - (i - (n - 8)), s + n - 8, 8);
+					o += n - i;
+					i = n;
+				}
+				continue;
+			}
+			size_t k = tk_word_first(m);
+			o += k;
+			i += k;
+		}
 		uint8_t c = s[i];
 		if (json_plain[c]) {
 			if (o == end)
@@ -700,9 +755,11 @@ w_network(char *o, const struct tk_record *r)
 	return o;
 }
 
-/* {"type":"position","protocol":" for each type */
+/* {"type":"position","protocol":" for each type, in arrays of HEAD_SIZE
+ * bytes: copied with one fixed-size copy */
+#define HEAD_SIZE	40
 #define TYPE_HEAD(t) "{\"type\":\"" t "\",\"protocol\":\""
-static const struct { const char *s; size_t n; } type_head[TK_R__COUNT] = {
+static const struct { char s[HEAD_SIZE]; size_t n; } type_head[TK_R__COUNT] = {
 #define TH(t) {TYPE_HEAD(t), sizeof(TYPE_HEAD(t)) - 1}
 	TH("position"), TH("event"), TH("login"), TH("heartbeat"), TH("reply"), TH("photo")
 #undef TH
@@ -721,15 +778,17 @@ tk_json_record(struct tk_buf *b, const struct tk_record *r, int flags)
 	char *o = b->p + b->len;
 	const char *end = b->p + b->cap;
 	struct tcache tc = {.n = 0};
-	size_t idn = strlen(r->id), aln = strlen(r->alarm);
+	size_t idn = strlen(r->id), aln = r->alarm[0] ? strlen(r->alarm) : 0;
 
 	if ((size_t)(end - o) < FIXED_MAX + 6 * (idn + aln) + 32)
 		return -1;
 	unsigned t = (unsigned)r->type < TK_R__COUNT ? (unsigned)r->type : TK_R_EVENT;
-	memcpy(o, type_head[t].s, type_head[t].n);
+	memcpy(o, type_head[t].s, HEAD_SIZE);
 	o += type_head[t].n;
-	for (const char *d = tk_dialect_name(r->dialect); *d; d++)
-		*o++ = *d;
+	/* the dialect name: eight bytes, up to its NUL (TK_DNAME_SIZE) */
+	uint64_t dw = tk_word(tk_dialect_name(r->dialect));
+	memcpy(o, tk_dialect_name(r->dialect), TK_DNAME_SIZE);
+	o += tk_word_first(tk_word_eq(dw, 0));
 	*o++ = '"';
 	if (idn) {
 		LIT(o, ",\"uniqueId\":");

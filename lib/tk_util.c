@@ -133,6 +133,37 @@ tk_parse_dec(const char *p, size_t n, double *out)
 		neg = p[0] == '-';
 		i = 1;
 	}
+	if (n - i <= 18) {
+		/* at most 18 digits: none is dropped and no limit applies, so
+		 * the digits accumulate without counting significance (the
+		 * same value as below) */
+		for (start = i; i < n; i++) {
+			unsigned d = (unsigned)(unsigned char)p[i] - '0';
+			if (d > 9)
+				break;
+			m = m * 10 + d;
+		}
+		bool any = i > start;
+		if (i < n) {
+			if (p[i] != '.')
+				return -1;
+			for (start = ++i; i < n; i++) {
+				unsigned d = (unsigned)(unsigned char)p[i] - '0';
+				if (d > 9)
+					return -1;
+				m = m * 10 + d;
+			}
+			frac = (unsigned)(i - start);
+			any |= frac > 0;
+		}
+		if (!any)
+			return -1;
+		double v = (double)m;
+		if (frac)
+			v /= pow10tab[frac];
+		*out = neg ? -v : v;
+		return 0;
+	}
 	/* the integer part: more than 18 significant digits is an error */
 	for (start = i; i < n; i++) {
 		unsigned d = (unsigned)(unsigned char)p[i] - '0';
@@ -186,8 +217,10 @@ tk_parse_hex(const char *p, size_t n, uint64_t *out)
 	return 0;
 }
 
-int
-tk_parse_nmea(const char *p, size_t n, double *deg)
+/* tk_parse_nmea by its definition: degrees by tk_parse_uint, minutes by
+ * tk_parse_dec */
+static int
+nmea_split(const char *p, size_t n, double *deg)
 {
 	const char *dot = memchr(p, '.', n);
 	size_t ip = dot ? (size_t)(dot - p) : n;	/* integer digits */
@@ -199,6 +232,38 @@ tk_parse_nmea(const char *p, size_t n, double *deg)
 	if (tk_parse_uint(p, ip - 2, 180, &d) != 0)
 		return -1;
 	if (tk_parse_dec(p + ip - 2, n - (ip - 2), &v) != 0 || v < 0 || v >= 60)
+		return -1;
+	*deg = (double)d + v / 60.0;
+	return 0;
+}
+
+int
+tk_parse_nmea(const char *p, size_t n, double *deg)
+{
+	/* One pass for the usual shape: 3 to 5 digits, then the end or a
+	 * '.' and up to 16 fraction digits.  The degrees and the minutes
+	 * are the same integers nmea_split's parsers compute, combined the
+	 * same way; anything else goes to nmea_split. */
+	size_t ip = 0;
+	uint64_t dd = 0;
+	while (ip < n && ip < 6 && (unsigned)(unsigned char)p[ip] - '0' <= 9)
+		dd = dd * 10 + ((unsigned char)p[ip++] - '0');
+	if (ip < 3 || ip > 5 || n - ip > 17 || (ip < n && p[ip] != '.'))
+		return nmea_split(p, n, deg);
+	uint64_t d = dd / 100, m = dd % 100;
+	unsigned frac = 0;
+	for (size_t i = ip + 1; i < n; i++, frac++) {
+		unsigned c = (unsigned)(unsigned char)p[i] - '0';
+		if (c > 9)
+			return -1;
+		m = m * 10 + c;
+	}
+	if (d > 180)
+		return -1;
+	double v = (double)m;
+	if (frac)
+		v /= pow10tab[frac];
+	if (v >= 60)
 		return -1;
 	*deg = (double)d + v / 60.0;
 	return 0;

@@ -44,6 +44,24 @@ tk_word_unprintable(uint64_t w)
 	return (((w - TK_W_ONES * 0x21) & ~w) | w | (w + TK_W_ONES)) & TK_W_HIGH;
 }
 
+/* The bytes of w a JSON string cannot carry as they are: controls (below
+ * 0x20), DEL, 8-bit bytes, '"' and '\\'.  As for tk_word_unprintable,
+ * the lowest set bit is exact. */
+static inline uint64_t
+tk_word_json_special(uint64_t w)
+{
+	return ((((w - TK_W_ONES * 0x20) & ~w) | w | (w + TK_W_ONES)) & TK_W_HIGH) |
+	    tk_word_eq(w, '"') | tk_word_eq(w, '\\');
+}
+
+/* The bytes of w that are not ASCII digits ('0'..'9'): the lowest set bit
+ * is exact. */
+static inline uint64_t
+tk_word_nondigit(uint64_t w)
+{
+	return ((w - TK_W_ONES * 0x30) | (w + TK_W_ONES * 0x46) | w) & TK_W_HIGH;
+}
+
 /* The index of the first flagged byte of a non-zero mask. */
 static inline unsigned
 tk_word_first(uint64_t m)

@@ -73,6 +73,32 @@ test_scan_table(void **state)
 	}
 }
 
+/* Each delimiter at every offset of a frame, after filler bytes of every
+ * kind but the delimiters (the scanner looks eight bytes at a time; '\n'
+ * and '*' differ in one bit, as do '\v' and '+'). */
+static void
+test_scan_delimiter_offsets(void **state)
+{
+	static const char delims[] = ";*\n";
+	static const char filler[] = "0123456789abcXYZ,.:-+ \v\x8a\xaa\xff";
+	uint8_t buf[64];
+	struct tk_scan_out o;
+	(void)state;
+	for (size_t d = 0; d < 3; d++) {
+		for (size_t len = 0; len < 40; len++) {
+			memcpy(buf, "imei:", 5);
+			for (size_t k = 0; k < len; k++)
+				buf[5 + k] = (uint8_t)filler[(k * 7 + len) % (sizeof(filler) - 1)];
+			buf[5 + len] = (uint8_t)delims[d];
+			memcpy(buf + 6 + len, "imei:", 5);
+			assert_int_equal(tk_scan(TK_D_GPS103, buf, 11 + len, false, &o),
+			    TK_SCAN_FRAME);
+			assert_int_equal(o.skip, 0);
+			assert_int_equal(o.len, 6 + len);
+		}
+	}
+}
+
 static void
 test_scan_too_long(void **state)
 {
@@ -470,6 +496,64 @@ test_decode_table(void **state)
 	}
 }
 
+/* The local date/time field (3) in its usual 12-digit form, decoded by a
+ * fast path that keeps the last date's midnight: each row against the
+ * fix time it must give (NULL: a position without a time; "reject": the
+ * frame is rejected).  Dates alternate so that the kept midnight is both
+ * reused and replaced. */
+static void
+test_local_time_forms(void **state)
+{
+	static const struct {
+		const char	*legend;
+		const char	*local, *utc;
+		const char	*want;
+	} rows[] = {
+		{"local +3 h: the day before in UTC", "151027025958", "235957.000",
+		    "2015-10-26T23:59:57.000Z"},
+		{"the same date again (kept midnight)", "151027030000", "000000.000",
+		    "2015-10-27T00:00:00.000Z"},
+		{"another date", "200229120000", "120000.000", "2020-02-29T12:00:00.000Z"},
+		{"back to the first date", "151027120000", "093000.500",
+		    "2015-10-27T09:30:00.500Z"},
+		{"all zeros: no time", "000000000000", "120000.000", NULL},
+		{"month 13: no calendar date, no time", "151327120000", "120000.000", NULL},
+		{"February 30: no time", "210230120000", "120000.000", NULL},
+		{"hour 24: rejected", "151027245958", "235957.000", "reject"},
+		{"minute 60: rejected", "151027026058", "235957.000", "reject"},
+		{"second 61: rejected", "151027025961", "235957.000", "reject"},
+		{"a letter among the digits: rejected", "15102702595x", "235957.000", "reject"},
+		{"no UTC time: the local time as is", "151027025958", "31.0",
+		    "2015-10-27T02:59:58.000Z"},
+	};
+	static struct got g;
+	char err[200], f[200];
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		print_message("local time: %s\n", rows[i].legend);
+		snprintf(f, sizeof(f), "imei:123456789012345,tracker,%s,,F,%s,A,2234.4026,N,"
+		    "11354.3277,E,0.00,;", rows[i].local, rows[i].utc);
+		int rc = decode1(f, &g, err);
+		if (rows[i].want && strcmp(rows[i].want, "reject") == 0) {
+			assert_int_equal(rc, -1);
+			continue;
+		}
+		assert_int_equal(rc, 1);
+		assert_true(g.r[0].has_pos);
+		if (rows[i].want == NULL) {
+			assert_true(g.r[0].fix_time == TK_TIME_NONE);
+		} else {
+			char t[32];
+			tk_fmt_time(t, g.r[0].fix_time);
+			assert_string_equal(t, rows[i].want);
+		}
+	}
+	/* IMEI lengths at the limit: 21 digits pass (as digits() counts), 22 not */
+	assert_int_equal(decode1("imei:123456789012345678901,tracker,,,L,;", &g, err), 1);
+	assert_string_equal(g.r[0].id, "123456789012345678901");
+	assert_int_equal(decode1("imei:1234567890123456789012,tracker,,,L,;", &g, err), -1);
+}
+
 static void
 test_session_id(void **state)
 {
@@ -746,11 +830,13 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scan_table),
+		cmocka_unit_test(test_scan_delimiter_offsets),
 		cmocka_unit_test(test_scan_too_long),
 		cmocka_unit_test(test_framer_chunks),
 		cmocka_unit_test(test_reply_id),
 		cmocka_unit_test(test_reply_small_cap),
 		cmocka_unit_test(test_decode_table),
+		cmocka_unit_test(test_local_time_forms),
 		cmocka_unit_test(test_session_id),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_truncated_and_mangled),
