@@ -15,6 +15,9 @@ LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
 MANDIR      ?= $(PREFIX)/share/man
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+COMPLETIONSDIR ?= $(PREFIX)/share/bash-completion/completions
+DOCDIR      ?= $(PREFIX)/share/doc/tk103-tools
 
 CC          ?= cc
 AR          ?= ar
@@ -36,7 +39,7 @@ SANFLAGS     =
 endif
 
 # Every external library goes through pkg-config.
-PKGS         = libbsd-overlay libseccomp geos json-c libxml-2.0 libcurl
+PKGS         = libbsd-overlay libseccomp geos json-c libxml-2.0 libcurl libnats
 PKG_CFLAGS  := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
@@ -64,7 +67,17 @@ ALL_LDFLAGS  = $(TK_LDFLAGS) $(LDFLAGS)
 LIB_SRCS    := $(sort $(wildcard lib/*.c))
 LIB_OBJS    := $(LIB_SRCS:%.c=$(O)/%.o)
 LIB_A        = $(O)/libtk103.a
-PUB_HDRS    := $(filter-out %_int.h,$(sort $(wildcard lib/tk*.h)))
+# The shared library: position-independent objects of their own, only tk_
+# symbols exported (lib/libtk103.map), the soname carries the major version.
+SO_MAJOR    := $(firstword $(subst ., ,$(VERSION)))
+LIB_SONAME   = libtk103.so.$(SO_MAJOR)
+LIB_SO       = $(O)/libtk103.so.$(VERSION)
+LIB_PIC_OBJS := $(LIB_SRCS:%.c=$(O)/pic/%.o)
+# The public API: tk103.h and the headers it includes, installed under
+# include/tk103/ (#include <tk103/tk103.h>); the others stay inside.
+PUB_HDRS    := lib/tk103.h $(addprefix lib/,$(shell sed -n \
+               's/^\#include "\(tk_[a-z0-9_]*\.h\)".*/\1/p' lib/tk103.h))
+UNITS       := $(patsubst dist/systemd/%.in,%,$(sort $(wildcard dist/systemd/*.service.in)))
 
 CLI_SRCS    := $(filter-out cmd/tk-%.c,$(sort $(wildcard cmd/*.c)))
 CLI_OBJS    := $(CLI_SRCS:%.c=$(O)/%.o)
@@ -97,9 +110,9 @@ endif
 .PHONY: all lib tools tests check check-unit check-cli check-man check-install check-valgrind deps demo \
         install uninstall clean bench fuzz fuzz-bins
 
-all: $(TOOL_BINS)
+all: $(TOOL_BINS) $(LIB_SO)
 
-lib: $(LIB_A)
+lib: $(LIB_A) $(LIB_SO)
 tools: $(TOOL_BINS)
 tests: $(UNIT_BINS)
 
@@ -112,6 +125,16 @@ $(LIB_A): $(LIB_OBJS)
 	@rm -f $@
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)$(AR) rcs $@ $(LIB_OBJS)
+
+$(O)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $< (PIC)")
+	$(Q)$(CC) $(ALL_CPPFLAGS) -fPIC $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB_SO): $(LIB_PIC_OBJS) lib/libtk103.map
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) -shared $(ALL_CFLAGS) $(ALL_LDFLAGS) -Wl,-soname,$(LIB_SONAME) \
+		-Wl,--version-script=lib/libtk103.map -o $@ $(LIB_PIC_OBJS) $(PKG_LIBS) -lm
 
 $(O)/bin/%: $(O)/cmd/%.o $(CLI_OBJS) $(LIB_A)
 	@mkdir -p $(@D)
@@ -182,11 +205,15 @@ bench: all
 # ---- install -----------------------------------------------------------
 install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) \
-	  $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	  $(DESTDIR)$(INCLUDEDIR)/tk103 $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+	  $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(COMPLETIONSDIR) $(DESTDIR)$(DOCDIR)
 	$(INSTALL) -m 0755 $(TOOL_BINS) $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
-	$(INSTALL) -m 0644 $(PUB_HDRS) $(DESTDIR)$(INCLUDEDIR)/
+	$(INSTALL) -m 0755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(LIB_SO)) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libtk103.so
+	$(INSTALL) -m 0644 $(PUB_HDRS) $(DESTDIR)$(INCLUDEDIR)/tk103/
 	@printf '%s\n' \
 	  'prefix=$(PREFIX)' 'exec_prefix=$${prefix}' \
 	  'libdir=$(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))' \
@@ -194,21 +221,34 @@ install: all
 	  'Name: libtk103' \
 	  'Description: TK103-family GPS tracker protocols: detection, framing, decoding, commands' \
 	  'Version: $(VERSION)' \
-	  'Requires: $(PKGS)' \
+	  'Requires.private: $(PKGS)' \
 	  'Cflags: -I$${includedir}' \
-	  'Libs: -L$${libdir} -ltk103 -lm' > $(DESTDIR)$(PKGCONFIGDIR)/libtk103.pc
+	  'Libs: -L$${libdir} -ltk103' \
+	  'Libs.private: -lm' > $(DESTDIR)$(PKGCONFIGDIR)/libtk103.pc
 	@chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/libtk103.pc
 	$(INSTALL) -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/
 	$(if $(MAN5),$(INSTALL) -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
 	$(if $(MAN7),$(INSTALL) -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
+	for u in $(UNITS); do \
+	  sed 's|@BINDIR@|$(BINDIR)|g' dist/systemd/$$u.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
+	  chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; done
+	$(INSTALL) -m 0644 dist/bash-completion/tk103-tools $(DESTDIR)$(COMPLETIONSDIR)/tk103-tools
+	for t in $(TOOLS); do ln -sf tk103-tools $(DESTDIR)$(COMPLETIONSDIR)/$$t; done
+	$(INSTALL) -m 0644 dist/logrotate/tk103-tools $(DESTDIR)$(DOCDIR)/logrotate.tk103-tools
 
 uninstall:
 	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%) $(DESTDIR)$(LIBDIR)/libtk103.a \
-	  $(PUB_HDRS:lib/%=$(DESTDIR)$(INCLUDEDIR)/%) \
+	  $(DESTDIR)$(LIBDIR)/$(notdir $(LIB_SO)) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME) \
+	  $(DESTDIR)$(LIBDIR)/libtk103.so \
+	  $(PUB_HDRS:lib/%=$(DESTDIR)$(INCLUDEDIR)/tk103/%) \
 	  $(DESTDIR)$(PKGCONFIGDIR)/libtk103.pc \
 	  $(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
 	  $(MAN5:man/%=$(DESTDIR)$(MANDIR)/man5/%) \
-	  $(MAN7:man/%=$(DESTDIR)$(MANDIR)/man7/%)
+	  $(MAN7:man/%=$(DESTDIR)$(MANDIR)/man7/%) \
+	  $(UNITS:%=$(DESTDIR)$(SYSTEMDUNITDIR)/%) \
+	  $(DESTDIR)$(COMPLETIONSDIR)/tk103-tools $(TOOLS:%=$(DESTDIR)$(COMPLETIONSDIR)/%) \
+	  $(DESTDIR)$(DOCDIR)/logrotate.tk103-tools
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/tk103 $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf build build-san build-clang build-fuzz

@@ -11,6 +11,8 @@
 #include <err.h>
 
 #include "cli.h"
+#include "tk_ctl.h"
+#include "tk_nats.h"
 
 void
 cli_init(int argc, char **argv)
@@ -162,6 +164,39 @@ cli_open_inputs(int argc, char **argv)
 			err(TK_EXIT_IO, "%s", argv[i]);
 	}
 	return fds;
+}
+
+bool
+cli_nats_option(int ch, const char *arg, struct tk_nats_opts *o, const char *usage)
+{
+	switch (ch) {
+	case CLI_OPT_NATS:
+		o->urls = arg;
+		return true;
+	case CLI_OPT_NATS_CA:
+		o->ca = arg;
+		return true;
+	case CLI_OPT_NATS_CREDS:
+		o->creds = arg;
+		return true;
+	case CLI_OPT_NATS_USER:
+		o->user = arg;
+		o->password = getenv("TK_NATS_PASSWORD");
+		return true;
+	case CLI_OPT_NATS_STREAM:
+		if (!tk_ctl_valid_id(arg, strlen(arg)))
+			cli_usage_error(usage, "--nats-stream %s: 1-31 of A-Za-z0-9_-", arg);
+		o->stream = arg;
+		return true;
+	}
+	return false;
+}
+
+void
+cli_nats_check(const struct tk_nats_opts *o, bool other, const char *usage)
+{
+	if (o->urls == NULL && (other || o->ca || o->creds || o->user || o->stream))
+		cli_usage_error(usage, "the --nats-* options need --nats");
 }
 
 /* Files not yet committed: removed at any exit (an error exit included). */

@@ -52,6 +52,27 @@ char	*cli_read_file(int fd, const char *name, size_t max, size_t *len);
 /* Open every input file named (or "-") before hardening; none: stdin.
  * Returns an array of max(argc, 1) descriptors, or exits 3 naming the file. */
 int	*cli_open_inputs(int argc, char **argv);
+/*
+ * The bus options every tool with --nats shares (tk-listen, tk-decode,
+ * tk-cmd): add CLI_NATS_LONGOPTS to the long options and hand each option
+ * to cli_nats_option, which fills o and returns true when it was one of
+ * them.  cli_nats_check: misuse (exit 2) when one was given without --nats.
+ * Their codes start at 0x1000, above the tools' own long-only options.
+ */
+enum {
+	CLI_OPT_NATS = 0x1000, CLI_OPT_NATS_CA, CLI_OPT_NATS_CREDS, CLI_OPT_NATS_USER,
+	CLI_OPT_NATS_STREAM
+};
+#define CLI_NATS_LONGOPTS \
+	{"nats",        required_argument, NULL, CLI_OPT_NATS}, \
+	{"nats-ca",     required_argument, NULL, CLI_OPT_NATS_CA}, \
+	{"nats-creds",  required_argument, NULL, CLI_OPT_NATS_CREDS}, \
+	{"nats-user",   required_argument, NULL, CLI_OPT_NATS_USER}, \
+	{"nats-stream", required_argument, NULL, CLI_OPT_NATS_STREAM}
+struct tk_nats_opts;
+bool	cli_nats_option(int ch, const char *arg, struct tk_nats_opts *o, const char *usage);
+void	cli_nats_check(const struct tk_nats_opts *o, bool other, const char *usage);
+
 /* Harden or die. */
 void	cli_harden(enum tk_harden_profile);
 

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,12 +18,18 @@
 #include <err.h>
 
 #include "cli.h"
+#include "tk_ctl.h"
+#include "tk_loop.h"
+#include "tk_nats.h"
 #include "tk_word_int.h"
 
 static const char usage_text[] =
     "usage: tk-decode [-qrsv] [-d dialect] [-f json|geojson|traccar|csv|frames]\n"
     "                 [-i auto|raw|lines|hex] [-o photodir] [-P dialect] [-u device]\n"
-    "                 [--csvt file] [file ...]\n";
+    "                 [--csvt file] [file ...]\n"
+    "       tk-decode --nats urls --durable name [--partition k/n] [--publish]\n"
+    "                 [--idle-exit seconds] [--ack-wait seconds] [--nats-ca file]\n"
+    "                 [--nats-creds file] [--nats-user user] [--nats-stream name]\n";
 
 static const char help_text[] =
     "Decode TK103-family tracker frames to JSON lines.\n"
@@ -43,6 +50,14 @@ static const char help_text[] =
     "  -v, --verbose        also report checksum warnings and skipped junk\n"
     "      --csvt FILE      with -f csv: write GDAL's column types to FILE (name it\n"
     "                       as the CSV file with a t appended: day.csv, day.csvt)\n"
+    "      --nats URLS      read frame lines from NATS JetStream (a worker)\n"
+    "      --durable NAME   the worker's durable consumer: resume where it stopped\n"
+    "      --partition K/N  worker K of N: only devices whose id hashes to K\n"
+    "      --publish        also publish each record on tk.pos.<device id>\n"
+    "      --idle-exit SECS exit after SECS without a message (default: never)\n"
+    "      --ack-wait SECS  a message not acknowledged in SECS comes again\n"
+    "                       (default 10; set when the consumer is created)\n"
+    "      --nats-ca, --nats-creds, --nats-user, --nats-stream: as tk-listen(1)\n"
     "  -h, --help           this help\n"
     "  -V, --version        print the version\n"
     "\n"
@@ -97,6 +112,10 @@ struct ctx {
 	unsigned long	 records, junk_bytes, bad_lines, photos_lost, disowned;
 	unsigned long	 unwritten;	/* records with no place in the format */
 	bool		 output_dead;
+	/* --nats */
+	struct tk_nats	*bus;
+	bool		 publish;
+	unsigned long	 redelivered, skipped, published;
 };
 
 static void
@@ -139,6 +158,20 @@ keep_dialect(const struct ctx *c, enum tk_dialect d)
 	return !c->have_filter_d || c->filter_d == d;
 }
 
+/* --publish: the record (its JSON, without the newline) on tk.pos.<id> */
+static void
+publish_record(struct ctx *c, const struct tk_record *r, const char *p, size_t n)
+{
+	char subj[64];
+	if (!tk_ctl_valid_id(r->id, strlen(r->id)))
+		return;
+	snprintf(subj, sizeof(subj), "tk.pos.%s", r->id);
+	if (n > 0 && p[n - 1] == '\n')
+		n--;
+	if (tk_nats_publish(c->bus, subj, NULL, p, n) == 0)
+		c->published++;
+}
+
 static int
 emit(void *arg, struct tk_record *r)
 {
@@ -153,6 +186,7 @@ emit(void *arg, struct tk_record *r)
 		return 0;
 	size_t need = TK_FMT_MAX(r->rawlen);
 	struct tk_buf *b = cli_out_reserve(&c->out, need);
+	size_t at = b->len;
 	int rc;
 	switch (c->fmt) {
 	case FMT_JSON:
@@ -172,6 +206,8 @@ emit(void *arg, struct tk_record *r)
 		warnx("record too large to write (frame %s)", r->id);
 	else if (rc > 0)
 		c->unwritten++;
+	else if (c->publish)
+		publish_record(c, r, b->p + at, b->len - at);
 	out_check(c);
 	return c->output_dead ? 1 : 0;
 }
@@ -645,6 +681,129 @@ run_file(struct ctx *c, int fd)
 	c->form = saved;
 }
 
+/* ---- the bus: a decoding worker ---------------------------------- */
+
+static volatile sig_atomic_t got_stop;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	got_stop = 1;
+}
+
+static void
+buslog(void *arg, enum tk_log_level lv, const char *msg)
+{
+	(void)arg;
+	(void)lv;
+	warnx("%s", msg);
+}
+
+/* The partition key of a message: the device id (the subject's last
+ * token), or for a connection not yet identified its peer. */
+static uint32_t
+part_hash(const char *subject, const char *line, size_t n)
+{
+	const char *k = strrchr(subject, '.');
+	size_t kl;
+	k = k ? k + 1 : subject;
+	kl = strlen(k);
+	if (kl == 1 && k[0] == '_') {
+		/* "TIME KIND TRANSPORT PEER ...": the fourth field */
+		const char *p = line, *end = line + n;
+		for (int f = 0; f < 3 && p < end; f++) {
+			const char *sp = memchr(p, ' ', (size_t)(end - p));
+			p = sp ? sp + 1 : end;
+		}
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		k = p;
+		kl = (size_t)((sp ? sp : end) - p);
+	}
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < kl; i++)
+		h = (h ^ (uint8_t)k[i]) * 16777619u;
+	return h;
+}
+
+/*
+ * Read frame lines through a durable pull consumer; each batch is decoded,
+ * written to stdout (flushed), and only then acknowledged, so that a
+ * worker killed at any point resumes with what it had not confirmed.
+ */
+static void
+run_nats(struct ctx *c, const char *durable, unsigned part_k, unsigned part_n,
+    int idle_exit_s, int ack_wait_s)
+{
+	char e[256], name[64];
+	size_t cap = LINE_MAX_BYTES;
+	uint8_t *scratch = malloc(cap);
+	const struct tk_nats_msg *m;
+	int64_t last = tk_mono_ms();
+
+	if (scratch == NULL)
+		err(TK_EXIT_IO, "malloc");
+	if (part_n > 1)
+		snprintf(name, sizeof(name), "%s-%u-of-%u", durable, part_k, part_n);
+	else
+		snprintf(name, sizeof(name), "%s", durable);
+	struct tk_nats_pull *p = NULL;
+	while (p == NULL && !got_stop) {
+		p = tk_nats_pull_new(c->bus, name, NULL, ack_wait_s, e, sizeof(e));
+		if (p == NULL) {
+			/* no server, no stream yet: say so once, keep trying */
+			static bool said;
+			if (!said)
+				warnx("%s (retrying)", e);
+			said = true;
+			tk_nats_poll(c->bus, 1000);
+			if (idle_exit_s && tk_mono_ms() - last >= idle_exit_s * 1000LL)
+				break;
+		}
+	}
+	c->fname = "(nats)";
+	while (p != NULL && !got_stop && !c->output_dead) {
+		tk_nats_poll(c->bus, 0);
+		int k = tk_nats_pull_fetch(p, 256, 1000, &m, e, sizeof(e));
+		if (k < 0) {
+			warnx("%s", e);
+			tk_nats_poll(c->bus, 1000);
+			continue;
+		}
+		if (k == 0) {
+			if (idle_exit_s && tk_mono_ms() - last >= idle_exit_s * 1000LL)
+				break;
+			continue;
+		}
+		last = tk_mono_ms();
+		for (int i = 0; i < k; i++) {
+			size_t n = m[i].len;
+			c->lineno++;
+			if (m[i].delivered > 1)
+				c->redelivered++;
+			if (part_n > 1 && part_hash(m[i].subject, m[i].data, n) % part_n !=
+			    part_k - 1) {
+				c->skipped++;
+				continue;
+			}
+			while (n && (m[i].data[n - 1] == '\n' || m[i].data[n - 1] == '\r'))
+				n--;
+			if (n > 0 && n < cap)
+				do_fline(c, m[i].data, n, scratch, cap);
+		}
+		cli_out_flush(&c->out);
+		out_check(c);
+		if (c->output_dead)
+			break;		/* not written: not acknowledged */
+		for (int i = 0; i < k; i++)
+			if (tk_nats_pull_ack(p, i) != 0)
+				warnx("nats: ack of stream message %llu failed: it will come again",
+				    (unsigned long long)m[i].stream_seq);
+	}
+	tk_nats_pull_free(p);
+	free(scratch);
+}
+
 /* The .csvt sidecar: constant, so written (and checked) before any input. */
 static void
 write_csvt(const char *path)
@@ -681,9 +840,18 @@ summary(const struct ctx *c)
 		fprintf(stderr, ", %lu not written (%s)", c->unwritten,
 		    c->fmt == FMT_GEOJSON ? "no location" :
 		    "logins, heartbeats and records without a device id");
+<<<<<<< HEAD
 	if (c->disowned)
 		fprintf(stderr, ", %lu frames of sessions in identity conflict or refused "
 		    "(not decoded)", c->disowned);
+=======
+	if (c->bus != NULL)
+		fprintf(stderr, ", %lu redelivered", c->redelivered);
+	if (c->skipped)
+		fprintf(stderr, ", %lu for other partitions", c->skipped);
+	if (c->publish)
+		fprintf(stderr, ", %lu published", c->published);
+>>>>>>> main
 	fputc('\n', stderr);
 	for (int d = 0; d < TK_D__COUNT; d++)
 		if (c->frames[d])
@@ -709,11 +877,21 @@ main(int argc, char *argv[])
 		{"strict",    no_argument,       NULL, 's'},
 		{"verbose",   no_argument,       NULL, 'v'},
 		{"version",   no_argument,       NULL, 'V'},
+		{"durable",   required_argument, NULL, 'D'},
+		{"partition", required_argument, NULL, 'K'},
+		{"publish",   no_argument,       NULL, 'B'},
+		{"idle-exit", required_argument, NULL, 'I'},
+		{"ack-wait",  required_argument, NULL, 'W'},
+		CLI_NATS_LONGOPTS,
 		{NULL, 0, NULL, 0}
 	};
 	static struct ctx c;
 	const char *csvt = NULL;
 	int ch, rc = TK_EXIT_OK;
+	struct tk_nats_opts no = {.log = buslog, .replicas = 1};
+	const char *durable = NULL;
+	unsigned part_k = 1, part_n = 1;
+	int idle_exit = 0, ack_wait = 10;
 
 	cli_init(argc, argv);
 	c.force_d = TK_D_UNKNOWN;
@@ -776,15 +954,50 @@ main(int argc, char *argv[])
 			break;
 		case 'V':
 			cli_version();
+		case 'D':
+			if (!tk_ctl_valid_id(optarg, strlen(optarg)))
+				cli_usage_error(usage_text, "--durable %s: 1-31 of A-Za-z0-9_-",
+				    optarg);
+			durable = optarg;
+			break;
+		case 'K': {
+			char *sl = strchr(optarg, '/');
+			if (sl == NULL)
+				cli_usage_error(usage_text, "--partition %s: K/N", optarg);
+			*sl = '\0';
+			part_n = (unsigned)cli_number("--partition", sl + 1, 1, 1024);
+			part_k = (unsigned)cli_number("--partition", optarg, 1, part_n);
+			break;
+		}
+		case 'B':
+			c.publish = true;
+			break;
+		case 'I':
+			idle_exit = (int)cli_number("--idle-exit", optarg, 1, 86400);
+			break;
+		case 'W':
+			ack_wait = (int)cli_number("--ack-wait", optarg, 1, 3600);
+			break;
 		case OPT_CSVT:
 			csvt = optarg;
 			break;
 		default:
-			cli_usage_error(usage_text, NULL);
+			if (!cli_nats_option(ch, optarg, &no, usage_text))
+				cli_usage_error(usage_text, NULL);
 		}
 	}
 	argc -= optind;
 	argv += optind;
+	cli_nats_check(&no, durable || part_n > 1 || c.publish || idle_exit, usage_text);
+	if (no.urls != NULL) {
+		if (durable == NULL)
+			cli_usage_error(usage_text, "--nats needs --durable NAME");
+		if (argc > 0)
+			cli_usage_error(usage_text, "--nats reads no files");
+		if (c.form != IN_AUTO && c.form != IN_LINES)
+			cli_usage_error(usage_text, "--nats reads frame lines only");
+		c.form = IN_LINES;
+	}
 	if (c.force_d != TK_D_UNKNOWN && c.form == IN_LINES)
 		cli_usage_error(usage_text, "-P applies to raw and hex input only");
 	if (csvt && c.fmt != FMT_CSV)
@@ -798,13 +1011,30 @@ main(int argc, char *argv[])
 	if (c.photo_dir)
 		cli_check_dir("-o", c.photo_dir);
 	int nf = argc ? argc : 1;
-	int *fds = cli_open_inputs(argc, argv);
-	cli_harden(c.photo_dir ? TK_HARDEN_FILES : TK_HARDEN_STDIO);
+	int *fds = NULL;
+	if (no.urls != NULL) {
+		char e[256];
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_stop;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		if ((c.bus = tk_nats_new(&no, e, sizeof(e))) == NULL)
+			errx(TK_EXIT_IO, "%s", e);
+		nf = 0;
+		cli_harden(TK_HARDEN_CLIENT);
+	} else {
+		fds = cli_open_inputs(argc, argv);
+		cli_harden(c.photo_dir ? TK_HARDEN_FILES : TK_HARDEN_STDIO);
+	}
 
 	cli_out_init(&c.out, STDOUT_FILENO, 1 << 18);
 	if (c.fmt == FMT_CSV)
 		tk_csv_header(cli_out_reserve(&c.out, 512));
 	c.recv_ms = TK_TIME_NONE;
+	if (c.bus != NULL)
+		run_nats(&c, durable, part_k, part_n, idle_exit, ack_wait);
 	for (int i = 0; i < nf && !c.output_dead; i++) {
 		c.fname = argc ? argv[i] : "(stdin)";
 		if (argc && strcmp(argv[i], "-") == 0)
@@ -821,6 +1051,7 @@ main(int argc, char *argv[])
 	}
 	free(fds);
 	cli_out_free(&c.out);
+	tk_nats_free(c.bus);
 	if (!c.quiet)
 		summary(&c);
 	unsigned long rej = c.bad_lines;

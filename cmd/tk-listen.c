@@ -20,12 +20,20 @@
 #include <err.h>
 
 #include "cli.h"
+#include "tk_nats.h"
 #include "tk_server.h"
+#include "tk_sink.h"
 
 static const char usage_text[] =
     "usage: tk-listen [-46v] [-B size] [-b address] [-C max] [-c max] [-G group]\n"
     "                 [-m bytes] [-p port] [-S socket] [-t duration] [-u user]\n"
+<<<<<<< HEAD
     "                 [--port-file file] [--takeover duration]\n";
+=======
+    "                 [--port-file file] [--reuseport] [--nats urls [--name name]\n"
+    "                 [--nats-ca file] [--nats-creds file] [--nats-user user]\n"
+    "                 [--nats-replicas n] [--nats-stream name]]\n";
+>>>>>>> main
 
 static const char help_text[] =
     "Receive TK103-family trackers on one port (TCP and UDP) and write every\n"
@@ -41,6 +49,15 @@ static const char help_text[] =
     "  -m, --max-frame BYTES   longest frame (default: per dialect)\n"
     "  -p, --port PORT         port (default 8888; 0: any free port)\n"
     "      --port-file FILE    write the port number to FILE\n"
+    "      --reuseport         share the port with other tk-listen (SO_REUSEPORT)\n"
+    "      --nats URLS         frame lines to NATS JetStream instead of stdout\n"
+    "                          (nats://host:port or tls://..., comma-separated)\n"
+    "      --name NAME         this instance in the registry (default HOST:PORT)\n"
+    "      --nats-ca FILE      CA certificates for tls:// servers\n"
+    "      --nats-creds FILE   NATS credentials file\n"
+    "      --nats-user USER    NATS user (password in $TK_NATS_PASSWORD)\n"
+    "      --nats-replicas N   replicas when creating the stream (default 1)\n"
+    "      --nats-stream NAME  the stream (default TK_FRAMES)\n"
     "  -S, --socket PATH       control socket (LIST, STATS, SEND, WATCH, QUEUE ...)\n"
     "  -t, --timeout DURATION  close idle connections (default 10m, 0: never;\n"
     "                          seconds, or 30s, 5m, 1h, 2d)\n"
@@ -54,7 +71,7 @@ static const char help_text[] =
     "\n"
     "Signals: INT/TERM stop (flush, close lines), USR1 prints counters.\n"
     "Exit status: 0 stopped by a signal, 2 usage, 3 I/O error, 4 stdout closed.\n"
-    "See tk-listen(1), tk-frame(5).\n";
+    "See tk-listen(1), tk-frame(5), tk103-scaling(7).\n";
 
 /* long options without a short one */
 enum { OPT_TAKEOVER = 256 };
@@ -76,6 +93,33 @@ logcb(void *arg, enum tk_log_level lv, const char *msg)
 	(void)arg;
 	(void)lv;
 	fprintf(stderr, "%s: %s\n", getprogname(), msg);
+}
+
+/* --nats: the bus sink over the connection made before the server */
+static struct tk_sink *
+make_nats_sink(void *arg, struct tk_loop *loop, char *err, size_t errlen)
+{
+	struct tk_nats *n = arg;
+	struct tk_sink *k;
+
+	if (tk_nats_attach(n, loop) != 0 || (k = tk_nats_sink_new(n, 0)) == NULL) {
+		snprintf(err, errlen, "nats: %s", strerror(errno ? errno : ENOMEM));
+		return NULL;
+	}
+	return k;
+}
+
+static void
+default_name(char *out, size_t cap, unsigned port)
+{
+	char h[256];
+	if (gethostname(h, sizeof(h)) != 0)
+		snprintf(h, sizeof(h), "localhost");
+	h[sizeof(h) - 1] = '\0';
+	if (port != 0)
+		snprintf(out, cap, "%.64s:%u", h, port);
+	else
+		snprintf(out, cap, "%.64s:p%ld", h, (long)getpid());
 }
 
 static void
@@ -131,6 +175,10 @@ main(int argc, char *argv[])
 		{"max-frame",   required_argument, NULL, 'm'},
 		{"port",        required_argument, NULL, 'p'},
 		{"port-file",   required_argument, NULL, 'P'},
+		{"reuseport",   no_argument,       NULL, 'R'},
+		{"name",        required_argument, NULL, 'n'},
+		{"nats-replicas", required_argument, NULL, 'r'},
+		CLI_NATS_LONGOPTS,
 		{"socket",      required_argument, NULL, 'S'},
 		{"takeover",    required_argument, NULL, OPT_TAKEOVER},
 		{"timeout",     required_argument, NULL, 't'},
@@ -145,6 +193,8 @@ main(int argc, char *argv[])
 		.max_per_peer = 1000, .log = logcb,
 	};
 	const char *port_file = NULL, *user = NULL;
+	struct tk_nats_opts no = {.replicas = 1, .log = logcb};
+	char name[TK_NATS_NAME_MAX];
 	bool c_given = false;
 	int ch, rc = TK_EXIT_OK;
 
@@ -196,6 +246,19 @@ main(int argc, char *argv[])
 		case 'P':
 			port_file = optarg;
 			break;
+		case 'R':
+			o.reuseport = true;
+			break;
+		case 'n':
+			if (strlen(optarg) == 0 || strlen(optarg) >= TK_NATS_NAME_MAX)
+				cli_usage_error(usage_text, "--name %s: 1 to %d bytes", optarg,
+				    TK_NATS_NAME_MAX - 1);
+			no.name = optarg;
+			break;
+		case 'r':
+			no.replicas = (int)cli_number("--nats-replicas", optarg, 1, 5);
+			break;
+
 		case 'S':
 			o.ctl_path = optarg;
 			break;
@@ -216,13 +279,15 @@ main(int argc, char *argv[])
 		case 'V':
 			cli_version();
 		default:
-			cli_usage_error(usage_text, NULL);
+			if (!cli_nats_option(ch, optarg, &no, usage_text))
+				cli_usage_error(usage_text, NULL);
 		}
 	}
 	if (optind != argc)
 		cli_usage_error(usage_text, "unexpected argument: %s", argv[optind]);
 	if (o.ctl_group && o.ctl_path == NULL)
 		cli_usage_error(usage_text, "-G needs -S");
+	cli_nats_check(&no, no.name || no.replicas != 1, usage_text);
 
 	struct passwd *pw = NULL;
 	if (user != NULL && (pw = getpwnam(user)) == NULL)
@@ -254,14 +319,27 @@ main(int argc, char *argv[])
 			errc(TK_EXIT_IO, pe, "--port-file %s", port_file);
 	}
 	char e[256];
+	struct tk_nats *bus = NULL;
+	if (no.urls != NULL) {
+		if (no.name == NULL) {
+			default_name(name, sizeof(name), o.port);
+			no.name = name;
+		}
+		if ((bus = tk_nats_new(&no, e, sizeof(e))) == NULL)
+			errx(TK_EXIT_IO, "%s", e);
+		o.make_sink = make_nats_sink;
+		o.sink_arg = bus;
+	}
 	struct tk_server *s = tk_server_new(&o, e, sizeof(e));
 	if (s == NULL) {
+		tk_nats_free(bus);
 		if (port_file != NULL)
 			tk_afile_abort(&pf);
 		errx(TK_EXIT_IO, "%s", e);
 	}
 	if (port_file != NULL && write_port_file(&pf, tk_server_port(s)) != 0) {
 		tk_server_free(s);
+		tk_nats_free(bus);
 		return TK_EXIT_IO;
 	}
 	char d[512];
@@ -274,7 +352,7 @@ main(int argc, char *argv[])
 		if (pw->pw_uid != 0 && setuid(0) == 0)
 			errx(TK_EXIT_SOFTWARE, "-u %s: could regain root", user);
 	}
-	cli_harden(TK_HARDEN_NET);
+	cli_harden(bus != NULL ? TK_HARDEN_CLIENT : TK_HARDEN_NET);
 
 	while (!got_stop) {
 		if (got_usr1) {
@@ -282,7 +360,7 @@ main(int argc, char *argv[])
 			print_stats(s);
 		}
 		if (tk_server_run(s, 1000) != 0) {
-			if (errno == EPIPE) {
+			if (errno == EPIPE && bus == NULL) {
 				warnx("stdout: the reader went away (broken pipe); stopping");
 				rc = TK_EXIT_PIPE;
 			} else {
@@ -311,6 +389,11 @@ main(int argc, char *argv[])
 	}
 	if (o.verbose)
 		print_stats(s);
+	uint64_t lost = tk_server_undelivered(s);
+	if (bus != NULL && lost > 0)
+		warnx("nats: %llu line(s) not acknowledged by the stream at exit",
+		    (unsigned long long)lost);
 	tk_server_free(s);
+	tk_nats_free(bus);
 	return cli_close_stdout(rc);
 }

@@ -59,10 +59,12 @@ static const int net_calls[] = {
 };
 
 /* what creating and running a thread needs besides clone(CLONE_THREAD);
- * libcurl's resolver thread reports back through a socketpair */
+ * libcurl's resolver thread reports back through a socketpair, libnats's
+ * threads hand their events over through an eventfd */
 static const int thread_calls[] = {
-	SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(sched_getaffinity),
-	SCMP_SYS(uname), SCMP_SYS(membarrier), SCMP_SYS(socketpair),
+	SCMP_SYS(set_robust_list), SCMP_SYS(get_robust_list), SCMP_SYS(rseq),
+	SCMP_SYS(sched_getaffinity), SCMP_SYS(uname), SCMP_SYS(membarrier),
+	SCMP_SYS(socketpair), SCMP_SYS(eventfd2),
 };
 
 static const int fatal_calls[] = {

@@ -10,7 +10,7 @@ enum tk_harden_profile {
 	TK_HARDEN_STDIO,	/* read/write open descriptors, memory, exit: tk-decode, tk-geofence */
 	TK_HARDEN_FILES,	/* + open/create/rename files: tk-track, tk-decode -o, tk-geofence --state */
 	TK_HARDEN_NET,		/* + sockets, epoll, timers: tk-listen, tk-sim, tk-cmd */
-	TK_HARDEN_CLIENT,	/* + threads (libcurl's resolver): tk-forward */
+	TK_HARDEN_CLIENT,	/* + threads: tk-forward (libcurl's resolver), --nats (libnats) */
 	TK_HARDEN_NONE
 };
 

@@ -97,6 +97,20 @@ struct sess {
 	uint8_t		 reaping;
 	uint8_t		 replacing;	/* being replaced: no held commands */
 	uint32_t	 junkrun;	/* TCP: junk bytes since the last frame */
+	uint32_t	 held;		/* replies waiting for the bus's ack */
+};
+
+/*
+ * A reply held until the bus acknowledged the frame it answers (ACK after
+ * persist): the device keeps the report until it sees the ACK, so a
+ * listener that dies before the ack loses nothing.
+ */
+struct held {
+	struct held	*next;
+	struct sess	*x;		/* NULL: the session closed meanwhile */
+	uint64_t	 seq;		/* the frame line's sequence number */
+	uint8_t		 len;
+	uint8_t		 data[TK_REPLY_MAX];
 };
 
 struct lsock {
@@ -136,8 +150,12 @@ struct stats {
 	uint64_t	 bytes_in, junk_bytes, replies_sent, protocol_errors;
 	uint64_t	 udp_drops, commands_sent, commands_queued, commands_expired;
 	uint64_t	 accept_backoffs, send_errors;
+<<<<<<< HEAD
 	uint64_t	 id_conflicts, id_takeovers, conflict_frames, devices_expired;
 	uint64_t	 devices_unregistered;
+=======
+	uint64_t	 replies_held, replies_dropped;
+>>>>>>> main
 	size_t		 out_high;
 };
 
@@ -152,6 +170,8 @@ struct tk_server {
 	bool		 paused;
 	int		 fatal;		/* errno of a fatal output error */
 	size_t		 high, low;
+	struct held	*held, *held_tail;	/* replies in sequence order */
+	uint64_t	 acked_seq;	/* the sink's delivered watermark */
 	/* sessions */
 	struct lru	 tcp, udp;
 	struct sess	**udph;
@@ -661,6 +681,7 @@ establish(struct sess *x)
 	d->frames = 0;
 }
 
+<<<<<<< HEAD
 /* x lets go of its device (closing): an offline device, or one its
  * contenders may now take. */
 static void
@@ -695,6 +716,82 @@ may_take_over(const struct sess *x)
 
 static int on_frame(void *, enum tk_dialect, const uint8_t *, size_t, uint64_t);
 static void on_junk(void *, const uint8_t *, size_t, uint64_t);
+=======
+/*
+ * Does the device keep a report until this reply (its ACK) comes?  Then
+ * the reply waits for the bus.  xexun2 devices resend an unacknowledged
+ * report; the other dialects' replies are handshakes (login, heartbeat)
+ * that no report waits for.
+ */
+static bool
+reply_is_ack(enum tk_dialect d)
+{
+	return d == TK_D_XEXUN2;
+}
+
+static void
+hold_reply(struct sess *x, uint64_t seq, const uint8_t *r, size_t n)
+{
+	struct tk_server *s = x->srv;
+	struct held *h;
+
+	if (seq <= s->acked_seq) {
+		if (sess_send(x, r, n) == 0)
+			s->st.replies_sent++;
+		return;
+	}
+	if ((h = malloc(sizeof(*h))) == NULL) {
+		s->st.replies_dropped++;
+		return;
+	}
+	h->next = NULL;
+	h->x = x;
+	h->seq = seq;
+	h->len = (uint8_t)n;
+	memcpy(h->data, r, n);
+	if (s->held_tail)
+		s->held_tail->next = h;
+	else
+		s->held = h;
+	s->held_tail = h;
+	x->held++;
+	s->st.replies_held++;
+}
+
+/* The sink's watermark moved: send the replies it covers. */
+static void
+on_delivered(void *arg, uint64_t seq)
+{
+	struct tk_server *s = arg;
+	struct held *h;
+
+	s->acked_seq = seq;
+	while ((h = s->held) != NULL && h->seq <= seq) {
+		s->held = h->next;
+		if (s->held == NULL)
+			s->held_tail = NULL;
+		struct sess *x = h->x;
+		if (x != NULL) {
+			x->held--;
+			if (!x->closing && sess_send(x, h->data, h->len) == 0)
+				s->st.replies_sent++;
+		}
+		free(h);
+	}
+}
+
+/* A closing session's held replies are dropped (the device resends). */
+static void
+unhold(struct sess *x)
+{
+	for (struct held *h = x->srv->held; h != NULL && x->held > 0; h = h->next)
+		if (h->x == x) {
+			h->x = NULL;
+			x->held--;
+			x->srv->st.replies_dropped++;
+		}
+}
+>>>>>>> main
 
 struct feed {
 	struct sess	*x;
@@ -854,7 +951,12 @@ on_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
 	uint8_t r[TK_REPLY_MAX];
 	size_t rn = tk_reply(d, f, n, r, sizeof(r));
 	if (rn > 0 && rn <= sizeof(r)) {
-		if (sess_send(x, r, rn) == 0)
+		if (tk_sink_durable(s->sink) && reply_is_ack(d)) {
+			if (e.seq == 0)
+				s->st.replies_dropped++;	/* lost: the device resends */
+			else
+				hold_reply(x, e.seq, r, rn);
+		} else if (sess_send(x, r, rn) == 0)
 			s->st.replies_sent++;
 	}
 	deliver_queued(x);
@@ -915,6 +1017,8 @@ sess_close(struct sess *x, enum reason r)
 		if (x->wlen > x->woff)
 			sess_flush_w(x);
 	}
+	if (x->held)
+		unhold(x);
 	emit_text(s, TK_F_CLOSE, x, reasons[r]);
 	char w[128];
 	logf_(s, TK_LOG_INFO, "%s: closed (%s)", who(x, w, sizeof(w)), reasons[r]);
@@ -1543,7 +1647,8 @@ open_sock(struct tk_server *s, int fam, const void *host, bool udp, uint16_t por
 		memcpy(&ls->addr.in.sin_addr, host, 4);
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (s->o.reuseport)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(fd, &ls->addr.sa, sa_len(&ls->addr)) != 0 ||
 	    (!udp && listen(fd, 1024) != 0)) {
 		int e = errno;
@@ -1759,7 +1864,7 @@ tk_server_new(const struct tk_server_opts *o, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 	if (s->sink == NULL)
 		goto fail;
-	struct tk_sink_cb cb = {NULL, on_drained, s};
+	struct tk_sink_cb cb = {on_delivered, on_drained, s};
 	tk_sink_set_cb(s->sink, &cb);
 	s->now = s->last_tick = tk_mono_ms();
 	return s;
@@ -1929,6 +2034,15 @@ tk_server_undelivered(const struct tk_server *s)
 	return tk_sink_undelivered(s->sink) + s->sink->lines_lost;
 }
 
+static size_t
+held_count(const struct tk_server *s)
+{
+	size_t k = 0;
+	for (const struct held *h = s->held; h != NULL; h = h->next)
+		k++;
+	return k;
+}
+
 int
 tk_server_stats(const struct tk_server *s, struct tk_buf *b, const char *prefix)
 {
@@ -1968,6 +2082,11 @@ tk_server_stats(const struct tk_server *s, struct tk_buf *b, const char *prefix)
 	S("bytes_in", t->bytes_in);
 	S("junk_bytes", t->junk_bytes);
 	S("replies_sent", t->replies_sent);
+	if (tk_sink_durable(s->sink)) {
+		S("replies_held", t->replies_held);
+		S("replies_waiting", held_count(s));
+		S("replies_dropped", t->replies_dropped);
+	}
 	S("protocol_errors", t->protocol_errors);
 	S("send_errors", t->send_errors);
 	S("commands_sent", t->commands_sent);
@@ -2010,6 +2129,11 @@ tk_server_free(struct tk_server *s)
 		unlink(s->ctl_path);
 	}
 	tk_sink_free(s->sink);
+	while (s->held != NULL) {
+		struct held *h = s->held;
+		s->held = h->next;
+		free(h);
+	}
 	tk_loop_free(s->loop);
 	if (s->peers)
 		for (size_t i = 0; i < PEER_BUCKETS; i++) {

@@ -26,6 +26,7 @@ struct tk_server_opts {
 	const char	*bind;		/* numeric address, NULL: any */
 	int		 family;	/* AF_UNSPEC (both), AF_INET or AF_INET6 */
 	uint16_t	 port;		/* 0: ephemeral (TCP picks, UDP follows) */
+	bool		 reuseport;	/* share the port with other processes (SO_REUSEPORT) */
 	int		 out_fd;	/* where frame lines go (stdout) */
 	size_t		 out_max;	/* output buffer size (-B) */
 	/*

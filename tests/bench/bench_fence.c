@@ -1,8 +1,17 @@
 /*
  * bench_fence.c: the benchmark helper of scripts/bench-geofence (not a
- * test).  "gen DIR N" writes the fences and record files for the three
- * cases; "contain DIR" times the bare containment of our index against
- * GEOS prepared geometries (and a GEOS STRtree for the 10,000 fences).
+ * test).  "gen DIR N" writes the fences and record files for the cases;
+ * "contain DIR N" times the bare containment of our index against GEOS
+ * prepared geometries (and a GEOS STRtree for the sets of many fences),
+ * the two interleaved in the same process.
+ *
+ *   (a) one star polygon of 1,000 vertices, points in its bounding box
+ *   (b) 10,000 small stars of 50 vertices (0.3-2 km across) in a 10 x 10
+ *       degree box: few points hit one (about 4%)
+ *   (c) 10,000 devices on random walks through (b)
+ *   (d) the realistic set: 1,000 round fences (32 vertices) of radius
+ *       0.5-3 km in a 200 x 200 km box, points uniform in the box (about
+ *       24% hit a fence)
  */
 #include <inttypes.h>
 #include <math.h>
@@ -79,6 +88,25 @@ openw(const char *dir, const char *f)
 	return fp;
 }
 
+/* (d): the box and its fences */
+#define D_LAT0	50.0
+#define D_LON0	10.0
+#define D_KM	200.0
+#define KM_LAT	(1 / 111.32)			/* degrees of latitude per km */
+#define KM_LON	(1 / (111.32 * cos(D_LAT0 * M_PI / 180)))
+
+/* A round fence of radius r km (nv vertices) as Traccar-order WKT. */
+static void
+round_fence(FILE *fp, const char *name, double lat, double lon, double r, int nv)
+{
+	fprintf(fp, "%s\tPOLYGON ((", name);
+	for (int i = 0; i <= nv; i++) {
+		double a = 2 * M_PI * (i % nv) / nv;
+		fprintf(fp, "%.7f %.7f%s", lat + r * KM_LAT * sin(a),
+		    lon + r * KM_LON * cos(a), i < nv ? ", " : "))\n");
+	}
+}
+
 static int
 gen(const char *dir, long n)
 {
@@ -116,6 +144,20 @@ gen(const char *dir, long n)
 	fclose(fp);
 	free(x);
 	free(y);
+	/* (d) the realistic set */
+	fp = openw(dir, "d.wkt");
+	for (int i = 0; i < 1000; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "site%04d", i);
+		round_fence(fp, name, D_LAT0 + D_KM * KM_LAT * urand(),
+		    D_LON0 + D_KM * KM_LON * urand(), 0.5 + 2.5 * urand(), 32);
+	}
+	fclose(fp);
+	fp = openw(dir, "d.jsonl");
+	for (long i = 0; i < n; i++)
+		record(fp, i % 10000, i / 10000, D_LAT0 + D_KM * KM_LAT * urand(),
+		    D_LON0 + D_KM * KM_LON * urand());
+	fclose(fp);
 	return 0;
 }
 
@@ -164,11 +206,16 @@ contain(const char *dir, const char *which, long npts)
 		fprintf(stderr, "%s\n", e);
 		return 1;
 	}
-	bool big = strcmp(which, "a") == 0;
+	bool big = strcmp(which, "a") == 0, real = strcmp(which, "d") == 0;
 	double *px = malloc((size_t)npts * sizeof(double)), *py = malloc((size_t)npts * sizeof(double));
 	for (long i = 0; i < npts; i++) {
-		px[i] = big ? 10 - 0.1 + 0.2 * urand() : 10 * urand();
-		py[i] = big ? 50 - 0.1 + 0.2 * urand() : 40 + 10 * urand();
+		if (real) {
+			px[i] = D_LON0 + D_KM * KM_LON * urand();
+			py[i] = D_LAT0 + D_KM * KM_LAT * urand();
+		} else {
+			px[i] = big ? 10 - 0.1 + 0.2 * urand() : 10 * urand();
+			py[i] = big ? 50 - 0.1 + 0.2 * urand() : 40 + 10 * urand();
+		}
 	}
 	uint32_t out[64];
 	double t_ours[RUNS], t_geos[RUNS], t_geos_pt[RUNS];
@@ -249,12 +296,15 @@ contain(const char *dir, const char *which, long npts)
 		ratio[r] = t_geos[r] / t_ours[r];
 		ratio_pt[r] = t_geos_pt[r] / t_ours[r];
 	}
+	long inside = 0;	/* points in at least one fence (untimed) */
+	for (long i = 0; i < npts; i++)
+		inside += tk_fenceset_query(&fs, px[i], py[i], out, 64) > 0;
 	double mo = median(t_ours, RUNS), mg = median(t_geos, RUNS), mp = median(t_geos_pt, RUNS);
 	printf("contain %s (cpu time, median of %d): ours %.2f M points/s; GEOS prepared%s %.2f M/s (points pre-built), "
-	    "%.2f M/s (point built per query); median ratio %.1fx (%.1fx); hits %ld vs %ld%s\n",
+	    "%.2f M/s (point built per query); median ratio %.1fx (%.1fx); hits %ld vs %ld%s; %.1f%% of points in a fence\n",
 	    which, RUNS, npts / mo / 1e6, big ? "" : " + STRtree", npts / mg / 1e6,
 	    npts / mp / 1e6, median(ratio, RUNS), median(ratio_pt, RUNS), hits_ours, hits_geos,
-	    hits_ours == hits_geos ? " (agree)" : " (DISAGREE)");
+	    hits_ours == hits_geos ? " (agree)" : " (DISAGREE)", 100.0 * (double)inside / (double)npts);
 	for (long i = 0; i < npts; i++)
 		GEOSGeom_destroy_r(h, pts[i]);
 	free(pts);
@@ -280,7 +330,8 @@ main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "gen") == 0)
 		return gen(argv[2], atol(argv[3]));
 	if (argc == 4 && strcmp(argv[1], "contain") == 0)
-		return contain(argv[2], "a", atol(argv[3])) | contain(argv[2], "b", atol(argv[3]));
+		return contain(argv[2], "a", atol(argv[3])) | contain(argv[2], "b", atol(argv[3])) |
+		    contain(argv[2], "d", atol(argv[3]));
 	fprintf(stderr, "usage: bench_fence gen DIR N | contain DIR N\n");
 	return 2;
 }

@@ -333,10 +333,10 @@ load listen_helper
 	[[ "$stderr" == *"bind address 999.1.1.1: not a numeric address"* ]]
 }
 
-@test "tk-listen: two listeners share one port (SO_REUSEPORT)" {
-	start_listen
+@test "tk-listen: two listeners share one port with --reuseport (SO_REUSEPORT)" {
+	start_listen --reuseport
 	local first=$LPID
-	bg tk-listen -b 127.0.0.1 -p "$PORT" >"$TK_TMP/out2" 2>"$TK_TMP/err2"
+	bg tk-listen -b 127.0.0.1 -p "$PORT" --reuseport >"$TK_TMP/out2" 2>"$TK_TMP/err2"
 	wait_for grep -q "listening on tcp 127.0.0.1:$PORT, udp 127.0.0.1:$PORT" "$TK_TMP/err2"
 	kill -0 "$BG_PID"
 	kill -TERM "$BG_PID"

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -66,6 +67,33 @@ try_write(void)
 	return write(STDERR_FILENO, "", 0) == 0 ? 0 : 1;
 }
 
+static void *
+thread_fn(void *arg)
+{
+	return arg;
+}
+
+/* 0: a thread ran; 1: pthread_create failed */
+static int __attribute__((unused))
+try_thread(void)
+{
+	pthread_t t;
+	void *r = NULL;
+	if (pthread_create(&t, NULL, thread_fn, (void *)&r) != 0)
+		return 1;
+	pthread_join(t, &r);
+	return r == &r ? 0 : 2;
+}
+
+static int __attribute__((unused))
+try_fork(void)
+{
+	pid_t p = fork();
+	if (p == 0)
+		_exit(0);
+	return p > 0 ? 0 : 1;
+}
+
 static void
 test_profiles(void **state)
 {
@@ -91,6 +119,18 @@ test_profiles(void **state)
 	st = in_child(TK_HARDEN_NET, try_exec);
 	assert_true(WIFSIGNALED(st));			/* exec kills */
 	assert_int_equal(WTERMSIG(st), SIGSYS);
+	st = in_child(TK_HARDEN_NET, try_thread);
+	assert_false(WIFEXITED(st) && WEXITSTATUS(st) == 0);	/* no thread in the net profile */
+	st = in_child(TK_HARDEN_CLIENT, try_thread);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);		/* threads (libnats's) */
+	st = in_child(TK_HARDEN_CLIENT, try_socket);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	st = in_child(TK_HARDEN_CLIENT, try_fork);
+	assert_true(WIFSIGNALED(st));			/* a process still kills */
+	assert_int_equal(WTERMSIG(st), SIGSYS);
+	st = in_child(TK_HARDEN_CLIENT, try_exec);
+	assert_true(WIFSIGNALED(st));
 #endif
 	setenv("TK_NOHARDEN", "1", 1);
 	st = in_child(TK_HARDEN_STDIO, try_open);
