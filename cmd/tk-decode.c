@@ -840,18 +840,15 @@ summary(const struct ctx *c)
 		fprintf(stderr, ", %lu not written (%s)", c->unwritten,
 		    c->fmt == FMT_GEOJSON ? "no location" :
 		    "logins, heartbeats and records without a device id");
-<<<<<<< HEAD
 	if (c->disowned)
 		fprintf(stderr, ", %lu frames of sessions in identity conflict or refused "
 		    "(not decoded)", c->disowned);
-=======
 	if (c->bus != NULL)
 		fprintf(stderr, ", %lu redelivered", c->redelivered);
 	if (c->skipped)
 		fprintf(stderr, ", %lu for other partitions", c->skipped);
 	if (c->publish)
 		fprintf(stderr, ", %lu published", c->published);
->>>>>>> main
 	fputc('\n', stderr);
 	for (int d = 0; d < TK_D__COUNT; d++)
 		if (c->frames[d])

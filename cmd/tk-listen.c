@@ -27,13 +27,10 @@
 static const char usage_text[] =
     "usage: tk-listen [-46v] [-B size] [-b address] [-C max] [-c max] [-G group]\n"
     "                 [-m bytes] [-p port] [-S socket] [-t duration] [-u user]\n"
-<<<<<<< HEAD
-    "                 [--port-file file] [--takeover duration]\n";
-=======
-    "                 [--port-file file] [--reuseport] [--nats urls [--name name]\n"
+    "                 [--port-file file] [--reuseport]\n"
+    "                 [--takeover duration] [--nats urls [--name name]\n"
     "                 [--nats-ca file] [--nats-creds file] [--nats-user user]\n"
     "                 [--nats-replicas n] [--nats-stream name]]\n";
->>>>>>> main
 
 static const char help_text[] =
     "Receive TK103-family trackers on one port (TCP and UDP) and write every\n"

@@ -150,12 +150,9 @@ struct stats {
 	uint64_t	 bytes_in, junk_bytes, replies_sent, protocol_errors;
 	uint64_t	 udp_drops, commands_sent, commands_queued, commands_expired;
 	uint64_t	 accept_backoffs, send_errors;
-<<<<<<< HEAD
 	uint64_t	 id_conflicts, id_takeovers, conflict_frames, devices_expired;
 	uint64_t	 devices_unregistered;
-=======
 	uint64_t	 replies_held, replies_dropped;
->>>>>>> main
 	size_t		 out_high;
 };
 
@@ -681,7 +678,6 @@ establish(struct sess *x)
 	d->frames = 0;
 }
 
-<<<<<<< HEAD
 /* x lets go of its device (closing): an offline device, or one its
  * contenders may now take. */
 static void
@@ -716,7 +712,6 @@ may_take_over(const struct sess *x)
 
 static int on_frame(void *, enum tk_dialect, const uint8_t *, size_t, uint64_t);
 static void on_junk(void *, const uint8_t *, size_t, uint64_t);
-=======
 /*
  * Does the device keep a report until this reply (its ACK) comes?  Then
  * the reply waits for the bus.  xexun2 devices resend an unacknowledged
@@ -791,7 +786,6 @@ unhold(struct sess *x)
 			x->srv->st.replies_dropped++;
 		}
 }
->>>>>>> main
 
 struct feed {
 	struct sess	*x;
