@@ -26,9 +26,6 @@
  *     everything its socket still holds has been read and written
  *     (drain()): no frame in flight is lost.  A UDP datagram is a
  *     contender like any other session: it never replaces a live session.
- *   - With --devices, an id not in the list is refused (refuse()): the
- *     frame is written flagged refused=<id> and the session closed with
- *     reason "refused"; no registry entry is made.
  * Where a device is learned, moved and released: establish(), take_over(),
  * release() (from sess_close); a fleet-wide registry hooks there.
  */
