@@ -109,7 +109,7 @@ struct ctx {
 	size_t		 ntab, live;	/* slots, sessions in use */
 	/* counters */
 	unsigned long	 frames[TK_D__COUNT], decoded[TK_D__COUNT], rejected[TK_D__COUNT];
-	unsigned long	 records, junk_bytes, bad_lines, photos_lost;
+	unsigned long	 records, junk_bytes, bad_lines, photos_lost, disowned;
 	unsigned long	 unwritten;	/* records with no place in the format */
 	bool		 output_dead;
 	/* --nats */
@@ -504,6 +504,9 @@ do_fline(struct ctx *c, const char *line, size_t n, uint8_t *scratch, size_t cap
 		size_t slot;
 		if (session_for(c, &l, false, &slot) != NULL)
 			session_drop(c, slot);
+	} else if (l.kind == TK_F_FRAME && tk_fline_disowned(&l)) {
+		/* not the device's frame (tk-frame(5) FLAGS): kept apart */
+		c->disowned++;
 	} else if (l.kind == TK_F_FRAME) {
 		size_t slot;
 		struct sess *s = session_for(c, &l, true, &slot);
@@ -837,6 +840,9 @@ summary(const struct ctx *c)
 		fprintf(stderr, ", %lu not written (%s)", c->unwritten,
 		    c->fmt == FMT_GEOJSON ? "no location" :
 		    "logins, heartbeats and records without a device id");
+	if (c->disowned)
+		fprintf(stderr, ", %lu frames of sessions in identity conflict or refused "
+		    "(not decoded)", c->disowned);
 	if (c->bus != NULL)
 		fprintf(stderr, ", %lu redelivered", c->redelivered);
 	if (c->skipped)

@@ -29,7 +29,8 @@
 static const char usage_text[] =
     "usage: tk-listen [-46v] [-B size] [-b address] [-C max] [-c max] [-G group]\n"
     "                 [-m bytes] [-p port] [-S socket] [-t duration] [-u user]\n"
-    "                 [--port-file file] [--reuseport] [--nats urls [--name name]\n"
+    "                 [--port-file file] [--reuseport]\n"
+    "                 [--takeover duration] [--nats urls [--name name]\n"
     "                 [--nats-ca file] [--nats-creds file] [--nats-user user]\n"
     "                 [--nats-replicas n] [--nats-stream name]\n"
     "                 [--registry-refresh duration]]\n";
@@ -62,6 +63,9 @@ static const char help_text[] =
     "  -S, --socket PATH       control socket (LIST, STATS, SEND, WATCH, QUEUE ...)\n"
     "  -t, --timeout DURATION  close idle connections (default 10m, 0: never;\n"
     "                          seconds, or 30s, 5m, 1h, 2d)\n"
+    "      --takeover DURATION silence of the session holding a device id before\n"
+    "                          another session claiming it takes over (default 1m,\n"
+    "                          0: at once); until then it is kept apart\n"
     "  -u, --user USER         drop privileges to USER after binding\n"
     "  -v, --verbose           log connections and protocol errors to stderr\n"
     "  -h, --help              this help\n"
@@ -70,6 +74,9 @@ static const char help_text[] =
     "Signals: INT/TERM stop (flush, close lines), USR1 prints counters.\n"
     "Exit status: 0 stopped by a signal, 2 usage, 3 I/O error, 4 stdout closed.\n"
     "See tk-listen(1), tk-frame(5), tk103-scaling(7).\n";
+
+/* long options without a short one */
+enum { OPT_TAKEOVER = 256 };
 
 static volatile sig_atomic_t got_stop, got_usr1;
 
@@ -176,6 +183,7 @@ main(int argc, char *argv[])
 		{"nats-replicas", required_argument, NULL, 'r'},
 		CLI_NATS_LONGOPTS,
 		{"socket",      required_argument, NULL, 'S'},
+		{"takeover",    required_argument, NULL, OPT_TAKEOVER},
 		{"timeout",     required_argument, NULL, 't'},
 		{"user",        required_argument, NULL, 'u'},
 		{"verbose",     no_argument,       NULL, 'v'},
@@ -264,6 +272,11 @@ main(int argc, char *argv[])
 			break;
 		case 't':
 			o.idle_s = (unsigned)cli_duration("-t", optarg, 0, 31 * 86400);
+			break;
+		case OPT_TAKEOVER:
+			o.takeover_s = (int)cli_duration("--takeover", optarg, 0, 31 * 86400);
+			if (o.takeover_s == 0)
+				o.takeover_s = TK_TAKEOVER_AT_ONCE;
 			break;
 		case 'u':
 			user = optarg;

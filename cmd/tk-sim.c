@@ -26,10 +26,11 @@
 #include "tk_simrun.h"
 
 static const char usage_text[] =
-    "usage: tk-sim [-qu] [-a rate] [-d dialect] [-H host] [-i seconds] [-N frames]\n"
-    "              [-n devices] [-o file] [-p port] [-r route] [-s seed] [-T seconds]\n"
-    "              [--check] [--heartbeat seconds] [--misbehave mode] [--raw]\n"
-    "              [--reconnect seconds] [--source addr[-addr]] [--start lat,lon]\n"
+    "usage: tk-sim [-qu] [-a rate] [-d dialect] [-H host[:port][,...]] [-i seconds]\n"
+    "              [-N frames] [-n devices] [-o file] [-p port[,...]] [-r route]\n"
+    "              [-s seed] [-T seconds] [--check] [--heartbeat seconds]\n"
+    "              [--misbehave mode] [--raw] [--reconnect seconds]\n"
+    "              [--source addr[-addr]] [--spread] [--start lat,lon]\n"
     "              [--stats-json file]\n";
 
 static const char help_text[] =
@@ -37,14 +38,17 @@ static const char help_text[] =
     "\n"
     "  -a, --alarms RATE      probability (0-1) that a report is an alarm (default 0)\n"
     "  -d, --dialect NAME     xexun, tk103, gps103, xexun2 or mix (default tk103)\n"
-    "  -H, --host HOST        server address (default 127.0.0.1)\n"
+    "  -H, --host HOST[:PORT][,...]\n"
+    "                         server address (default 127.0.0.1); a list is a\n"
+    "                         primary and its backups, tried in turn\n"
     "  -i, --interval SECS    seconds between positions, fractions allowed;\n"
     "                         0 = as fast as possible (default 10)\n"
     "  -N, --frames N         stop after N frames in total\n"
     "  -n, --devices N        number of devices (default 1, at most 1000000)\n"
     "  -o, --output FILE      write tk-frame(5) lines (or bytes with --raw) to FILE\n"
     "                         (- for stdout) instead of connecting; time is simulated\n"
-    "  -p, --port PORT        server port (required unless -o)\n"
+    "  -p, --port PORT[,...]  server port(s) for hosts given without one\n"
+    "                         (required unless -o or every host has a port)\n"
     "  -q, --quiet            no summary on stderr\n"
     "  -r, --route FILE       drive along a GeoJSON LineString (default: circles\n"
     "                         around --start)\n"
@@ -62,6 +66,8 @@ static const char help_text[] =
     "      --source ADDR      local address(es) to connect from: an IPv4 address\n"
     "                         or a range 127.0.0.2-127.0.0.20, used in turn\n"
     "      --speed KMH        mean vehicle speed (default 40)\n"
+    "      --spread           device i starts at server i of the list (mod its\n"
+    "                         length) instead of the first\n"
     "      --start LAT,LON    centre of the generated routes (default 52.52,13.405)\n"
     "      --stats-json FILE  write the counters as JSON to FILE (- for stdout)\n"
     "  -h, --help             this help\n"
@@ -73,6 +79,11 @@ static const char help_text[] =
 struct cfg {
 	struct tk_simrun_opts r;
 	const char	*out, *route, *stats_json;
+	const char	*hosts, *ports;		/* -H and -p as given */
+	struct tk_simrun_server srv[TK_SIMRUN_SERVERS_MAX];
+	struct {
+		char	 host[256], port[8];
+	}		 names[TK_SIMRUN_SERVERS_MAX];
 };
 
 static struct tk_simrun *sim;
@@ -126,10 +137,11 @@ report(FILE *f, const struct cfg *c, const struct tk_simrun_stats *st)
 	    "\"closed_by_peer\":%llu,\"frames\":%llu,\"bytes\":%llu,\"frames_per_s\":%.1f,"
 	    "\"logins\":%llu,\"heartbeats\":%llu,\"positions\":%llu,\"alarms\":%llu,"
 	    "\"replies_ok\":%llu,\"replies_wrong\":%llu,\"replies_missing\":%llu,"
+	    "\"replies_due\":%llu,"
 	    "\"commands\":%llu,\"answers\":%llu,\"alarm_acks\":%llu,\"unknown_rx\":%llu,\"dropped\":%llu,"
 	    "\"rx_bytes\":%llu,"
 	    "\"login_latency_us\":{\"n\":%zu,\"p50\":%u,\"p99\":%u,\"max\":%u},"
-	    "\"reply_latency_us\":{\"n\":%zu,\"p50\":%u,\"p99\":%u,\"max\":%u}}\n",
+	    "\"reply_latency_us\":{\"n\":%zu,\"p50\":%u,\"p99\":%u,\"max\":%u}",
 	    dialect_label(o), c->out ? "file" : o->udp ? "udp" : "tcp",
 	    o->ndev, tk_simrun_mis_name(o->mis), el,
 	    (unsigned long long)st->connects, (unsigned long long)st->connect_failed,
@@ -139,12 +151,27 @@ report(FILE *f, const struct cfg *c, const struct tk_simrun_stats *st)
 	    (unsigned long long)st->logins, (unsigned long long)st->heartbeats,
 	    (unsigned long long)st->positions, (unsigned long long)st->alarms,
 	    (unsigned long long)st->ok, (unsigned long long)st->wrong,
-	    (unsigned long long)st->missing, (unsigned long long)st->commands,
+	    (unsigned long long)st->missing, (unsigned long long)st->due,
+	    (unsigned long long)st->commands,
 	    (unsigned long long)st->answers, (unsigned long long)st->alarm_acks,
 	    (unsigned long long)st->unknown_rx,
 	    (unsigned long long)st->dropped, (unsigned long long)st->rx_bytes,
 	    st->login_lat.n, st->login_lat.p50, st->login_lat.p99, st->login_lat.max,
 	    st->reply_lat.n, st->reply_lat.p50, st->reply_lat.p99, st->reply_lat.max);
+	/* per server, with keys of their own (a sed for a top-level key finds
+	 * that one only) */
+	fprintf(f, ",\"servers\":[");
+	for (size_t i = 0; i < st->nservers; i++) {
+		const struct tk_simrun_srvstats *v = &st->server[i];
+		fprintf(f, "%s{\"server\":\"%s\",\"connected\":%llu,\"failed\":%llu,"
+		    "\"closed_by_server\":%llu,\"sent\":%llu,\"answered\":%llu,"
+		    "\"answered_wrong\":%llu,\"unanswered\":%llu}", i ? "," : "", v->name,
+		    (unsigned long long)v->connects, (unsigned long long)v->connect_failed,
+		    (unsigned long long)v->closed_by_peer, (unsigned long long)v->frames,
+		    (unsigned long long)v->ok, (unsigned long long)v->wrong,
+		    (unsigned long long)v->missing);
+	}
+	fprintf(f, "]}\n");
 }
 
 static void
@@ -161,8 +188,17 @@ summary(const struct cfg *c, const struct tk_simrun_stats *st)
 		    (unsigned long long)st->bytes);
 		return;
 	}
-	warnx("%ld %s devices over %s to %s port %s, %.1f s%s%s", o->ndev, dn,
-	    o->udp ? "udp" : "tcp", o->host, o->port, el,
+	char to[TK_SIMRUN_SERVERS_MAX * 84];
+	if (st->nservers == 1) {
+		snprintf(to, sizeof(to), "%s port %s", o->host, o->port);
+	} else {
+		size_t n = 0;
+		for (size_t i = 0; i < st->nservers && n < sizeof(to); i++)
+			n += (size_t)snprintf(to + n, sizeof(to) - n, "%s%s", i ? ", " : "",
+			    st->server[i].name);
+	}
+	warnx("%ld %s devices over %s to %s, %.1f s%s%s", o->ndev, dn,
+	    o->udp ? "udp" : "tcp", to, el,
 	    o->mis ? ", misbehaving: " : "", o->mis ? tk_simrun_mis_name(o->mis) : "");
 	warnx("connected %llu (max at once %llu, failed %llu, closed by server %llu)",
 	    (unsigned long long)st->connects, (unsigned long long)st->max_up,
@@ -173,6 +209,15 @@ summary(const struct cfg *c, const struct tk_simrun_stats *st)
 	warnx("replies ok %llu, wrong %llu, missing %llu",
 	    (unsigned long long)st->ok, (unsigned long long)st->wrong,
 	    (unsigned long long)st->missing);
+	for (size_t i = 0; st->nservers > 1 && i < st->nservers; i++) {
+		const struct tk_simrun_srvstats *v = &st->server[i];
+		warnx("server %s: connected %llu (failed %llu, closed by server %llu), "
+		    "sent %llu frames, replies ok %llu, wrong %llu, missing %llu", v->name,
+		    (unsigned long long)v->connects, (unsigned long long)v->connect_failed,
+		    (unsigned long long)v->closed_by_peer, (unsigned long long)v->frames,
+		    (unsigned long long)v->ok, (unsigned long long)v->wrong,
+		    (unsigned long long)v->missing);
+	}
 	if (st->login_lat.n > 0)
 		warnx("login latency p50 %u us, p99 %u us (n=%zu)", st->login_lat.p50,
 		    st->login_lat.p99, st->login_lat.n);
@@ -220,6 +265,89 @@ parse_start(struct tk_simrun_opts *o, const char *s)
 	o->start_lon = parse_double("--start", c + 1, -180, 180);
 }
 
+/* One -H entry: host, [v6]:port, host:port or a bare IPv6 address. */
+static void
+split_host(const char *e, size_t n, char *host, size_t hcap, char *port, size_t pcap)
+{
+	const char *h = e, *p = NULL;
+	size_t hn = n;
+	const char *colon = memchr(e, ':', n);
+	if (n > 0 && e[0] == '[') {
+		const char *b = memchr(e, ']', n);
+		if (b == NULL || (b + 1 < e + n && b[1] != ':'))
+			cli_usage_error(usage_text, "-H %.*s: expected [ADDRESS]:PORT", (int)n, e);
+		h = e + 1;
+		hn = (size_t)(b - h);
+		if (b + 1 < e + n)
+			p = b + 2;
+	} else if (colon != NULL && memchr(colon + 1, ':', (size_t)(e + n - colon - 1)) == NULL) {
+		hn = (size_t)(colon - e);
+		p = colon + 1;
+	}
+	if (hn == 0 || hn >= hcap)
+		cli_usage_error(usage_text, "-H %.*s: not a host", (int)n, e);
+	memcpy(host, h, hn);
+	host[hn] = '\0';
+	port[0] = '\0';
+	if (p != NULL) {
+		size_t pn = (size_t)(e + n - p);
+		if (pn == 0 || pn >= pcap)
+			cli_usage_error(usage_text, "-H %.*s: not a port", (int)n, e);
+		memcpy(port, p, pn);
+		port[pn] = '\0';
+		cli_number("-H", port, 1, 65535);
+	}
+}
+
+/*
+ * The servers: each -H entry with its own port is one; an entry without
+ * is tried on every -p port in turn.  Devices try the list in order.
+ */
+static void
+parse_servers(struct cfg *c)
+{
+	char ports[TK_SIMRUN_SERVERS_MAX][8];
+	size_t np = 0, ns = 0;
+	for (const char *p = c->ports; p != NULL; ) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		if (np == TK_SIMRUN_SERVERS_MAX)
+			cli_usage_error(usage_text, "-p %s: at most %d ports", c->ports,
+			    TK_SIMRUN_SERVERS_MAX);
+		if (n == 0 || n >= sizeof(ports[0]))
+			cli_usage_error(usage_text, "-p %s: expected PORT[,PORT...]", c->ports);
+		memcpy(ports[np], p, n);
+		ports[np][n] = '\0';
+		cli_number("-p", ports[np], 1, 65535);
+		np++;
+		p = comma ? comma + 1 : NULL;
+	}
+	for (const char *h = c->hosts; h != NULL; ) {
+		const char *comma = strchr(h, ',');
+		size_t n = comma ? (size_t)(comma - h) : strlen(h);
+		char host[256], port[8];
+		split_host(h, n, host, sizeof(host), port, sizeof(port));
+		if (port[0] == '\0' && np == 0)
+			cli_usage_error(usage_text, "a port (-p) is required unless writing a "
+			    "file (-o)");
+		for (size_t k = 0; k < (port[0] ? 1 : np); k++) {
+			if (ns == TK_SIMRUN_SERVERS_MAX)
+				cli_usage_error(usage_text, "at most %d servers",
+				    TK_SIMRUN_SERVERS_MAX);
+			memcpy(c->names[ns].host, host, sizeof(host));
+			memcpy(c->names[ns].port, port[0] ? port : ports[k], sizeof(port));
+			c->srv[ns].host = c->names[ns].host;
+			c->srv[ns].port = c->names[ns].port;
+			ns++;
+		}
+		h = comma ? comma + 1 : NULL;
+	}
+	c->r.servers = c->srv;
+	c->r.nservers = ns;
+	c->r.host = c->srv[0].host;
+	c->r.port = c->srv[0].port;
+}
+
 static void
 load_route(const char *path, struct tk_sim_route *route)
 {
@@ -253,7 +381,7 @@ raise_nofile(const struct tk_simrun_opts *o, bool quiet)
 
 enum {
 	OPT_CHECK = 256, OPT_GRACE, OPT_HEARTBEAT, OPT_MISBEHAVE, OPT_RAMP, OPT_RAW,
-	OPT_RECONNECT, OPT_SOURCE, OPT_SPEED, OPT_START, OPT_STATS
+	OPT_RECONNECT, OPT_SOURCE, OPT_SPEED, OPT_SPREAD, OPT_START, OPT_STATS
 };
 
 int
@@ -284,11 +412,12 @@ main(int argc, char **argv)
 		{"reconnect", required_argument, NULL, OPT_RECONNECT},
 		{"source", required_argument, NULL, OPT_SOURCE},
 		{"speed", required_argument, NULL, OPT_SPEED},
+		{"spread", no_argument, NULL, OPT_SPREAD},
 		{"start", required_argument, NULL, OPT_START},
 		{"stats-json", required_argument, NULL, OPT_STATS},
 		{NULL, 0, NULL, 0}
 	};
-	struct cfg c = {0};
+	struct cfg c = {.hosts = "127.0.0.1"};
 	struct tk_simrun_opts *o = &c.r;
 	bool have_T = false, quiet = false, check = false;
 	int ch;
@@ -312,7 +441,7 @@ main(int argc, char **argv)
 			printf("%s\n%s", usage_text, help_text);
 			exit(cli_close_stdout(TK_EXIT_OK));
 		case 'H':
-			o->host = optarg;
+			c.hosts = optarg;
 			break;
 		case 'i':
 			o->interval = parse_double("-i", optarg, 0, 86400);
@@ -329,8 +458,7 @@ main(int argc, char **argv)
 			c.out = optarg;
 			break;
 		case 'p':
-			cli_number("-p", optarg, 1, 65535);
-			o->port = optarg;
+			c.ports = optarg;
 			break;
 		case 'q':
 			quiet = true;
@@ -379,6 +507,9 @@ main(int argc, char **argv)
 		case OPT_SPEED:
 			o->speed = parse_double("--speed", optarg, 0, 1000);
 			break;
+		case OPT_SPREAD:
+			o->spread = true;
+			break;
 		case OPT_START:
 			parse_start(o, optarg);
 			break;
@@ -391,8 +522,8 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		cli_usage_error(usage_text, "unexpected argument: %s", argv[optind]);
-	if (c.out == NULL && o->port == NULL)
-		cli_usage_error(usage_text, "a port (-p) is required unless writing a file (-o)");
+	if (c.out == NULL || c.ports != NULL)
+		parse_servers(&c);
 	if (c.out != NULL && (o->udp && o->raw))
 		cli_usage_error(usage_text, "--raw writes bytes: -u has no meaning there");
 	if (c.out != NULL && (o->mis != TK_SIMRUN_NONE || o->reconnect > 0 || o->src_lo != 0 ||
@@ -474,7 +605,10 @@ main(int argc, char **argv)
 	if (!quiet)
 		summary(&c, &st);
 	if (rc == TK_EXIT_OK && c.out == NULL) {
-		if (st.connects == 0) {
+		if (st.connects == 0 && st.nservers > 1) {
+			warnx("no device could connect to any of the %zu servers", st.nservers);
+			rc = TK_EXIT_IO;
+		} else if (st.connects == 0) {
 			warnx("no device could connect to %s port %s", o->host, o->port);
 			rc = TK_EXIT_IO;
 		} else if (check && (st.wrong > 0 || st.missing > 0 || st.connect_failed > 0)) {

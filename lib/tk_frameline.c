@@ -436,3 +436,26 @@ tk_fline_parse(const char *line, size_t n, struct tk_fline *l, uint8_t *scratch,
 	l->len = (size_t)dl;
 	return 0;
 }
+
+bool
+tk_fline_flag(const char *flags, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = flags; *p != '\0';) {
+		const char *e = strchr(p, ',');
+		size_t tl = e ? (size_t)(e - p) : strlen(p);
+		if (tl >= n && memcmp(p, name, n) == 0 && (tl == n || p[n] == '='))
+			return true;
+		if (e == NULL)
+			break;
+		p = e + 1;
+	}
+	return false;
+}
+
+bool
+tk_fline_disowned(const struct tk_fline *l)
+{
+	return l->flags[0] != '\0' && (tk_fline_flag(l->flags, "conflict") ||
+	    tk_fline_flag(l->flags, "refused"));
+}

@@ -12,7 +12,9 @@
  * DIALECT    xexun | tk103 | gps103 | xexun2 | xexun3 | gt06 | h02 | unknown | -
  * ID         the device id the session learned, or -
  * FLAGS      - or comma-separated tokens (mismatch=ID: the frame claims
- *            another id than the session's)
+ *            another id than the session's; conflict=ID: the session claims
+ *            an id another live session holds; refused=ID: not in the
+ *            listener's --devices list; oversize)
  * DATA       frame/junk/sent bytes escaped with vis(3)
  *            VIS_CSTYLE|VIS_OCTAL|VIS_WHITE (no spaces, no newlines; decode
  *            with strunvis(3)); for close, the reason; for open, -
@@ -54,6 +56,12 @@ int	tk_fline_write(struct tk_buf *b, const struct tk_fline *);
  */
 int	tk_fline_parse(const char *line, size_t n, struct tk_fline *,
 	    uint8_t *scratch, size_t cap, char *err, size_t errlen);
+/* Does FLAGS (a line's flags field, "" for none) hold the token name, alone
+ * or as name=VALUE? */
+bool	tk_fline_flag(const char *flags, const char *name);
+/* A frame line whose frame tk-listen did not attribute to the device it
+ * names (flagged conflict= or refused=): readers skip it. */
+bool	tk_fline_disowned(const struct tk_fline *);
 /* Does this line look like a frame line (for input auto-detection)? */
 bool	tk_fline_probe(const char *line, size_t n);
 

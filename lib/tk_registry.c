@@ -8,7 +8,9 @@
 
 struct tk_registry {
 	struct tk_dev	**tab;
-	size_t		  nbuckets, n;
+	size_t		  nbuckets, n, max;
+	struct tk_dev	 *uhead, *utail;	/* unused entries, oldest first */
+	uint64_t	  evicted;
 };
 
 static uint32_t
@@ -21,12 +23,13 @@ hash(const char *s)
 }
 
 struct tk_registry *
-tk_reg_new(void)
+tk_reg_new(size_t max)
 {
 	struct tk_registry *r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return NULL;
 	r->nbuckets = 256;
+	r->max = max;
 	r->tab = calloc(r->nbuckets, sizeof(*r->tab));
 	if (r->tab == NULL) {
 		free(r);
@@ -81,32 +84,116 @@ grow(struct tk_registry *r)
 	r->nbuckets = nb;
 }
 
+static void
+unused_push(struct tk_registry *r, struct tk_dev *d)
+{
+	d->unext = NULL;
+	d->uprev = r->utail;
+	if (r->utail)
+		r->utail->unext = d;
+	else
+		r->uhead = d;
+	r->utail = d;
+}
+
+static void
+unused_unlink(struct tk_registry *r, struct tk_dev *d)
+{
+	if (d->uprev)
+		d->uprev->unext = d->unext;
+	else
+		r->uhead = d->unext;
+	if (d->unext)
+		d->unext->uprev = d->uprev;
+	else
+		r->utail = d->uprev;
+	d->uprev = d->unext = NULL;
+}
+
+/* Forget an unused entry. */
+static void
+forget(struct tk_registry *r, struct tk_dev *d)
+{
+	struct tk_dev **pp = &r->tab[hash(d->id) & (r->nbuckets - 1)];
+	while (*pp != d)
+		pp = &(*pp)->next;
+	*pp = d->next;
+	unused_unlink(r, d);
+	r->n--;
+	free(d);
+}
+
 struct tk_dev *
-tk_reg_get(struct tk_registry *r, const char *id)
+tk_reg_get(struct tk_registry *r, const char *id, int64_t now)
 {
 	size_t n = strlen(id);
-	if (n == 0 || n >= TK_ID_MAX)
+	if (n == 0 || n >= TK_ID_MAX) {
+		errno = EINVAL;
 		return NULL;
+	}
 	struct tk_dev *d = tk_reg_find(r, id);
 	if (d != NULL)
 		return d;
+	if (r->max && r->n >= r->max) {
+		if (r->uhead == NULL) {
+			errno = ENOSPC;
+			return NULL;
+		}
+		forget(r, r->uhead);
+		r->evicted++;
+	}
 	d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		return NULL;
 	memcpy(d->id, id, n + 1);
+	d->unused = now;
 	if (r->n >= r->nbuckets * 2)
 		grow(r);
 	size_t b = hash(id) & (r->nbuckets - 1);
 	d->next = r->tab[b];
 	r->tab[b] = d;
 	r->n++;
+	unused_push(r, d);
 	return d;
+}
+
+void
+tk_reg_ref(struct tk_registry *r, struct tk_dev *d)
+{
+	if (d->refs++ == 0)
+		unused_unlink(r, d);
+}
+
+void
+tk_reg_unref(struct tk_registry *r, struct tk_dev *d, int64_t now)
+{
+	if (d->refs == 0 || --d->refs > 0)
+		return;
+	d->unused = now;
+	unused_push(r, d);
+}
+
+size_t
+tk_reg_expire(struct tk_registry *r, int64_t before)
+{
+	size_t k = 0;
+	while (r->uhead != NULL && r->uhead->unused <= before) {
+		forget(r, r->uhead);
+		k++;
+	}
+	return k;
 }
 
 size_t
 tk_reg_count(const struct tk_registry *r)
 {
 	return r->n;
+}
+
+uint64_t
+tk_reg_evicted(const struct tk_registry *r)
+{
+	return r->evicted;
 }
 
 struct tk_dev *

@@ -2,6 +2,19 @@
  * tk_registry.h: tk-listen's device registry (device id -> current
  * session) and its queue of held commands.  Pure data structures: no I/O,
  * no clocks (times are passed in).
+ *
+ * Bounds.  Every entry is either in use (refs > 0: a live session holds
+ * the id or claims it) or unused (the device is offline).  Unused entries
+ * sit on a list in the order they became unused; tk_reg_expire() forgets
+ * the ones unused for longer than the caller's time to live, and creating
+ * an entry when the registry holds max of them first forgets the oldest
+ * unused one.  An entry in use is never forgotten, so a caller whose live
+ * sessions are at most max (tk-listen: max >= 2 x -c) always gets its
+ * entry.  Memory: at most max entries of sizeof(struct tk_dev) (104
+ * bytes, 112 with malloc's header) plus 8-16 bytes of hash table each.
+ *
+ * The identity policy that uses the registry (who may hold an id) is
+ * tk_server.c's: see "Identity" there.
  */
 #ifndef TK_REGISTRY_H
 #define TK_REGISTRY_H
@@ -15,23 +28,40 @@
 
 struct tk_dev {
 	char		 id[TK_ID_MAX];
-	enum tk_dialect	 dialect;
-	void		*sess;		/* the live session (owner's type), NULL: offline */
+	void		*sess;		/* the session holding the id (owner's type), NULL: offline */
 	int64_t		 since;		/* wall ms: the current session learned the id */
 	int64_t		 last;		/* wall ms: last frame */
+	int64_t		 unused;	/* caller's clock: refs dropped to 0 (while unused) */
 	int64_t		 told;		/* wall ms: last announced to the fleet (on_device) */
 	uint64_t	 frames;	/* frames of the current session */
 	struct tk_dev	*next;		/* hash chain */
+	struct tk_dev	*uprev, *unext;	/* the unused list, oldest first */
+	uint32_t	 refs;		/* sessions holding or claiming the id */
+	enum tk_dialect	 dialect;
 };
 
 struct tk_registry;
 
-struct tk_registry *tk_reg_new(void);
+/* max: the most entries held at once (0: no limit). */
+struct tk_registry *tk_reg_new(size_t max);
 void		 tk_reg_free(struct tk_registry *);
 struct tk_dev	*tk_reg_find(const struct tk_registry *, const char *id);
-/* Find or create (NULL when out of memory or the id is empty/too long). */
-struct tk_dev	*tk_reg_get(struct tk_registry *, const char *id);
+/*
+ * Find or create.  A new entry is unused (refs 0, unused = now) until
+ * tk_reg_ref().  At max entries the oldest unused one is forgotten first;
+ * NULL with errno ENOSPC when every entry is in use, EINVAL when the id is
+ * empty or too long, ENOMEM.
+ */
+struct tk_dev	*tk_reg_get(struct tk_registry *, const char *id, int64_t now);
+/* A session holds or claims d / no longer does (at 0 refs d becomes
+ * unused at now). */
+void		 tk_reg_ref(struct tk_registry *, struct tk_dev *);
+void		 tk_reg_unref(struct tk_registry *, struct tk_dev *, int64_t now);
+/* Forget the entries unused since before or earlier; returns how many. */
+size_t		 tk_reg_expire(struct tk_registry *, int64_t before);
 size_t		 tk_reg_count(const struct tk_registry *);
+/* Entries forgotten to make room for new ones (at max), in total. */
+uint64_t	 tk_reg_evicted(const struct tk_registry *);
 /* Iterate: pass NULL first; returns NULL at the end.  Order is unspecified;
  * the registry must not change during an iteration. */
 struct tk_dev	*tk_reg_next(const struct tk_registry *, const struct tk_dev *prev);

@@ -7,6 +7,27 @@
  * read buffer.  Frame lines go through one output buffer: above its
  * high-water mark every TCP socket stops being read (the devices' bytes
  * wait in the kernel) until the buffer drains below the low mark.
+ *
+ * Identity (THE policy; tk-listen(1) SECURITY states it for operators).
+ * A device id (IMEI, tk103 id) proves nothing: any peer can claim any id,
+ * over TCP or in one spoofed UDP datagram.  So:
+ *   - The first session whose frame names an id that no live session
+ *     holds establishes it (establish()): its lines carry the id, commands
+ *     and held commands go to it, LIST shows it.
+ *   - A later session claiming an id a live session holds is a contender
+ *     (claim()): kept apart, never silently swapped in.  Its frames are
+ *     written with ID "-" and FLAGS conflict=<id> (tk-frame(5)), it gets
+ *     the handshake replies its dialect needs but never a command, and it
+ *     counts as unidentified for the connection limits.
+ *   - A contender takes the id over (take_over()) only when the holder is
+ *     gone (closed) or has sent no complete frame for --takeover seconds
+ *     (a minute by default; may_take_over() is the rule), checked at each of
+ *     its frames.  The holder is then closed with reason "replaced", after
+ *     everything its socket still holds has been read and written
+ *     (drain()): no frame in flight is lost.  A UDP datagram is a
+ *     contender like any other session: it never replaces a live session.
+ * Where a device is learned, moved and released: establish(), take_over(),
+ * release() (from sess_close); a fleet-wide registry hooks there.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,18 +69,18 @@ union sa {
 
 enum reason {
 	R_NONE = 0, R_IDLE, R_PEER, R_PROTO, R_UNKNOWN, R_LIMIT, R_REPLACED,
-	R_SHUTDOWN, R_ERROR
+	R_SHUTDOWN, R_ERROR, R_REFUSED
 };
 static const char *const reasons[] = {
 	"-", "idle-timeout", "peer-closed", "protocol-error", "unknown-dialect",
-	"limit", "replaced", "shutdown", "error"
+	"limit", "replaced", "shutdown", "error", "refused"
 };
 
 struct sess {
 	struct tk_server *srv;
 	struct sess	*prev, *next;	/* activity order (oldest first) */
 	struct sess	*hnext;		/* UDP: address hash; TCP: reap list */
-	struct tk_dev	*dev;		/* the device this session speaks for */
+	struct tk_dev	*dev;		/* the device it holds (dev->sess == this) or claims */
 	uint8_t		*wbuf;		/* TCP: bytes a blocked write left */
 	uint32_t	 wlen, woff;
 	struct tk_framer fr;		/* TCP only */
@@ -71,6 +92,7 @@ struct sess {
 	uint8_t		 dialect;
 	uint8_t		 closing;	/* enum reason, TCP: close pending */
 	uint8_t		 reaping;
+	uint8_t		 replacing;	/* being replaced: no held commands */
 	uint32_t	 junkrun;	/* TCP: junk bytes since the last frame */
 	uint32_t	 held;		/* replies waiting for the bus's ack */
 };
@@ -125,6 +147,8 @@ struct stats {
 	uint64_t	 bytes_in, junk_bytes, replies_sent, protocol_errors;
 	uint64_t	 udp_drops, commands_sent, commands_queued, commands_expired;
 	uint64_t	 accept_backoffs, send_errors;
+	uint64_t	 id_conflicts, id_takeovers, conflict_frames, devices_expired;
+	uint64_t	 devices_unregistered;
 	uint64_t	 replies_held, replies_dropped;
 	size_t		 out_high;
 };
@@ -149,7 +173,10 @@ struct tk_server {
 	struct sess	*reap;
 	uint64_t	 next_no;
 	uint8_t		*rbuf;
+	uint8_t		*dbuf;		/* drain(): rbuf may hold the frame being handled */
 	int64_t		 now;
+	int64_t		 takeover_ms;	/* -1: at once */
+	uint64_t	 conflicts_reported;
 	int64_t		 backoff_until;	/* 0: accepting */
 	int64_t		 backoff_logged;
 	int64_t		 last_tick;
@@ -321,10 +348,18 @@ on_drained(void *arg)
 		set_paused(s, false);
 }
 
+/* The session holds its device id (a contender does not). */
+static bool
+holds(const struct sess *x)
+{
+	return x->dev != NULL && x->dev->sess == x;
+}
+
+/* The id a session's lines carry: only the one it holds. */
 static const char *
 sess_id(const struct sess *x)
 {
-	return x->dev ? x->dev->id : "";
+	return holds(x) ? x->dev->id : "";
 }
 
 /* "tcp #3 192.0.2.7:40000 device 359586015829802", for log messages */
@@ -334,7 +369,8 @@ who(const struct sess *x, char *buf, size_t cap)
 	char p[64];
 	fmt_addr(&x->addr, p, sizeof(p));
 	snprintf(buf, cap, "%s #%llu %s%s%s", x->udp ? "udp" : "tcp",
-	    (unsigned long long)x->no, p, x->dev ? " device " : "", sess_id(x));
+	    (unsigned long long)x->no, p, x->dev == NULL ? "" : holds(x) ? " device " :
+	    " claiming ", x->dev ? x->dev->id : "");
 	return buf;
 }
 
@@ -596,7 +632,7 @@ deliver_queued(struct sess *x)
 	struct tk_server *s = x->srv;
 	struct tk_cmd *c;
 
-	if (s->q.n == 0 || x->dev == NULL)
+	if (s->q.n == 0 || !holds(x) || x->replacing)
 		return;
 	while (!x->closing && (c = tk_cmdq_take(&s->q, x->dev->id)) != NULL) {
 		if (c->expires > tk_wall_ms()) {
@@ -616,7 +652,7 @@ static void ctl_send_text(struct ctl *, const char *, size_t);
 static void
 notify_watchers(struct tk_server *s, const struct sess *x, const struct emitted *e)
 {
-	if (s->ctls == NULL || x->dev == NULL || e->seq == 0)
+	if (s->ctls == NULL || !holds(x) || e->seq == 0)
 		return;
 	const char *line = e->text;
 	size_t n = e->len;	/* the line, '\n' included */
@@ -645,28 +681,54 @@ tell_device(const struct sess *x, bool online)
 	s->o.on_device(s->o.dev_arg, &v);
 }
 
-/* The session learned (or confirmed) its device id. */
-static void
-learn(struct sess *x, const char *id)
-{
-	struct tk_server *s = x->srv;
-	struct tk_dev *d = tk_reg_get(s->reg, id);
+/* ---- identity (the policy is stated at the top of this file) ---------- */
 
-	if (d == NULL)
-		return;
-	if (d->sess != NULL && d->sess != x) {
-		struct sess *old = d->sess;
-		logf_(s, TK_LOG_INFO, "device %s: new session #%llu replaces #%llu", id,
-		    (unsigned long long)x->no, (unsigned long long)old->no);
-		sess_close(old, R_REPLACED);
-	}
+/* x holds its device from now on. */
+static void
+establish(struct sess *x)
+{
+	struct tk_dev *d = x->dev;
+
 	d->sess = x;
 	d->since = tk_wall_ms();
 	d->frames = 0;
 	d->told = 0;		/* on_frame announces the new session */
-	x->dev = d;
 }
 
+/* x lets go of its device (closing): an offline device, or one its
+ * contenders may now take. */
+static void
+release(struct sess *x)
+{
+	struct tk_server *s = x->srv;
+
+	if (x->dev == NULL)
+		return;
+	if (x->dev->sess == x)
+		x->dev->sess = NULL;
+	tk_reg_unref(s->reg, x->dev, s->now);
+	x->dev = NULL;
+}
+
+/* May contender x take its device from the session holding it? */
+static bool
+may_take_over(const struct sess *x)
+{
+	const struct tk_server *s = x->srv;
+	const struct sess *old = x->dev->sess;
+
+	if (old == NULL || old->closing)
+		return true;
+	if (s->takeover_ms < 0)
+		return true;
+	/* a TCP holder held back by a full output was not silent */
+	if (!old->udp && s->paused)
+		return false;
+	return s->now - old->last >= s->takeover_ms;
+}
+
+static int on_frame(void *, enum tk_dialect, const uint8_t *, size_t, uint64_t);
+static void on_junk(void *, const uint8_t *, size_t, uint64_t);
 /*
  * Does the device keep a report until this reply (its ACK) comes?  Then
  * the reply waits for the bus.  xexun2 devices resend an unacknowledged
@@ -748,6 +810,92 @@ struct feed {
 	bool		 dk;
 };
 
+#define DRAIN_MAX	(4u << 20)	/* bytes read from a session being replaced */
+
+/*
+ * Read and frame what x's socket still holds (at most DRAIN_MAX bytes),
+ * then what its framer holds: every frame the device sent before x is
+ * closed is written.  Into dbuf: rbuf may hold the frame being handled.
+ */
+static void
+drain(struct sess *x)
+{
+	struct tk_server *s = x->srv;
+	struct feed f = {x, (enum tk_dialect)x->fr.dialect, true};
+	struct tk_framer_cb cb = {on_frame, on_junk, &f};
+	size_t got = 0;
+
+	if (x->udp || x->closing)
+		return;
+	if (s->dbuf == NULL && (s->dbuf = malloc(RBUF_SIZE)) == NULL)
+		return;
+	while (got < DRAIN_MAX && !x->closing) {
+		ssize_t n = recv(x->fd, s->dbuf, RBUF_SIZE, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		s->st.bytes_in += (uint64_t)n;
+		enum tk_feed rc = tk_framer_feed(&x->fr, s->dbuf, (size_t)n, &cb);
+		x->dialect = (uint8_t)x->fr.dialect;
+		if (rc != TK_FEED_OK)
+			break;
+	}
+}
+
+/* Contender x takes its device over: the holder is closed, replaced. */
+static void
+take_over(struct sess *x)
+{
+	struct tk_server *s = x->srv;
+	struct sess *old = x->dev->sess;
+
+	if (old != NULL) {
+		logf_(s, TK_LOG_INFO, "device %s: #%llu takes over from #%llu (silent %lld ms)",
+		    x->dev->id, (unsigned long long)x->no, (unsigned long long)old->no,
+		    (long long)(s->now - old->last));
+		s->st.id_takeovers++;
+		old->replacing = 1;	/* held commands wait for x */
+		drain(old);
+		sess_close(old, R_REPLACED);
+	}
+	if (x->dev->sess == NULL)
+		establish(x);
+}
+
+/* x's frame names id and x claims none yet: hold it, or contend for it. */
+static void
+claim(struct sess *x, const char *id)
+{
+	struct tk_server *s = x->srv;
+	struct tk_dev *d = tk_reg_get(s->reg, id, s->now);
+	char w[128];
+
+	if (d == NULL) {
+		/* every entry in use (a registry smaller than the sessions) */
+		s->st.devices_unregistered++;
+		logf_(s, TK_LOG_INFO, "%s: device %s: registry full (%zu devices)",
+		    who(x, w, sizeof(w)), id, tk_reg_count(s->reg));
+		return;
+	}
+	tk_reg_ref(s->reg, d);
+	x->dev = d;
+	if (d->sess == NULL) {
+		establish(x);
+		return;
+	}
+	if (may_take_over(x)) {
+		take_over(x);
+		return;
+	}
+	s->st.id_conflicts++;
+	struct sess *old = d->sess;
+	logf_(s, TK_LOG_INFO, "%s: claims device %s, which #%llu holds (last frame %lld ms "
+	    "ago): kept apart", who(x, w, sizeof(w)), id, (unsigned long long)old->no,
+	    (long long)(s->now - old->last));
+}
+
 static bool
 id_ok(const char *id)
 {
@@ -781,15 +929,29 @@ on_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
 		return 0;
 	}
 	if (tk_frame_id(d, f, n, id, sizeof(id)) > 0 && id_ok(id)) {
-		if (x->dev == NULL || (x->dev->sess != x && strcmp(x->dev->id, id) == 0))
-			learn(x, id);
+		if (x->closing)
+			;	/* its last frames, flushed at close: it holds nothing new */
+		else if (x->dev == NULL)
+			claim(x, id);
 		else if (strcmp(x->dev->id, id) != 0)
 			snprintf(flags, sizeof(flags), "mismatch=%s", id);
+		else if (!holds(x) && may_take_over(x))
+			take_over(x);
+	}
+	if (x->dev != NULL && !holds(x)) {
+		/* a contender: its frames are not the device's (a mismatch too
+		 * when both fit in a FLAGS field) */
+		char c[sizeof(flags)];
+		if ((size_t)snprintf(c, sizeof(c), "conflict=%s%s%s", x->dev->id,
+		    flags[0] ? "," : "", flags) >= sizeof(c))
+			snprintf(c, sizeof(c), "conflict=%s", x->dev->id);
+		memcpy(flags, c, sizeof(flags));
+		s->st.conflict_frames++;
 	}
 	s->st.frames_total++;
 	s->st.frames[d]++;
 	s->st.fbytes[d] += n;
-	if (x->dev != NULL && x->dev->sess == x) {
+	if (holds(x)) {
 		x->dev->frames++;
 		x->dev->last = tk_wall_ms();
 		x->dev->dialect = d;
@@ -813,8 +975,7 @@ on_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
 		} else if (sess_send(x, r, rn) == 0)
 			s->st.replies_sent++;
 	}
-	if (x->dev != NULL && x->dev->sess == x)
-		deliver_queued(x);
+	deliver_queued(x);
 	return x->closing ? 1 : 0;
 }
 
@@ -877,11 +1038,10 @@ sess_close(struct sess *x, enum reason r)
 	emit_text(s, TK_F_CLOSE, x, reasons[r]);
 	char w[128];
 	logf_(s, TK_LOG_INFO, "%s: closed (%s)", who(x, w, sizeof(w)), reasons[r]);
-	if (x->dev != NULL && x->dev->sess == x) {
-		x->dev->sess = NULL;
-		if (r != R_REPLACED)
-			tell_device(x, false);
-	}
+	/* the fleet: offline here, unless replaced by another session */
+	if (holds(x) && r != R_REPLACED)
+		tell_device(x, false);
+	release(x);
 	if (x->udp) {
 		lru_unlink(&s->udp, x);
 		struct sess **pp = &s->udph[addr_hash(&x->addr) % UDP_BUCKETS];
@@ -924,6 +1084,7 @@ on_tcp(struct tk_loop *l, int fd, unsigned ev, void *arg)
 	struct tk_server *s = x->srv;
 
 	(void)l;
+	s->now = tk_mono_ms();	/* the wait may have been long */
 	if (ev & TK_EV_WRITE)
 		sess_flush_w(x);
 	if (x->closing) {
@@ -1009,6 +1170,7 @@ on_accept(struct tk_loop *l, int lfd, unsigned ev, void *arg)
 
 	(void)l;
 	(void)ev;
+	s->now = tk_mono_ms();
 	for (int k = 0; k < 64; k++) {
 		union sa a;
 		socklen_t al = sizeof(a);
@@ -1105,6 +1267,7 @@ on_udp(struct tk_loop *l, int fd, unsigned ev, void *arg)
 
 	(void)l;
 	(void)ev;
+	s->now = tk_mono_ms();
 	for (int k = 0; k < 64; k++) {
 		union sa a;
 		socklen_t al = sizeof(a);
@@ -1687,7 +1850,15 @@ tk_server_new(const struct tk_server_opts *o, char *err, size_t errlen)
 	s->rbuf = malloc(RBUF_SIZE);
 	s->udph = calloc(UDP_BUCKETS, sizeof(*s->udph));
 	s->peers = calloc(PEER_BUCKETS, sizeof(*s->peers));
-	s->reg = tk_reg_new();
+	if (s->o.reg_max == 0)
+		s->o.reg_max = (size_t)s->o.max_conns * 4 < 1024 ? 1024 :
+		    (size_t)s->o.max_conns * 4;
+	if (s->o.reg_ttl_s == 0)
+		s->o.reg_ttl_s = TK_REG_TTL_DEFAULT;
+	if (s->o.takeover_s == 0)
+		s->o.takeover_s = TK_TAKEOVER_DEFAULT;
+	s->takeover_ms = s->o.takeover_s < 0 ? -1 : (int64_t)s->o.takeover_s * 1000;
+	s->reg = tk_reg_new(s->o.reg_max);
 	s->loop = tk_loop_new();
 	if (s->rbuf == NULL || s->udph == NULL || s->peers == NULL || s->reg == NULL ||
 	    s->loop == NULL)
@@ -1746,6 +1917,29 @@ tk_server_port(const struct tk_server *s)
 	return s->port;
 }
 
+/* "<what>: <n> <event> (<total> in total<more>)" when the count moved. */
+static void
+report1(struct tk_server *s, uint64_t total, uint64_t *reported, const char *what,
+    const char *event, const char *more)
+{
+	if (total == *reported)
+		return;
+	logf_(s, TK_LOG_WARN, "%s: %llu %s (%llu in total%s)", what,
+	    (unsigned long long)(total - *reported), event, (unsigned long long)total, more);
+	*reported = total;
+}
+
+/* Warnings that are summed up once a second (and at shutdown). */
+static void
+report(struct tk_server *s)
+{
+	report1(s, s->st.id_conflicts, &s->conflicts_reported, "identity",
+	    "session(s) claimed the id of a live session: kept apart",
+	    "; see tk-listen(1) SECURITY CONSIDERATIONS");
+	report1(s, s->st.udp_drops, &s->drops_reported, "udp",
+	    "datagram(s) dropped: output buffer full", "");
+}
+
 static void
 timers(struct tk_server *s)
 {
@@ -1764,13 +1958,9 @@ timers(struct tk_server *s)
 	if (s->now - s->last_tick >= 1000) {
 		s->last_tick = s->now;
 		s->st.commands_expired += tk_cmdq_expire(&s->q, tk_wall_ms());
-		if (s->st.udp_drops != s->drops_reported) {
-			logf_(s, TK_LOG_WARN, "udp: %llu datagram(s) dropped: output "
-			    "buffer full (%llu in total)",
-			    (unsigned long long)(s->st.udp_drops - s->drops_reported),
-			    (unsigned long long)s->st.udp_drops);
-			s->drops_reported = s->st.udp_drops;
-		}
+		s->st.devices_expired += tk_reg_expire(s->reg,
+		    s->now - (int64_t)s->o.reg_ttl_s * 1000);
+		report(s);
 	}
 }
 
@@ -1833,6 +2023,7 @@ tk_server_shutdown(struct tk_server *s)
 		sess_close(s->tcp.head, R_SHUTDOWN);
 	while (s->udp.head != NULL)
 		sess_close(s->udp.head, R_SHUTDOWN);
+	report(s);
 }
 
 int
@@ -1954,6 +2145,13 @@ tk_server_stats(const struct tk_server *s, struct tk_buf *b, const char *prefix)
 	S("udp_drops", t->udp_drops);
 	S("devices_known", tk_reg_count(s->reg));
 	S("devices_online", online);
+	S("devices_max", s->o.reg_max);
+	S("devices_expired", t->devices_expired);
+	S("devices_evicted", tk_reg_evicted(s->reg));
+	S("devices_unregistered", t->devices_unregistered);
+	S("identity_conflicts", t->id_conflicts);
+	S("identity_takeovers", t->id_takeovers);
+	S("conflict_frames", t->conflict_frames);
 	S("frames_total", t->frames_total);
 	for (int d = 0; d < TK_D__COUNT; d++) {
 		snprintf(name, sizeof(name), "frames_%s", tk_dialect_name((enum tk_dialect)d));
@@ -2034,5 +2232,6 @@ tk_server_free(struct tk_server *s)
 	tk_reg_free(s->reg);
 	tk_cmdq_free(&s->q);
 	free(s->rbuf);
+	free(s->dbuf);
 	free(s);
 }

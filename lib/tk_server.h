@@ -51,6 +51,17 @@ struct tk_server_opts {
 	unsigned	 idle_s;	/* -t: idle timeout, 0: none */
 	unsigned	 max_conns;	/* -c: TCP connections (and UDP peers) */
 	unsigned	 max_per_peer;	/* -C: TCP connections per address, 0: no limit */
+	/*
+	 * --takeover: how long (s) the session holding a device id must have
+	 * been silent before another session claiming the id takes it over
+	 * (see "Identity" in tk_server.c).  0: TK_TAKEOVER_DEFAULT;
+	 * TK_TAKEOVER_AT_ONCE: a newcomer always takes over (trusted networks).
+	 */
+	int		 takeover_s;
+	/* Device registry: most entries (0: 4 x max_conns, at least 1024) and
+	 * how long an offline device is remembered (s, 0: TK_REG_TTL_DEFAULT). */
+	size_t		 reg_max;
+	unsigned	 reg_ttl_s;
 	const char	*ctl_path;	/* -S: control socket, NULL: none */
 	bool		 ctl_group;	/* -G given */
 	gid_t		 ctl_gid;
@@ -70,6 +81,10 @@ struct tk_server_opts {
 	/* More counters for tk_server_stats (SIGUSR1, STATS), or NULL. */
 	int		(*more_stats)(void *arg, struct tk_buf *, const char *prefix);
 };
+
+#define TK_TAKEOVER_DEFAULT	60
+#define TK_TAKEOVER_AT_ONCE	(-1)
+#define TK_REG_TTL_DEFAULT	86400
 
 struct tk_server;
 

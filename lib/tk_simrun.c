@@ -67,6 +67,7 @@ struct dev {
 	float	 alt;
 	float	 iv;		/* per-device interval set by a command, or 0 */
 	uint16_t src;
+	uint8_t	 srv;		/* the server it uses now */
 	uint8_t	 state, nexp, rxlen, sats;
 	bool	 ever_up;
 	uint32_t txoff, txlen, txcap;
@@ -89,8 +90,11 @@ struct tk_simrun {
 	uint32_t *heap;
 	size_t	 heapn;
 	struct tk_loop *loop;
-	struct sockaddr_storage srv;
-	socklen_t srvlen;
+	struct {
+		struct sockaddr_storage a;
+		socklen_t len;
+	}	 srv[TK_SIMRUN_SERVERS_MAX];
+	size_t	 nsrv;
 	uint64_t rng;
 	struct lat login_lat, reply_lat;
 	volatile sig_atomic_t stop;	/* tk_simrun_stop() calls, up to 2 */
@@ -383,6 +387,25 @@ count_frame(struct tk_simrun *s, enum tk_sim_kind k)
 	}
 }
 
+/* A live device sent a frame (of kind k, or TK_SIM__KINDS: junk). */
+static void
+sent(struct dev *d, enum tk_sim_kind k)
+{
+	if (k == TK_SIM__KINDS)
+		d->s->st.frames++;
+	else
+		count_frame(d->s, k);
+	d->s->st.server[d->srv].frames++;
+}
+
+/* n awaited replies of device d never came. */
+static void
+missed(struct dev *d, uint64_t n)
+{
+	d->s->st.missing += n;
+	d->s->st.server[d->srv].missing += n;
+}
+
 /* ---- file mode: frame lines in simulated time ----------------------------- */
 
 static void
@@ -539,6 +562,15 @@ file_step(struct tk_simrun *s, char *err, size_t errlen)
 
 static void dev_io(struct tk_loop *, int, unsigned, void *);
 
+/* The device's connection failed or was lost: with a backup server, the
+ * next connection goes to the next server of the list. */
+static void
+next_server(struct dev *d)
+{
+	if (d->s->nsrv > 1)
+		d->srv = (uint8_t)((d->srv + 1) % d->s->nsrv);
+}
+
 static void
 exp_shift(struct dev *d)
 {
@@ -550,6 +582,7 @@ static void
 exp_push(struct dev *d, int64_t now, const uint8_t *e, size_t en, bool login)
 {
 	struct exp *x = &d->exp[d->nexp++];
+	d->s->st.due++;
 	x->sent_us = now;
 	x->len = (uint8_t)en;
 	x->login = login;
@@ -574,12 +607,16 @@ dev_close(struct dev *d, bool peer)
 	if (d->state == S_UP) {
 		s->st.up--;
 		s->st.disconnects++;
-		if (peer)
+		if (peer) {
 			s->st.closed_by_peer++;
+			s->st.server[d->srv].closed_by_peer++;
+		}
 	}
 	/* replies still awaited are missing */
-	s->st.missing += d->nexp;
+	missed(d, d->nexp);
 	d->nexp = 0;
+	if (peer)
+		next_server(d);
 	d->rxlen = 0;
 	free(d->tx);
 	d->tx = NULL;
@@ -596,10 +633,20 @@ dev_retry(struct dev *d, int64_t now, bool peer)
 }
 
 static void
+count_connect_failed(struct dev *d)
+{
+	d->s->st.connect_failed++;
+	d->s->st.server[d->srv].connect_failed++;
+}
+
+/* The server refused or never answered the connection: try again in a
+ * second (the next server, with a backup). */
+static void
 dev_connect_failed(struct dev *d, int64_t now)
 {
 	dev_close(d, false);
-	d->s->st.connect_failed++;
+	count_connect_failed(d);
+	next_server(d);
 	schedule(d, now + 1000000);
 }
 
@@ -625,7 +672,7 @@ dev_send(struct dev *d, const uint8_t *b, size_t n)
 					continue;
 				if (errno == EAGAIN || errno == EWOULDBLOCK)
 					break;
-				if (udp && errno == ECONNREFUSED)
+				if (udp && errno == ECONNREFUSED && s->nsrv == 1)
 					return true;	/* nobody listening (yet): keep going */
 				return false;
 			}
@@ -686,12 +733,12 @@ send_frame(struct dev *d, enum tk_sim_kind k, enum tk_sim_alarm a, int64_t now)
 	if (en > 0 && en <= EXP_MAX) {
 		if (d->nexp == QMAX) {
 			/* the oldest one never came */
-			s->st.missing++;
+			missed(d, 1);
 			exp_shift(d);
 		}
 		exp_push(d, now, e, en, k == TK_SIM_LOGIN);
 	}
-	count_frame(s, k);
+	sent(d, k);
 	return dev_send(d, f, n);
 }
 
@@ -744,6 +791,7 @@ handle_rx(struct dev *d, int64_t now)
 				if (d->rxlen < x->len)
 					return true;	/* wait for the rest */
 				s->st.ok++;
+				s->st.server[d->srv].ok++;
 				lat_add(s, x->login ? &s->login_lat : &s->reply_lat, now - x->sent_us);
 				if (x->login)
 					lat_add(s, &s->reply_lat, now - x->sent_us);
@@ -770,8 +818,7 @@ handle_rx(struct dev *d, int64_t now)
 		} else if (eff.recognised) {
 			s->st.commands++;
 			if (an > 0) {
-				s->st.answers++;
-				s->st.frames++;
+				sent(d, TK_SIM_ANSWER);
 				if (!dev_send(d, a, an))
 					return false;
 			}
@@ -781,6 +828,7 @@ handle_rx(struct dev *d, int64_t now)
 				d->iv = 86400;
 		} else if (d->nexp > 0) {
 			s->st.wrong++;	/* neither the awaited reply nor a command */
+			s->st.server[d->srv].wrong++;
 			exp_shift(d);
 		} else {
 			s->st.unknown_rx++;
@@ -794,7 +842,7 @@ static void
 expire_replies(struct dev *d, int64_t now)
 {
 	while (d->nexp > 0 && now - d->exp[0].sent_us > REPLY_TIMEOUT_US) {
-		d->s->st.missing++;
+		missed(d, 1);
 		exp_shift(d);
 	}
 }
@@ -845,18 +893,19 @@ dev_connect(struct dev *d, int64_t now)
 {
 	struct tk_simrun *s = d->s;
 	bool udp = s->o.udp;
-	int fd = socket(s->srv.ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK |
+	const struct sockaddr_storage *srv = &s->srv[d->srv].a;
+	int fd = socket(srv->ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		if ((errno == EMFILE || errno == ENFILE) && !s->said_socket) {
 			say(s, "socket (device %u): %s", (unsigned)(d - s->devs), strerror(errno));
 			s->said_socket = true;
 		}
-		s->st.connect_failed++;
+		count_connect_failed(d);
 		schedule(d, now + 1000000);
 		return;
 	}
-	if (s->o.src_lo != 0 && s->srv.ss_family == AF_INET) {
+	if (s->o.src_lo != 0 && srv->ss_family == AF_INET) {
 		struct sockaddr_in sa = {.sin_family = AF_INET};
 		sa.sin_addr.s_addr = htonl(s->o.src_lo + d->src);
 		int one = 1;
@@ -874,7 +923,7 @@ dev_connect(struct dev *d, int64_t now)
 				s->said_bind = true;
 			}
 			close(fd);
-			s->st.connect_failed++;
+			count_connect_failed(d);
 			schedule(d, now + 1000000);
 			return;
 		}
@@ -883,11 +932,15 @@ dev_connect(struct dev *d, int64_t now)
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	}
-	int r = connect(fd, (struct sockaddr *)&s->srv, s->srvlen);
-	if ((r != 0 && errno != EINPROGRESS) ||
-	    tk_loop_add(s->loop, fd, udp ? TK_EV_READ : TK_EV_WRITE, dev_io, d) != 0) {
+	if (connect(fd, (const struct sockaddr *)srv, s->srv[d->srv].len) != 0 &&
+	    errno != EINPROGRESS) {
 		close(fd);
-		s->st.connect_failed++;
+		dev_connect_failed(d, now);
+		return;
+	}
+	if (tk_loop_add(s->loop, fd, udp ? TK_EV_READ : TK_EV_WRITE, dev_io, d) != 0) {
+		close(fd);
+		count_connect_failed(d);
 		schedule(d, now + 1000000);
 		return;
 	}
@@ -929,6 +982,7 @@ dev_up(struct dev *d, int64_t now)
 	s->inflight--;
 	d->state = S_UP;
 	s->st.connects++;
+	s->st.server[d->srv].connects++;
 	s->st.up++;
 	if (s->st.up > s->st.max_up)
 		s->st.max_up = s->st.up;
@@ -962,14 +1016,15 @@ dev_up(struct dev *d, int64_t now)
 			d->nexp = 0;
 			exp_push(d, now, e, en, true);	/* latency includes the trickle */
 		}
-		count_frame(s, k);
+		sent(d, k);
 		schedule(d, now + SLOW_STEP_US);
 		return true;
 	}
 	if (!send_frame(d, k, TK_SIM_A_SOS, now))
 		return false;
 	if (s->o.mis == TK_SIMRUN_FLOOD) {
-		d->nexp = 0;	/* not waiting for it */
+		s->st.due -= d->nexp;	/* not waiting for it */
+		d->nexp = 0;
 		dev_close(d, false);
 		schedule(d, now);
 		return true;
@@ -1021,7 +1076,7 @@ flood_frames(struct dev *d, int64_t now)
 			break;
 		memcpy(b + bn, f, n);
 		bn += n;
-		count_frame(s, k);
+		sent(d, k);
 	}
 	if (bn == 0) {
 		want_write(d, false);
@@ -1071,7 +1126,7 @@ dev_io(struct tk_loop *l, int fd, unsigned ev, void *arg)
 					continue;
 				if (errno == EAGAIN || errno == EWOULDBLOCK)
 					break;
-				if (udp && errno == ECONNREFUSED)
+				if (udp && errno == ECONNREFUSED && s->nsrv == 1)
 					break;
 				dev_retry(d, now, true);
 				return;
@@ -1144,7 +1199,7 @@ mis_due(struct dev *d, int64_t now, bool *ok)
 			position_now(d, now, &p);
 			size_t n = tk_sim_frame(&d->sd, k, &p, a, f, sizeof(f));
 			if (slow_queue(d, f, n))
-				count_frame(s, k);
+				sent(d, k);
 		}
 		return now + SLOW_STEP_US;
 	case TK_SIMRUN_OVERSIZE:
@@ -1157,7 +1212,7 @@ mis_due(struct dev *d, int64_t now, bool *ok)
 		if (w > 0) {
 			d->mis_sent += (uint32_t)w;
 			s->st.bytes += (uint64_t)w;
-			s->st.frames++;
+			sent(d, TK_SIM__KINDS);
 		} else if (w < 0 && errno != EAGAIN && errno != EINTR)
 			*ok = false;
 		return s->o.mis == TK_SIMRUN_OVERSIZE ? now + 10000 : now + iv_us(d);
@@ -1193,6 +1248,12 @@ dev_due(struct dev *d, int64_t now)
 	}
 	expire_replies(d, now);
 	if (d->up_until != 0 && now >= d->up_until) {
+		if (d->nexp > 0) {
+			/* hang up once the replies in flight came (or expired):
+			 * a reply is missing only when the server owes it */
+			schedule(d, now + 10000);
+			return;
+		}
 		dev_close(d, false);
 		schedule(d, now);
 		return;
@@ -1259,18 +1320,29 @@ limits_reached(struct tk_simrun *s, int64_t now)
 static int
 resolve(struct tk_simrun *s, char *err, size_t errlen)
 {
-	struct addrinfo hints = {0}, *res;
-	hints.ai_socktype = s->o.udp ? SOCK_DGRAM : SOCK_STREAM;
-	hints.ai_family = s->o.src_lo != 0 ? AF_INET : AF_UNSPEC;
-	int r = getaddrinfo(s->o.host, s->o.port, &hints, &res);
-	if (r != 0) {
-		errno = EHOSTUNREACH;
-		return tk_errf(err, errlen, "%s port %s: %s", s->o.host, s->o.port,
-		    gai_strerror(r));
+	struct tk_simrun_server one = {s->o.host, s->o.port};
+	const struct tk_simrun_server *v = s->o.nservers > 0 ? s->o.servers : &one;
+	s->nsrv = s->o.nservers > 0 ? s->o.nservers : 1;
+	s->st.nservers = s->nsrv;
+	for (size_t i = 0; i < s->nsrv; i++) {
+		struct addrinfo hints = {0}, *res;
+		hints.ai_socktype = s->o.udp ? SOCK_DGRAM : SOCK_STREAM;
+		hints.ai_family = s->o.src_lo != 0 ? AF_INET : AF_UNSPEC;
+		int r = getaddrinfo(v[i].host, v[i].port, &hints, &res);
+		if (r != 0) {
+			errno = EHOSTUNREACH;
+			return tk_errf(err, errlen, "%s port %s: %s", v[i].host, v[i].port,
+			    gai_strerror(r));
+		}
+		memcpy(&s->srv[i].a, res->ai_addr, res->ai_addrlen);
+		s->srv[i].len = res->ai_addrlen;
+		freeaddrinfo(res);
+		snprintf(s->st.server[i].name, sizeof(s->st.server[i].name),
+		    strchr(v[i].host, ':') != NULL ? "[%s]:%s" : "%s:%s", v[i].host, v[i].port);
 	}
-	memcpy(&s->srv, res->ai_addr, res->ai_addrlen);
-	s->srvlen = res->ai_addrlen;
-	freeaddrinfo(res);
+	if (s->o.spread)
+		for (uint32_t i = 0; i < (uint32_t)s->o.ndev; i++)
+			s->devs[i].srv = (uint8_t)(i % s->nsrv);
 	return 0;
 }
 
@@ -1344,7 +1416,8 @@ live_step(struct tk_simrun *s, int max_wait_ms, char *err, size_t errlen)
 struct tk_simrun *
 tk_simrun_new(const struct tk_simrun_opts *o, char *err, size_t errlen)
 {
-	if (o->ndev < 1 || o->ndev > 1000000 || (o->out_fd < 0 && o->port == NULL) ||
+	if (o->ndev < 1 || o->ndev > 1000000 || o->nservers > TK_SIMRUN_SERVERS_MAX ||
+	    (o->out_fd < 0 && o->port == NULL && o->nservers == 0) ||
 	    !(o->ramp > 0) || (o->out_fd >= 0 && !(o->interval > 0)) ||
 	    (o->src_lo != 0 && o->src_hi < o->src_lo) || (unsigned)o->mis >= TK_SIMRUN__MIS) {
 		errno = EINVAL;

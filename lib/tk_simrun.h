@@ -34,13 +34,24 @@ const char	*tk_simrun_mis_name(enum tk_simrun_mis);
 /* 0, or -1 when name is not a mode ("none" is not accepted). */
 int		 tk_simrun_mis_parse(const char *name, enum tk_simrun_mis *);
 
+/* A server to connect to.  Devices with a backup server try the list in
+ * turn: a device whose connection fails or is lost moves to the next. */
+struct tk_simrun_server {
+	const char	*host, *port;
+};
+
+#define TK_SIMRUN_SERVERS_MAX	16
+
 struct tk_simrun_opts {
 	enum tk_dialect	 dialect;	/* one of tk_sim's dialects */
 	bool		 mix;		/* the four dialects in turn */
 	bool		 udp;		/* datagrams (and "udp" in frame lines) */
 	long		 ndev;		/* devices, 1 to 1000000 */
 	/* live mode */
-	const char	*host, *port;	/* the server */
+	const struct tk_simrun_server *servers;	/* borrowed; nservers of them */
+	size_t		 nservers;	/* 0: the one server host, port */
+	const char	*host, *port;
+	bool		 spread;	/* device i starts at server i % nservers, not the first */
 	uint32_t	 src_lo, src_hi;	/* local IPv4 range, host order; 0: none */
 	double		 reconnect;	/* s: close and connect again, 0: never */
 	double		 grace;		/* s: wait for due replies after stopping */
@@ -72,14 +83,25 @@ struct tk_simrun_lat {
 	uint32_t	 p50, p99, max;	/* microseconds */
 };
 
+/* Per server: what went there. */
+struct tk_simrun_srvstats {
+	char		 name[80];	/* host:port ([v6]:port) as given */
+	uint64_t	 connects, connect_failed, closed_by_peer;
+	uint64_t	 frames;	/* frames sent there (answers included) */
+	uint64_t	 ok, wrong, missing;	/* its replies */
+};
+
 struct tk_simrun_stats {
 	double		 elapsed_s;
 	uint64_t	 connects, connect_failed, closed_by_peer, disconnects;
 	uint64_t	 max_up, up;	/* connections at once: most, now */
 	uint64_t	 frames, bytes, logins, heartbeats, positions, alarms;
+	uint64_t	 due;		/* replies awaited: ok + wrong + missing at the end */
 	uint64_t	 ok, wrong, missing;	/* replies */
 	uint64_t	 commands, answers, alarm_acks, unknown_rx, dropped, rx_bytes;
 	struct tk_simrun_lat login_lat, reply_lat;
+	size_t		 nservers;
+	struct tk_simrun_srvstats server[TK_SIMRUN_SERVERS_MAX];
 };
 
 struct tk_simrun;

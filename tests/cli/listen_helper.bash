@@ -30,6 +30,21 @@ wait_out() {
 	wait_for out_has "$1"
 }
 
+# login FD [tcp|udp]: open FD to the listener and log a gps103 device
+# (359586015829802) in on it; the reply (LOAD over TCP, ON over UDP) is
+# checked and consumed.
+login() {
+	local fd=$1 proto=${2:-tcp}
+	eval "exec $fd<>/dev/$proto/127.0.0.1/$PORT"
+	if [ "$proto" = tcp ]; then
+		printf '##,imei:359586015829802,A;' >&"$fd"
+		[ "$(recv "$fd" 4)" = "$(hex LOAD)" ]
+	else
+		printf '359586015829802;' >&"$fd"
+		[ "$(recv "$fd" 2)" = "$(hex ON)" ]
+	fi
+}
+
 # recv FD N: read N bytes the server sent on FD, as hex (bounded wait).
 recv() {
 	timeout 3 head -c "$2" <&"$1" | od -An -tx1 -v | tr -d ' \n'

@@ -8,10 +8,55 @@ load listen_helper
 # under valgrind (make check-valgrind) everything is ~30x slower: fewer
 # connections are expected, and the RSS measured is valgrind's
 if [ -n "${TK_VALGRIND:-}" ]; then
-	FLOOD_MIN=50 IDLE_N=30 RSS_MAX=2097152 SIM_T=60 LOAD_MIN=20
+	FLOOD_MIN=50 IDLE_N=30 RSS_MAX=2097152 SIM_T=60 LOAD_MIN=20 UDP_IDS=3000
+	UDP_PAUSE=0.002
 else
-	FLOOD_MIN=2000 IDLE_N=300 RSS_MAX=65536 SIM_T=30 LOAD_MIN=1000
+	FLOOD_MIN=2000 IDLE_N=300 RSS_MAX=65536 SIM_T=30 LOAD_MIN=1000 UDP_IDS=50000
+	UDP_PAUSE=0
 fi
+
+# udp_ids PORT N [FIRST [PAUSE]]: N gps103 heartbeats over UDP, each from a
+# new socket (a new source port, on 8 loopback addresses) naming a new id,
+# PAUSE seconds apart
+udp_ids() {
+	timeout 120 python3 - "$@" <<'PY'
+import socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+first = int(sys.argv[3]) if len(sys.argv) > 3 else 100000000000000
+pause = float(sys.argv[4]) if len(sys.argv) > 4 else 0
+for i in range(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.%d" % (2 + i % 8), 0))
+    s.sendto(b"%015d;" % (first + i), ("127.0.0.1", port))
+    s.close()
+    if pause:
+        time.sleep(pause)
+PY
+}
+
+# counter NAME: the last value of a counter tk-listen printed on stderr
+counter() {
+	awk -v n="$1" '$2 == n { v = $3 } END { print v }' "$TK_TMP/err"
+}
+
+# usr1_counters: make tk-listen print its counters, wait for them
+usr1_counters() {
+	local k
+	k=$(grep -c '^tk-listen: devices_known ' "$TK_TMP/err" || true)
+	kill -USR1 "$LPID"
+	TK_WAIT=20 wait_for test "$(grep -c '^tk-listen: devices_known ' "$TK_TMP/err")" -gt "$k"
+}
+
+# udp_marker ID: send a heartbeat for ID until its frame line is out (what
+# was sent before it has been read by then)
+udp_marker() {
+	local i
+	for i in $(seq 1 50); do
+		printf '%s;' "$1" >/dev/udp/127.0.0.1/"$PORT"
+		if TK_WAIT=1 wait_out " $1;\$"; then return 0; fi
+	done
+	return 1
+}
 
 # sim NAME ARGS...: tk-sim against the listener in the background, stats
 # in $TK_TMP/NAME.json; the pid in SIM_<NAME>
@@ -162,4 +207,31 @@ rss_watch() {
 	[ "$ok" -gt "$LOAD_MIN" ]
 	[ "$ok" -le "$frames" ]
 	[ "$(grep -c ' close tcp .* shutdown$' "$TK_TMP/out")" -eq 30 ]
+}
+
+@test "abuse: 50000 new ids over UDP: the registry stays capped, memory grows < 8 MB" {
+	start_listen
+	local rss0 hwm
+	rss0=$(awk '/^VmRSS:/ {print $2}' /proc/"$LPID"/status)
+	udp_ids "$PORT" "$UDP_IDS"
+	udp_marker 999999999999999
+	usr1_counters
+	hwm=$(awk '/^VmHWM:/ {print $2}' /proc/"$LPID"/status)
+	echo "RSS $rss0 KiB at start, peak $hwm KiB; devices_known $(counter devices_known);" \
+	    "$(counter udp_datagrams) datagrams" >&3
+	[ "$(counter devices_max)" -eq 40000 ]
+	[ "$(counter devices_known)" -le 40000 ]
+	[ "$(counter udp_peers_open)" -le 10000 ]
+	[ -n "${TK_VALGRIND:-}" ] || [ $((hwm - rss0)) -lt 8192 ]
+	stop_listen
+	[ "$LRC" -eq 0 ]
+	# a smaller -c, a smaller registry: 4 x -c devices, the oldest forgotten
+	start_listen -c 500
+	udp_ids "$PORT" 3000 100000000000000 "$UDP_PAUSE"
+	udp_marker 999999999999999
+	usr1_counters
+	[ "$(counter devices_max)" -eq 2000 ]
+	[ "$(counter devices_known)" -eq 2000 ]
+	[ "$(counter devices_evicted)" -ge 1 ]
+	stop_listen
 }

@@ -83,16 +83,34 @@ load listen_helper
 	stop_listen
 }
 
-@test "tk-listen udp: a device moving to a new address replaces its UDP session" {
-	start_listen
-	exec 5<>/dev/udp/127.0.0.1/"$PORT"
-	printf '359586015829802' >&5
-	run recv 5 2
-	exec 6<>/dev/udp/127.0.0.1/"$PORT"
-	printf '359586015829802' >&6
+@test "tk-listen udp: a device moving to a new address takes over once the old one is silent" {
+	start_listen --takeover 1
+	login 5 udp
+	login 6 udp
+	wait_out ' frame udp .* 2 gps103 - conflict=359586015829802 359586015829802;$'
+	sleep 1.2
+	printf '359586015829802;' >&6
 	run recv 6 2
-	assert_output "$(hex ON)"
 	wait_out ' close udp .* 1 gps103 359586015829802 - replaced$'
+	wait_out ' frame udp .* 2 gps103 359586015829802 - 359586015829802;$'
 	exec 5>&- 6>&-
 	stop_listen
+}
+
+@test "tk-listen udp: one spoofed datagram never takes a live TCP session's id" {
+	start_listen -S "$TK_TMP/sock"
+	login 5
+	# the issue's attack: 16 bytes from another address
+	login 6 udp
+	wait_out ' frame udp .* gps103 - conflict=359586015829802 359586015829802;$'
+	# the TCP session stays, and the command goes to it
+	run_tk tk-cmd -S "$TK_TMP/sock" -d gps103 359586015829802 locate
+	assert_success
+	run recv 5 23
+	assert_output "$(hex '**,imei:359586015829802')"
+	! out_has ' close tcp '
+	! out_has ' send udp .*imei'
+	exec 5>&- 6>&-
+	stop_listen
+	grep -q 'identity: 1 session(s) claimed the id of a live session' "$TK_TMP/err"
 }

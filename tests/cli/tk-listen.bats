@@ -117,24 +117,67 @@ load listen_helper
 	assert_output --partial '"protocol":"gps103"'
 }
 
-@test "tk-listen: a device reconnecting from a new address replaces its session" {
-	start_listen
-	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
-	printf '##,imei:359586015829802,A;' >&5
-	run recv 5 4
-	exec 6<>/dev/tcp/127.0.0.1/"$PORT"
-	printf '##,imei:359586015829802,A;' >&6
-	run recv 6 4
-	assert_output "$(hex LOAD)"
-	wait_out ' close tcp .* 1 gps103 359586015829802 - replaced$'
-	# the old connection is closed by the server: EOF
-	run timeout 3 cat <&5
+@test "tk-listen: a second connection claiming a live id is kept apart, never swapped in" {
+	start_listen -S "$TK_TMP/sock"
+	login 5
+	login 6
+	# its frame is written with no id, flagged conflict=
+	wait_out ' frame tcp .* 2 gps103 - conflict=359586015829802 ##,imei:359586015829802,A;$'
+	! out_has ' replaced$'
+	# a command goes to the session that holds the id
+	run_tk tk-cmd -S "$TK_TMP/sock" -d gps103 359586015829802 locate
 	assert_success
+	run recv 5 23
+	assert_output "$(hex '**,imei:359586015829802')"
+	run timeout 1 head -c 1 <&6
+	assert_output ''
+	! out_has ' send tcp .* 2 gps103 .*imei'
+	# the holder hangs up: the contender's next frame takes the id
+	exec 5>&-
+	wait_out ' close tcp .* 1 gps103 359586015829802 - peer-closed$'
+	printf '359586015829802;' >&6
+	run recv 6 2
+	wait_out ' frame tcp .* 2 gps103 359586015829802 - 359586015829802;$'
 	# a frame claiming another id on the new session is flagged
 	printf '##,imei:111111111111111,A;' >&6
 	wait_out ' frame tcp .* 2 gps103 359586015829802 mismatch=111111111111111 '
+	exec 6>&-
+	stop_listen
+}
+
+@test "tk-listen: --takeover 0: a device reconnecting replaces its session at once" {
+	start_listen --takeover 0
+	login 5
+	login 6
+	wait_out ' close tcp .* 1 gps103 359586015829802 - replaced$'
+	out_has ' frame tcp .* 2 gps103 359586015829802 - ##,imei:'
+	# the old connection is closed by the server: EOF
+	run timeout 3 cat <&5
+	assert_success
 	exec 5>&- 6>&-
 	stop_listen
+}
+
+@test "tk-listen: --takeover: the holder silent that long, a contender takes over" {
+	start_listen --takeover 1 -v
+	login 5
+	login 6
+	wait_out ' 2 gps103 - conflict=359586015829802 '
+	sleep 1.2
+	printf '359586015829802;' >&6
+	run recv 6 2
+	wait_out ' close tcp .* 1 gps103 359586015829802 - replaced$'
+	wait_out ' frame tcp .* 2 gps103 359586015829802 - 359586015829802;$'
+	grep -q 'device 359586015829802: #2 takes over from #1' "$TK_TMP/err"
+	exec 5>&- 6>&-
+	stop_listen
+}
+
+@test "tk-listen: misuse of --takeover exits 2" {
+	run_tk tk-listen --takeover -1
+	[ "$status" -eq 2 ]
+	run_tk tk-listen --takeover x
+	[ "$status" -eq 2 ]
 }
 
 @test "tk-listen: -t closes an idle connection with reason idle-timeout" {
@@ -476,11 +519,13 @@ load listen_helper
 	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
 	printf '%s\r\n%s\r\n' "$f" "$f" >&5
 	wait_out ' frame tcp .* xexun 351525010943661 '
-	printf '%s\r\n' "$f" >/dev/udp/127.0.0.1/"$PORT"
-	wait_out ' frame udp .* xexun 351525010943661 '
 	run recv 5 1
 	assert_output ''
+	# the same device over UDP once its TCP session is gone
 	exec 5>&-
+	wait_out ' close tcp '
+	printf '%s\r\n' "$f" >/dev/udp/127.0.0.1/"$PORT"
+	wait_out ' frame udp .* xexun 351525010943661 '
 	stop_listen
 	! out_has ' send '
 	run --separate-stderr timeout 10 "$TK_BIN/tk-decode" -q "$TK_TMP/out"

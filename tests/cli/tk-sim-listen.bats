@@ -123,3 +123,132 @@ sim() {
 	kill -0 "$LISTEN_PID"
 	stop_listen
 }
+
+# ---- backup servers ------------------------------------------------------
+
+# listen_at NAME ARGS...: a tk-listen writing $TK_TMP/NAME.frames; sets
+# NAME_PORT and NAME_PID.
+listen_at() {
+	local name=$1; shift
+	"$TK_BIN/tk-listen" -p 0 --port-file "$TK_TMP/$name.port" "$@" \
+		> "$TK_TMP/$name.frames" 2> "$TK_TMP/$name.err" &
+	printf -v "${name}_PID" '%s' "$!"
+	TK_PIDS="${TK_PIDS:-} $!"
+	wait_for test -s "$TK_TMP/$name.port"
+	printf -v "${name}_PORT" '%s' "$(cat "$TK_TMP/$name.port")"
+}
+
+# ids FILE: distinct device ids in a listener's frame lines
+ids() {
+	awk '$2 == "frame" && $7 != "-" { print $7 }' "$1" | sort -u | wc -l
+}
+
+# ids_at_least FILE N
+ids_at_least() {
+	[ "$(ids "$1")" -ge "$2" ]
+}
+
+# frames_at_least FILE N
+frames_at_least() {
+	[ "$(grep -c ' frame ' "$1")" -ge "$2" ]
+}
+
+# server_field N KEY FILE: KEY of the Nth (1-based) server in --stats-json
+server_field() {
+	sed -n 's/.*"servers":\[\(.*\)\]}$/\1/p' "$3" | sed 's/},{/}\n{/g' |
+		sed -n "$1p" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"
+}
+
+# failover TRANSPORT_FLAG DIALECT: 12 devices start on A; A dies with -9;
+# every device goes on reporting to B, and the counts add up.
+failover() {
+	listen_at A -C 0
+	listen_at B -C 0
+	"$TK_BIN/tk-sim" $1 -p "$A_PORT,$B_PORT" -n 12 -d "$2" -i 0.1 -T 60 \
+		--stats-json "$TK_TMP/s" 2> "$TK_TMP/sim.err" &
+	local sim=$!
+	TK_PIDS="$TK_PIDS $sim"
+	wait_for ids_at_least "$TK_TMP/A.frames" 12
+	kill -KILL "$A_PID"
+	wait "$A_PID" || true
+	# every device reports to the backup, and goes on reporting
+	wait_for ids_at_least "$TK_TMP/B.frames" 12
+	wait_for frames_at_least "$TK_TMP/B.frames" 48
+	kill -TERM "$sim"
+	wait "$sim"
+	kill -TERM "$B_PID"
+	wait "$B_PID"
+	cat "$TK_TMP/sim.err"
+	local frames a_sent b_sent
+	frames=$(json frames "$TK_TMP/s")
+	a_sent=$(server_field 1 sent "$TK_TMP/s")
+	b_sent=$(server_field 2 sent "$TK_TMP/s")
+	# every device connected to A first, lost it, and connected to B
+	[ "$(server_field 1 connected "$TK_TMP/s")" -eq 12 ]
+	[ "$(server_field 1 closed_by_server "$TK_TMP/s")" -eq 12 ]
+	[ "$(server_field 2 connected "$TK_TMP/s")" -eq 12 ]
+	[ "$(server_field 2 closed_by_server "$TK_TMP/s")" -eq 0 ]
+	# every frame sent went to one of them; B (stopped cleanly) logged all of
+	# its share, A (killed) at most what it was sent
+	[ $((a_sent + b_sent)) -eq "$frames" ]
+	[ "$(grep -c ' frame ' "$TK_TMP/B.frames")" -eq "$b_sent" ]
+	[ "$(grep -c ' frame ' "$TK_TMP/A.frames")" -le "$a_sent" ]
+	[ "$b_sent" -gt 0 ] && [ "$a_sent" -gt 0 ]
+	# every reply awaited is accounted for: none wrong, none missing at B
+	[ $(($(json replies_ok "$TK_TMP/s") + $(json replies_wrong "$TK_TMP/s") + \
+		$(json replies_missing "$TK_TMP/s"))) -eq "$(json replies_due "$TK_TMP/s")" ]
+	[ "$(json replies_wrong "$TK_TMP/s")" -eq 0 ]
+	[ "$(server_field 2 unanswered "$TK_TMP/s")" -eq 0 ]
+	[ "$(server_field 2 answered "$TK_TMP/s")" -gt 0 ]
+	[[ "$(cat "$TK_TMP/sim.err")" == *"server 127.0.0.1:$B_PORT: connected 12 "* ]]
+}
+
+@test "tk-sim -p A,B: TCP devices whose server dies (-9) report to the backup" {
+	failover "" mix
+}
+
+@test "tk-sim -u -p A,B: UDP devices move on when the server's port is refused" {
+	failover -u gps103
+}
+
+@test "tk-sim --spread: devices start on every server of the list, none fails" {
+	listen_at A -C 0
+	listen_at B -C 0
+	run --separate-stderr timeout 30 "$TK_BIN/tk-sim" -H "127.0.0.1:$A_PORT,127.0.0.1:$B_PORT" \
+		--spread -n 10 -d gps103 -i 0.2 -T 1 --check --stats-json "$TK_TMP/s"
+	assert_success
+	[ "$(server_field 1 connected "$TK_TMP/s")" -eq 5 ]
+	[ "$(server_field 2 connected "$TK_TMP/s")" -eq 5 ]
+	kill -TERM "$A_PID" "$B_PID"
+	wait "$A_PID" "$B_PID"
+	[ "$(ids "$TK_TMP/A.frames")" -eq 5 ]
+	[ "$(ids "$TK_TMP/B.frames")" -eq 5 ]
+	# a server list whose first entry is down: every device uses the second
+	listen_at C -C 0
+	PORT="1,$C_PORT"
+	sim -n 4 -i 0.1 -T 2 --stats-json "$TK_TMP/s" -q
+	assert_success
+	[ "$(server_field 1 failed "$TK_TMP/s")" -ge 4 ]
+	[ "$(server_field 2 connected "$TK_TMP/s")" -eq 4 ]
+}
+
+@test "tk-sim: server list errors exit 2" {
+	local bad=(
+		"-p 1,0"
+		"-p 1,"
+		"-H [::1 -p 1"
+		"-H [::1]x -p 1"
+		"-H host:0"
+		"-H host:"
+		"-H :1"
+		"-H a,b"
+		"-p 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17"
+		"-H a,b,c,d,e,f,g,h,i -p 1,2"
+	)
+	for args in "${bad[@]}"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr "$TK_BIN/tk-sim" $args
+		[ "$status" -eq 2 ] || { echo "args: $args -> $status"; return 1; }
+		[[ "$stderr" == "tk-sim: "* ]]
+	done
+}

@@ -471,6 +471,43 @@ test_fline_roundtrip(void **state)
 }
 
 /* Random frames survive write and parse; a scratch one byte short fails. */
+/* FLAGS tokens: a token alone or name=VALUE, never a prefix of another. */
+static void
+test_fline_flags(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *flags, *name;
+		bool want;
+	} t[] = {
+		/* flags                        name        found */
+		{"",                            "conflict", false},
+		{"conflict=123",                "conflict", true},
+		{"mismatch=1,conflict=123",     "conflict", true},
+		{"conflict=123,mismatch=1",     "mismatch", true},
+		{"conflictx=1",                 "conflict", false},
+		{"xconflict=1",                 "conflict", false},
+		{"oversize",                    "oversize", true},
+		{"oversized",                   "oversize", false},
+		{"a,oversize",                  "oversize", true},
+		{"refused=9",                   "refused",  true},
+		{",",                           "refused",  false},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (tk_fline_flag(t[i].flags, t[i].name) != t[i].want)
+			fail_msg("flags \"%s\" name %s: want %d", t[i].flags, t[i].name,
+			    t[i].want);
+	struct tk_fline l;
+	memset(&l, 0, sizeof(l));
+	assert_false(tk_fline_disowned(&l));
+	strcpy(l.flags, "mismatch=2");
+	assert_false(tk_fline_disowned(&l));
+	strcpy(l.flags, "conflict=1,mismatch=2");
+	assert_true(tk_fline_disowned(&l));
+	strcpy(l.flags, "refused=1");
+	assert_true(tk_fline_disowned(&l));
+}
+
 static void
 test_fline_roundtrip_random(void **state)
 {
@@ -1079,6 +1116,7 @@ main(void)
 		cmocka_unit_test(test_fline_escape_matches_vis),
 		cmocka_unit_test(test_fline_roundtrip),
 		cmocka_unit_test(test_fline_roundtrip_random),
+		cmocka_unit_test(test_fline_flags),
 		cmocka_unit_test(test_json_str_bytes),
 		cmocka_unit_test(test_fmt_num_reference),
 		cmocka_unit_test(test_parse_dec_reference),

@@ -29,13 +29,19 @@ struct fx {
 	struct tk_server *s;
 	int		 out[2];	/* frame lines arrive on out[0] */
 	char		 dir[64], path[96];
-	char		 lines[1 << 16];	/* everything read from out[0] */
+	char		 lines[4 << 20];	/* everything read from out[0] */
 	size_t		 nlines;
+};
+
+/* Options a test changes from the fixture's (cmocka's prestate). */
+struct fx_opts {
+	int		 takeover_s;
 };
 
 static int
 setup(void **state)
 {
+	const struct fx_opts *fo = *state;
 	struct fx *f = calloc(1, sizeof(*f));
 	char err[256];
 	assert_non_null(f);
@@ -49,6 +55,8 @@ setup(void **state)
 		.out_max = 1 << 20, .idle_s = 60, .max_conns = 100, .max_per_peer = 50,
 		.ctl_path = f->path,
 	};
+	if (fo != NULL)
+		o.takeover_s = fo->takeover_s;
 	f->s = tk_server_new(&o, err, sizeof(err));
 	if (f->s == NULL)
 		fail_msg("tk_server_new: %s", err);
@@ -347,13 +355,35 @@ test_registry_live(void **state)
 	dev_read(f, d1, r, sizeof(r), 4);
 	pump(f, 3);
 	assert_non_null(strstr(f->lines, " gps103 359586015829802 mismatch=111111111111111 ##,imei:111111111111111,A;\n"));
-	/* the device reconnects: the old session is replaced */
+	/* a second connection claiming the id while d1 is live is kept apart
+	 * (the default --takeover is 60 s): replies, but no id and no command */
 	int d2 = dev_connect(f);
 	assert_int_equal(write(d2, login, strlen(login)), (ssize_t)strlen(login));
 	assert_int_equal(dev_read(f, d2, r, sizeof(r), 4), 4);
-	assert_int_equal(dev_read(f, d1, r, sizeof(r), 1), 0);	/* EOF on the old one */
+	assert_string_equal(r, "LOAD");
 	pump(f, 3);
-	assert_non_null(strstr(f->lines, " 359586015829802 - replaced\n"));
+	assert_non_null(strstr(f->lines, " 2 gps103 - conflict=359586015829802 ##,imei:359586015829802,A;\n"));
+	assert_null(strstr(f->lines, " replaced\n"));
+	c = ctl_connect(f);
+	ctl(f, c, "LIST\n", b, sizeof(b));
+	assert_non_null(strstr(b, " 1 ")); /* still connection 1 */
+	assert_non_null(strstr(b, "\nOK 1\n"));
+	assert_string_equal(ctl(f, c, "SEND 359586015829802 5a\n", b, sizeof(b)), "OK sent 1\n");
+	assert_int_equal(dev_read(f, d1, r, sizeof(r), 1), 1);
+	assert_string_equal(r, "Z");
+	assert_int_equal(dev_read(f, d2, r, sizeof(r), 1), 0);	/* nothing for d2 */
+	ctl(f, c, "STATS\n", b, sizeof(b));
+	assert_non_null(strstr(b, "STAT identity_conflicts 1\n"));
+	assert_non_null(strstr(b, "STAT conflict_frames 1\n"));
+	assert_non_null(strstr(b, "STAT identity_takeovers 0\n"));
+	close(c);
+	/* d1 hangs up: d2's next frame takes the id */
+	close(d1);
+	pump(f, 5);
+	assert_int_equal(write(d2, hb, strlen(hb)), (ssize_t)strlen(hb));
+	assert_int_equal(dev_read(f, d2, r, sizeof(r), 2), 2);
+	pump(f, 3);
+	assert_non_null(strstr(f->lines, " 2 gps103 359586015829802 - 359586015829802;\n"));
 	/* queued command: held while offline, delivered on the next frame */
 	close(d2);
 	pump(f, 5);
@@ -371,10 +401,132 @@ test_registry_live(void **state)
 	    "OK sent 2\n");	/* online now: sent at once */
 	close(c);
 	close(d3);
-	close(d1);
 	pump(f, 3);
 	assert_non_null(strstr(f->lines, " send tcp 127.0.0.1:"));
 }
+
+static int
+udp_socket(struct fx *f)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(tk_server_port(f->s))};
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	return fd;
+}
+
+/* Count the lines of output containing needle. */
+static size_t
+count(const struct fx *f, const char *needle)
+{
+	size_t k = 0;
+	for (const char *p = f->lines; (p = strstr(p, needle)) != NULL; p++)
+		k++;
+	return k;
+}
+
+/*
+ * Identity: one spoofed UDP datagram never takes a live TCP session's id
+ * (the issue's attack), and a contender takes over once the holder has
+ * been silent for --takeover seconds (1 here).
+ */
+static void
+test_identity_udp_spoof(void **state)
+{
+	struct fx *f = *state;
+	static char b[1 << 16];
+	char r[256];
+	const char *login = "##,imei:359586015829802,A;", *hb = "359586015829802;";
+
+	int d1 = dev_connect(f);
+	assert_int_equal(write(d1, login, strlen(login)), (ssize_t)strlen(login));
+	assert_int_equal(dev_read(f, d1, r, sizeof(r), 4), 4);
+	int u = udp_socket(f);
+	assert_int_equal(write(u, hb, strlen(hb)), (ssize_t)strlen(hb));
+	assert_int_equal(dev_read(f, u, r, sizeof(r), 2), 2);	/* the reply */
+	assert_string_equal(r, "ON");
+	pump(f, 3);
+	assert_non_null(strstr(f->lines, " frame udp 127.0.0.1:"));
+	assert_non_null(strstr(f->lines, " gps103 - conflict=359586015829802 359586015829802;\n"));
+	assert_null(strstr(f->lines, " close tcp "));
+	/* the command goes to the TCP device, not to the spoofer */
+	int c = ctl_connect(f);
+	assert_string_equal(ctl(f, c, "SEND 359586015829802 5a\n", b, sizeof(b)), "OK sent 1\n");
+	assert_int_equal(dev_read(f, d1, r, sizeof(r), 1), 1);
+	assert_int_equal(dev_read(f, u, r, sizeof(r), 1), 0);
+	/* a frame from the holder keeps it; silence for 1 s lets the
+	 * contender's next datagram take over: the holder is closed */
+	usleep(1100 * 1000);
+	assert_int_equal(write(u, hb, strlen(hb)), (ssize_t)strlen(hb));
+	assert_int_equal(dev_read(f, u, r, sizeof(r), 2), 2);
+	pump(f, 3);
+	assert_non_null(strstr(f->lines, " close tcp 127.0.0.1:"));
+	assert_non_null(strstr(f->lines, " gps103 359586015829802 - replaced\n"));
+	assert_non_null(strstr(f->lines, " frame udp 127.0.0.1:"));
+	assert_non_null(strstr(f->lines, " gps103 359586015829802 - 359586015829802;\n"));
+	assert_int_equal(dev_read(f, d1, r, sizeof(r), 1), 0);	/* EOF */
+	assert_string_equal(ctl(f, c, "SEND 359586015829802 5a\n", b, sizeof(b)), "OK sent 1\n");
+	assert_int_equal(dev_read(f, u, r, sizeof(r), 1), 1);
+	ctl(f, c, "STATS\n", b, sizeof(b));
+	assert_non_null(strstr(b, "STAT identity_takeovers 1\n"));
+	close(c);
+	close(u);
+	close(d1);
+}
+
+/*
+ * With --takeover at once a reconnecting device replaces its old session
+ * at its first frame, and every frame the old one had sent is written
+ * before its close line (read from its socket first: nothing in flight is
+ * lost).
+ */
+static void
+test_identity_replace_drains(void **state)
+{
+	struct fx *f = *state;
+	char r[256];
+	const char *login = "##,imei:359586015829802,A;", *hb = "359586015829802;";
+	static char big[96 * 1024];
+
+	int d1 = dev_connect(f);
+	assert_int_equal(write(d1, login, strlen(login)), (ssize_t)strlen(login));
+	assert_int_equal(dev_read(f, d1, r, sizeof(r), 4), 4);
+	int d2 = dev_connect(f);
+	/* more heartbeats than one read takes, then the new login at once */
+	size_t k = sizeof(big) / 16, sent = 0;
+	for (size_t i = 0; i < k; i++)
+		memcpy(big + 16 * i, hb, 16);
+	while (sent < sizeof(big)) {
+		ssize_t w = write(d1, big + sent, sizeof(big) - sent);
+		if (w <= 0)
+			break;
+		sent += (size_t)w;
+	}
+	assert_true(sent >= 16 * 4096 + 16);	/* more than one 64 KiB read */
+	sent -= sent % 16;	/* a partial last heartbeat is junk at close */
+	assert_int_equal(write(d2, login, strlen(login)), (ssize_t)strlen(login));
+	/* d1's replies fill its socket: read them as they come */
+	for (int i = 0; i < 400 && strstr(f->lines, " replaced\n") == NULL; i++) {
+		pump(f, 1);
+		while (read(d1, big, sizeof(big)) > 0)
+			;
+	}
+	pump(f, 3);
+	assert_non_null(strstr(f->lines, " 1 gps103 359586015829802 - replaced\n"));
+	/* every heartbeat d1 sent is a frame line of connection 1, before its close */
+	char *close1 = strstr(f->lines, " 1 gps103 359586015829802 - replaced\n");
+	*close1 = '\0';
+	size_t got = count(f, " 1 gps103 359586015829802 - 359586015829802;\n");
+	*close1 = ' ';
+	assert_int_equal(got, sent / 16);
+	assert_non_null(strstr(f->lines, " 2 gps103 359586015829802 - ##,imei:"));
+	close(d1);
+	close(d2);
+}
+
+static const struct fx_opts takeover_1s = {.takeover_s = 1};
+static const struct fx_opts takeover_now = {.takeover_s = TK_TAKEOVER_AT_ONCE};
 
 static void
 test_conn_size(void **state)
@@ -395,6 +547,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ctl_toolong, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctl_not_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registry_live, setup, teardown),
+		cmocka_unit_test_prestate_setup_teardown(test_identity_udp_spoof, setup,
+		    teardown, (void *)&takeover_1s),
+		cmocka_unit_test_prestate_setup_teardown(test_identity_replace_drains, setup,
+		    teardown, (void *)&takeover_now),
 		cmocka_unit_test(test_conn_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,6 +321,69 @@ test_live_udp(void **state)
 }
 
 static void
+test_live_backup(void **state)
+{
+	(void)state;
+	/* legend: 6 devices with a primary and a backup server; the primary
+	 * dies once every device has reported to it: each device reconnects to
+	 * the backup, and the counters say what went where */
+	char err[256];
+	struct live a, b;
+	struct tk_simrun_opts o;
+	struct tk_simrun_stats st;
+	live_start(&a);
+	live_start(&b);
+	struct tk_simrun_server srv[2] = {{"127.0.0.1", a.port}, {"127.0.0.1", b.port}};
+	tk_simrun_opts_default(&o);
+	o.servers = srv;
+	o.nservers = 2;
+	o.dialect = TK_D_GPS103;
+	o.ndev = 6;
+	o.interval = 0.05;
+	o.duration = 30;
+	struct tk_simrun *s = tk_simrun_new(&o, err, sizeof(err));
+	assert_non_null(s);
+	bool a_up = true;
+	for (int rounds = 0; ; rounds++) {
+		assert_true(rounds < 100000);
+		assert_int_equal(tk_simrun_step(s, 2, err, sizeof(err)), 1);
+		if (a_up)
+			assert_int_equal(tk_server_run(a.srv, 2), 0);
+		assert_int_equal(tk_server_run(b.srv, 2), 0);
+		tk_simrun_stats(s, &st);
+		if (a_up && st.server[0].frames >= 24) {
+			live_stop(&a);	/* its sockets close: the devices see EOF */
+			a_up = false;
+		}
+		if (!a_up && st.server[1].frames >= 24)
+			break;
+	}
+	tk_simrun_stop(s);
+	int r;
+	while ((r = tk_simrun_step(s, 2, err, sizeof(err))) > 0)
+		assert_int_equal(tk_server_run(b.srv, 2), 0);
+	assert_int_equal(r, 0);
+	tk_simrun_stats(s, &st);
+	tk_simrun_free(s);
+	live_stop(&b);
+	assert_int_equal(st.nservers, 2);
+	char want[32];
+	snprintf(want, sizeof(want), "127.0.0.1:%s", b.port);
+	assert_string_equal(st.server[1].name, want);
+	assert_int_equal(st.server[0].connects, 6);
+	assert_int_equal(st.server[0].closed_by_peer, 6);
+	assert_int_equal(st.server[1].connects, 6);
+	assert_int_equal(st.server[1].closed_by_peer, 0);
+	assert_int_equal(st.server[0].frames + st.server[1].frames, st.frames);
+	assert_int_equal(st.ok + st.wrong + st.missing, st.due);
+	assert_int_equal(st.server[1].missing + st.server[1].wrong, 0);
+	assert_int_equal(live_frames(&b, "tcp"), st.server[1].frames);
+	assert_int_equal(st.logins, 12);	/* each logged in at both */
+	close(a.out);
+	close(b.out);
+}
+
+static void
 test_live_silent_peer(void **state)
 {
 	(void)state;
@@ -394,6 +458,7 @@ main(void)
 		cmocka_unit_test(test_file_write_error),
 		cmocka_unit_test(test_live_tcp),
 		cmocka_unit_test(test_live_udp),
+		cmocka_unit_test(test_live_backup),
 		cmocka_unit_test(test_live_silent_peer),
 		cmocka_unit_test(test_options),
 	};
