@@ -32,7 +32,6 @@ struct tk_dev {
 	int64_t		 since;		/* wall ms: the current session learned the id */
 	int64_t		 last;		/* wall ms: last frame */
 	int64_t		 unused;	/* caller's clock: refs dropped to 0 (while unused) */
-	int64_t		 told;		/* wall ms: last announced to the fleet (on_device) */
 	uint64_t	 frames;	/* frames of the current session */
 	struct tk_dev	*next;		/* hash chain */
 	struct tk_dev	*uprev, *unext;	/* the unused list, oldest first */

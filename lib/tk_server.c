@@ -677,7 +677,6 @@ tell_device(const struct sess *x, bool online)
 	struct tk_server_dev v = {x->dev->id, tk_dialect_name((enum tk_dialect)x->dialect),
 	    x->udp ? "udp" : "tcp", peer, x->dev->since,
 	    x->dev->last > x->dev->since ? x->dev->last : x->dev->since, x->dev->frames, online};
-	x->dev->told = tk_wall_ms();
 	s->o.on_device(s->o.dev_arg, &v);
 }
 
@@ -692,7 +691,6 @@ establish(struct sess *x)
 	d->sess = x;
 	d->since = tk_wall_ms();
 	d->frames = 0;
-	d->told = 0;		/* on_frame announces the new session */
 }
 
 /* x lets go of its device (closing): an offline device, or one its
@@ -952,13 +950,15 @@ on_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
 	s->st.frames[d]++;
 	s->st.fbytes[d] += n;
 	if (holds(x)) {
-		x->dev->frames++;
-		x->dev->last = tk_wall_ms();
-		x->dev->dialect = d;
-		/* the fleet: a new session, then its last-seen at most every
-		 * dev_refresh_ms */
-		if (s->o.on_device != NULL && (x->dev->told == 0 || (s->o.dev_refresh_ms > 0 &&
-		    x->dev->last - x->dev->told >= s->o.dev_refresh_ms)))
+		struct tk_dev *dv = x->dev;
+		int64_t prev = dv->last, r = s->o.dev_refresh_ms;
+		dv->frames++;
+		dv->last = tk_wall_ms();
+		dv->dialect = d;
+		/* the fleet: a new session, then its last-seen at the first
+		 * frame of each dev_refresh_ms of the session */
+		if (s->o.on_device != NULL && (dv->frames == 1 || (r > 0 && prev >= dv->since &&
+		    (dv->last - dv->since) / r != (prev - dv->since) / r)))
 			tell_device(x, true);
 	}
 	struct emitted e;
