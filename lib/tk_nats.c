@@ -1386,6 +1386,7 @@ tk_nats_kv_delete(struct tk_nats *n, const char *bucket, const char *key, char *
 
 struct tk_nats_pull {
 	struct tk_nats	*n;
+	char		 durable[TK_NATS_NAME_MAX];
 	natsSubscription *sub;
 	natsMsgList	 list;
 	struct tk_nats_msg *msgs;
@@ -1398,6 +1399,7 @@ tk_nats_pull_new(struct tk_nats *n, const char *durable, const char *filter, int
 {
 	struct tk_nats_pull *p = calloc(1, sizeof(*p));
 	jsSubOptions so;
+	jsOptions jo;
 	jsErrCode jerr = 0;
 
 	if (p == NULL) {
@@ -1405,6 +1407,11 @@ tk_nats_pull_new(struct tk_nats *n, const char *durable, const char *filter, int
 		return NULL;
 	}
 	p->n = n;
+	snprintf(p->durable, sizeof(p->durable), "%s", durable);
+	/* a consumer made while a node is down is answered only once its
+	 * group has elected a leader: wait for that, not the default 5 s */
+	jsOptions_Init(&jo);
+	jo.Wait = TK_NATS_FAILOVER_MS;
 	jsSubOptions_Init(&so);
 	so.Stream = n->stream;
 	so.Config.Durable = durable;
@@ -1412,7 +1419,7 @@ tk_nats_pull_new(struct tk_nats *n, const char *durable, const char *filter, int
 	so.Config.AckWait = (int64_t)(ack_wait_s > 0 ? ack_wait_s : 30) * 1000000000LL;
 	so.Config.MaxAckPending = 20000;
 	natsStatus st = js_PullSubscribe(&p->sub, n->js, filter ? filter : "tk.>", durable,
-	    NULL, &so, &jerr);
+	    &jo, &so, &jerr);
 	if (st != NATS_OK) {
 		char what[96];
 		snprintf(what, sizeof(what), "consumer %s on %s", durable, n->stream);
@@ -1465,6 +1472,27 @@ tk_nats_pull_fetch(struct tk_nats_pull *p, int max, int timeout_ms,
 	}
 	*msgs = p->msgs;
 	return p->list.Count;
+}
+
+int
+tk_nats_pull_left(struct tk_nats_pull *p, uint64_t *left, char *err, size_t errlen)
+{
+	jsConsumerInfo *ci = NULL;
+	jsErrCode jerr = 0;
+	jsOptions jo;
+
+	jsOptions_Init(&jo);
+	jo.Wait = ENSURE_WAIT_MS;
+	natsStatus st = js_GetConsumerInfo(&ci, p->n->js, p->n->stream, p->durable, &jo, &jerr);
+	if (st != NATS_OK) {
+		char what[2 * TK_NATS_NAME_MAX + 16];
+		snprintf(what, sizeof(what), "consumer %s on %s", p->durable, p->n->stream);
+		status_text(st, err, errlen, what);
+		return -1;
+	}
+	*left = ci->NumPending + (uint64_t)(ci->NumAckPending > 0 ? ci->NumAckPending : 0);
+	jsConsumerInfo_Destroy(ci);
+	return 0;
 }
 
 int

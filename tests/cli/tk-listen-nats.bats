@@ -117,7 +117,7 @@ sim_to() {
 	listen_nats b --nats-replicas 3
 	sim_to a -n 10 -d mix -i 0.1 -T "$((SIM_T + 2))" &
 	SA=$!
-	sim_to b -n 10 -d mix -i 0.1 -T "$((SIM_T + 2))" &
+	sim_to b -n 10 -d mix -i 0.1 -T "$((SIM_T + 2))" -s 2 &
 	SB=$!
 	sleep 2
 	nats_kill 2
