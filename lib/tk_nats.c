@@ -1299,36 +1299,70 @@ tk_nats_kv_get(struct tk_nats *n, const char *bucket, const char *key, struct tk
 	return rc;
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The keys come from the stream's subjects (a stream info request the
+ * stream's leader answers), not from kvStore_Keys: that one makes an
+ * ephemeral consumer, which nats-server 2.9 may place on a replica that
+ * is down, and then times out for as long as the node stays down.
+ */
 int
 tk_nats_kv_each(struct tk_nats *n, const char *bucket,
     void (*fn)(void *arg, const char *key, const char *val, size_t len), void *arg,
     char *err, size_t errlen)
 {
+	char stream[96], filter[128];
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	jsOptions jo;
 	kvStore *kv = kv_open(n, bucket, err, errlen);
-	kvKeysList keys = {NULL, 0};
 
 	if (kv == NULL)
 		return -1;
-	natsStatus st = kvStore_Keys(&keys, kv, NULL);
-	if (st == NATS_NOT_FOUND) {
-		kvStore_Destroy(kv);
-		return 0;
-	}
+	snprintf(stream, sizeof(stream), "KV_%s", bucket);
+	snprintf(filter, sizeof(filter), "$KV.%s.>", bucket);
+	size_t skip = strlen(filter) - 1;
+	jsOptions_Init(&jo);
+	jo.Wait = ENSURE_WAIT_MS;
+	jo.Stream.Info.SubjectsFilter = filter;
+	natsStatus st = js_GetStreamInfo(&si, n->js, stream, &jo, &jerr);
 	if (st != NATS_OK) {
 		status_text(st, err, errlen, "keys");
 		kvStore_Destroy(kv);
 		return -1;
 	}
-	for (int i = 0; i < keys.Count; i++) {
+	int cnt = si->State.Subjects != NULL ? si->State.Subjects->Count : 0;
+	const char **keys = cnt > 0 ? calloc((size_t)cnt, sizeof(*keys)) : NULL;
+	if (cnt > 0 && keys == NULL) {
+		snprintf(err, errlen, "out of memory");
+		jsStreamInfo_Destroy(si);
+		kvStore_Destroy(kv);
+		return -1;
+	}
+	int k = 0;
+	for (int i = 0; i < cnt; i++) {
+		const char *subj = si->State.Subjects->List[i].Subject;
+		if (subj != NULL && strlen(subj) > skip)
+			keys[k++] = subj + skip;
+	}
+	if (k > 1)
+		qsort(keys, (size_t)k, sizeof(*keys), cmp_str);
+	for (int i = 0; i < k; i++) {
 		kvEntry *e = NULL;
-		if (kvStore_Get(&e, kv, keys.Keys[i]) == NATS_OK) {
+		/* a deleted key's last message is its marker: not found */
+		if (kvStore_Get(&e, kv, keys[i]) == NATS_OK) {
 			int vl = kvEntry_ValueLen(e);
-			fn(arg, keys.Keys[i], vl > 0 ? kvEntry_Value(e) : "",
-			    vl > 0 ? (size_t)vl : 0);
+			fn(arg, keys[i], vl > 0 ? kvEntry_Value(e) : "", vl > 0 ? (size_t)vl : 0);
 		}
 		kvEntry_Destroy(e);
 	}
-	kvKeysList_Destroy(&keys);
+	free(keys);
+	jsStreamInfo_Destroy(si);
 	kvStore_Destroy(kv);
 	return 0;
 }

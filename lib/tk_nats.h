@@ -103,7 +103,7 @@ int		 tk_nats_request(struct tk_nats *, const char *subject, const void *data,
 /* A key's value in a bucket: 1 found (appended to out), 0 none, -1 error. */
 int		 tk_nats_kv_get(struct tk_nats *, const char *bucket, const char *key,
 		    struct tk_buf *out, char *err, size_t errlen);
-/* Every live key of a bucket, then its value: fn per key. */
+/* Every live key of a bucket, in key order, and its value: fn per key. */
 int		 tk_nats_kv_each(struct tk_nats *, const char *bucket,
 		    void (*fn)(void *arg, const char *key, const char *val, size_t len),
 		    void *arg, char *err, size_t errlen);
