@@ -118,6 +118,7 @@ struct ctx {
 	/* --nats */
 	struct tk_nats	*bus;
 	bool		 publish;
+	bool		 bus_lost;	/* --idle-exit gave up on the stream */
 	unsigned long	 redelivered, skipped, published;
 };
 
@@ -767,7 +768,11 @@ run_nats(struct ctx *c, const char *durable, unsigned part_k, unsigned part_n,
 	size_t cap = LINE_MAX_BYTES;
 	uint8_t *scratch = malloc(cap);
 	const struct tk_nats_msg *m;
-	int64_t last = tk_mono_ms();
+	int64_t last = tk_mono_ms();	/* the last message (or the start) */
+	int64_t idle_ms = idle_exit_s * 1000LL;
+	/* --idle-exit: a cluster electing leaders after a node failure
+	 * answers nothing for a while; only beyond that is it lost */
+	int64_t give_up_ms = idle_ms + TK_NATS_FAILOVER_MS;
 
 	if (scratch == NULL)
 		err(TK_EXIT_IO, "malloc");
@@ -784,9 +789,13 @@ run_nats(struct ctx *c, const char *durable, unsigned part_k, unsigned part_n,
 			if (!said)
 				warnx("%s (retrying)", e);
 			said = true;
-			tk_nats_poll(c->bus, 1000);
-			if (idle_exit_s && tk_mono_ms() - last >= idle_exit_s * 1000LL)
+			if (idle_exit_s && tk_mono_ms() - last >= give_up_ms) {
+				warnx("%s: gave up after %lld s", e,
+				    (long long)(tk_mono_ms() - last) / 1000);
+				c->bus_lost = true;
 				break;
+			}
+			tk_nats_poll(c->bus, 1000);
 		}
 	}
 	c->fname = "(nats)";
@@ -796,11 +805,26 @@ run_nats(struct ctx *c, const char *durable, unsigned part_k, unsigned part_n,
 		if (k < 0) {
 			warnx("%s", e);
 			tk_nats_poll(c->bus, 1000);
-			continue;
 		}
-		if (k == 0) {
-			if (idle_exit_s && tk_mono_ms() - last >= idle_exit_s * 1000LL)
+		if (k <= 0) {
+			/* idle: exit once the consumer has nothing left (a
+			 * fetch can also time out while its leader moves) */
+			if (!idle_exit_s || tk_mono_ms() - last < idle_ms)
+				continue;
+			uint64_t left = 0;
+			int r = tk_nats_pull_left(p, &left, e, sizeof(e));
+			if (r == 0 && left == 0)
 				break;
+			if (tk_mono_ms() - last >= give_up_ms) {
+				if (r == 0)
+					warnx("nats: consumer %s: %llu messages left, none came "
+					    "for %lld s: gave up", name, (unsigned long long)left,
+					    (long long)(tk_mono_ms() - last) / 1000);
+				else
+					warnx("%s: gave up", e);
+				c->bus_lost = true;
+				break;
+			}
 			continue;
 		}
 		last = tk_mono_ms();
@@ -1092,7 +1116,7 @@ main(int argc, char *argv[])
 	/* input that is all junk is rejected input, whatever the counts */
 	if (c.strict && (rej || (dec == 0 && (c.junk_bytes || c.bad_lines))))
 		rc = TK_EXIT_DATA;
-	if (c.photos_lost || input_failed)
+	if (c.photos_lost || input_failed || c.bus_lost)
 		rc = TK_EXIT_IO;
 	if (c.output_dead)
 		rc = c.out.err == EPIPE ? TK_EXIT_PIPE : TK_EXIT_IO;

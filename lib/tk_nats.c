@@ -1299,36 +1299,70 @@ tk_nats_kv_get(struct tk_nats *n, const char *bucket, const char *key, struct tk
 	return rc;
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The keys come from the stream's subjects (a stream info request the
+ * stream's leader answers), not from kvStore_Keys: that one makes an
+ * ephemeral consumer, which nats-server 2.9 may place on a replica that
+ * is down, and then times out for as long as the node stays down.
+ */
 int
 tk_nats_kv_each(struct tk_nats *n, const char *bucket,
     void (*fn)(void *arg, const char *key, const char *val, size_t len), void *arg,
     char *err, size_t errlen)
 {
+	char stream[96], filter[128];
+	jsStreamInfo *si = NULL;
+	jsErrCode jerr = 0;
+	jsOptions jo;
 	kvStore *kv = kv_open(n, bucket, err, errlen);
-	kvKeysList keys = {NULL, 0};
 
 	if (kv == NULL)
 		return -1;
-	natsStatus st = kvStore_Keys(&keys, kv, NULL);
-	if (st == NATS_NOT_FOUND) {
-		kvStore_Destroy(kv);
-		return 0;
-	}
+	snprintf(stream, sizeof(stream), "KV_%s", bucket);
+	snprintf(filter, sizeof(filter), "$KV.%s.>", bucket);
+	size_t skip = strlen(filter) - 1;
+	jsOptions_Init(&jo);
+	jo.Wait = ENSURE_WAIT_MS;
+	jo.Stream.Info.SubjectsFilter = filter;
+	natsStatus st = js_GetStreamInfo(&si, n->js, stream, &jo, &jerr);
 	if (st != NATS_OK) {
 		status_text(st, err, errlen, "keys");
 		kvStore_Destroy(kv);
 		return -1;
 	}
-	for (int i = 0; i < keys.Count; i++) {
+	int cnt = si->State.Subjects != NULL ? si->State.Subjects->Count : 0;
+	const char **keys = cnt > 0 ? calloc((size_t)cnt, sizeof(*keys)) : NULL;
+	if (cnt > 0 && keys == NULL) {
+		snprintf(err, errlen, "out of memory");
+		jsStreamInfo_Destroy(si);
+		kvStore_Destroy(kv);
+		return -1;
+	}
+	int k = 0;
+	for (int i = 0; i < cnt; i++) {
+		const char *subj = si->State.Subjects->List[i].Subject;
+		if (subj != NULL && strlen(subj) > skip)
+			keys[k++] = subj + skip;
+	}
+	if (k > 1)
+		qsort(keys, (size_t)k, sizeof(*keys), cmp_str);
+	for (int i = 0; i < k; i++) {
 		kvEntry *e = NULL;
-		if (kvStore_Get(&e, kv, keys.Keys[i]) == NATS_OK) {
+		/* a deleted key's last message is its marker: not found */
+		if (kvStore_Get(&e, kv, keys[i]) == NATS_OK) {
 			int vl = kvEntry_ValueLen(e);
-			fn(arg, keys.Keys[i], vl > 0 ? kvEntry_Value(e) : "",
-			    vl > 0 ? (size_t)vl : 0);
+			fn(arg, keys[i], vl > 0 ? kvEntry_Value(e) : "", vl > 0 ? (size_t)vl : 0);
 		}
 		kvEntry_Destroy(e);
 	}
-	kvKeysList_Destroy(&keys);
+	free(keys);
+	jsStreamInfo_Destroy(si);
 	kvStore_Destroy(kv);
 	return 0;
 }
@@ -1386,6 +1420,7 @@ tk_nats_kv_delete(struct tk_nats *n, const char *bucket, const char *key, char *
 
 struct tk_nats_pull {
 	struct tk_nats	*n;
+	char		 durable[TK_NATS_NAME_MAX];
 	natsSubscription *sub;
 	natsMsgList	 list;
 	struct tk_nats_msg *msgs;
@@ -1398,6 +1433,7 @@ tk_nats_pull_new(struct tk_nats *n, const char *durable, const char *filter, int
 {
 	struct tk_nats_pull *p = calloc(1, sizeof(*p));
 	jsSubOptions so;
+	jsOptions jo;
 	jsErrCode jerr = 0;
 
 	if (p == NULL) {
@@ -1405,6 +1441,11 @@ tk_nats_pull_new(struct tk_nats *n, const char *durable, const char *filter, int
 		return NULL;
 	}
 	p->n = n;
+	snprintf(p->durable, sizeof(p->durable), "%s", durable);
+	/* a consumer made while a node is down is answered only once its
+	 * group has elected a leader: wait for that, not the default 5 s */
+	jsOptions_Init(&jo);
+	jo.Wait = TK_NATS_FAILOVER_MS;
 	jsSubOptions_Init(&so);
 	so.Stream = n->stream;
 	so.Config.Durable = durable;
@@ -1412,7 +1453,7 @@ tk_nats_pull_new(struct tk_nats *n, const char *durable, const char *filter, int
 	so.Config.AckWait = (int64_t)(ack_wait_s > 0 ? ack_wait_s : 30) * 1000000000LL;
 	so.Config.MaxAckPending = 20000;
 	natsStatus st = js_PullSubscribe(&p->sub, n->js, filter ? filter : "tk.>", durable,
-	    NULL, &so, &jerr);
+	    &jo, &so, &jerr);
 	if (st != NATS_OK) {
 		char what[96];
 		snprintf(what, sizeof(what), "consumer %s on %s", durable, n->stream);
@@ -1465,6 +1506,27 @@ tk_nats_pull_fetch(struct tk_nats_pull *p, int max, int timeout_ms,
 	}
 	*msgs = p->msgs;
 	return p->list.Count;
+}
+
+int
+tk_nats_pull_left(struct tk_nats_pull *p, uint64_t *left, char *err, size_t errlen)
+{
+	jsConsumerInfo *ci = NULL;
+	jsErrCode jerr = 0;
+	jsOptions jo;
+
+	jsOptions_Init(&jo);
+	jo.Wait = ENSURE_WAIT_MS;
+	natsStatus st = js_GetConsumerInfo(&ci, p->n->js, p->n->stream, p->durable, &jo, &jerr);
+	if (st != NATS_OK) {
+		char what[2 * TK_NATS_NAME_MAX + 16];
+		snprintf(what, sizeof(what), "consumer %s on %s", p->durable, p->n->stream);
+		status_text(st, err, errlen, what);
+		return -1;
+	}
+	*left = ci->NumPending + (uint64_t)(ci->NumAckPending > 0 ? ci->NumAckPending : 0);
+	jsConsumerInfo_Destroy(ci);
+	return 0;
 }
 
 int

@@ -43,6 +43,10 @@ struct tk_nats;
 #define TK_NATS_REGISTRY	"tk_devices"
 #define TK_NATS_CMDQ		"tk_cmdq"
 #define TK_NATS_NAME_MAX	128
+/* How long a JetStream cluster may take to elect new leaders after a node
+ * is lost (raft elections of 4 to 9 s, with a margin): what a request that
+ * needs a leader waits before it counts as failed. */
+#define TK_NATS_FAILOVER_MS	20000
 
 struct tk_nats_opts {
 	const char	*urls;		/* "nats://a:4222,nats://b:4222" (tls:// too) */
@@ -99,7 +103,7 @@ int		 tk_nats_request(struct tk_nats *, const char *subject, const void *data,
 /* A key's value in a bucket: 1 found (appended to out), 0 none, -1 error. */
 int		 tk_nats_kv_get(struct tk_nats *, const char *bucket, const char *key,
 		    struct tk_buf *out, char *err, size_t errlen);
-/* Every live key of a bucket, then its value: fn per key. */
+/* Every live key of a bucket, in key order, and its value: fn per key. */
 int		 tk_nats_kv_each(struct tk_nats *, const char *bucket,
 		    void (*fn)(void *arg, const char *key, const char *val, size_t len),
 		    void *arg, char *err, size_t errlen);
@@ -187,6 +191,14 @@ struct tk_nats_pull *tk_nats_pull_new(struct tk_nats *, const char *durable,
  */
 int		 tk_nats_pull_fetch(struct tk_nats_pull *, int max, int timeout_ms,
 		    const struct tk_nats_msg **msgs, char *err, size_t errlen);
+/*
+ * What the consumer has left: messages not yet delivered plus those
+ * delivered and not acknowledged (to this worker or another of the same
+ * durable), as the stream's leader counts them.  0, or -1 with the reason
+ * in err (no leader, no server).
+ */
+int		 tk_nats_pull_left(struct tk_nats_pull *, uint64_t *left, char *err,
+		    size_t errlen);
 /* Acknowledge message i of the last fetch.  0 or -1. */
 int		 tk_nats_pull_ack(struct tk_nats_pull *, int i);
 void		 tk_nats_pull_free(struct tk_nats_pull *);

@@ -109,6 +109,27 @@ ncmd() {
 	[ "$(fleet | grep -c '^000010000007 ')" -eq 1 ]
 }
 
+@test "a listener killed -9: its devices reconnect to their backup (the other listener), the registry moves, a command reaches them there" {
+	nats_single
+	listen_nats a
+	listen_nats b
+	# three devices with a backup server, all at a first
+	"$TK_BIN/tk-sim" -H "127.0.0.1:$PORT_a,127.0.0.1:$PORT_b" -d tk103 -n 3 -i 0.5 -T 60 \
+	    --heartbeat 0 -q >/dev/null 2>&1 3>&- &
+	SIM_PID=$!
+	TK_PIDS="${TK_PIDS:-} $SIM_PID"
+	TK_WAIT=20 wait_for eval '[ "$(fleet | awk "\$5 == \"a\"" | wc -l)" -eq 3 ]'
+	kill -KILL "$PID_a"
+	wait "$PID_a" || true
+	# each comes back through b, which takes the registry's key over
+	TK_WAIT=30 wait_for eval '[ "$(fleet | awk "\$5 == \"b\"" | wc -l)" -eq 3 ]'
+	[ "$(fleet | wc -l)" -eq 3 ]
+	ncmd -w 10 000010000007 locate
+	assert_success
+	assert_output --partial '"uniqueId":"000010000007"'
+	[ "$(stat_of b fleet_ctl_requests)" -eq 1 ]
+}
+
 @test "queued commands (-q) wait in the bus: -L, -C, a listener killed -9 and the server restarted; sent once where the device comes" {
 	nats_single
 	listen_nats a

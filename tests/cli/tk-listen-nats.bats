@@ -117,8 +117,13 @@ sim_to() {
 	listen_nats b --nats-replicas 3
 	sim_to a -n 10 -d mix -i 0.1 -T "$((SIM_T + 2))" &
 	SA=$!
-	sim_to b -n 10 -d mix -i 0.1 -T "$((SIM_T + 2))" &
+	sim_to b -n 10 -d mix -i 0.1 -T "$((SIM_T + 2))" -s 2 &
 	SB=$!
+	# one more device on each listener, to be sent a command (not counted)
+	"$TK_BIN/tk-sim" -p "$PORT_a" -d tk103 -n 1 -s 3 -i 1 -T 60 -q >/dev/null 2>&1 3>&- &
+	TK_PIDS="${TK_PIDS:-} $!"
+	"$TK_BIN/tk-sim" -p "$PORT_b" -d tk103 -n 1 -s 4 -i 1 -T 60 -q >/dev/null 2>&1 3>&- &
+	TK_PIDS="${TK_PIDS:-} $!"
 	sleep 2
 	nats_kill 2
 	wait "$SA"
@@ -126,8 +131,44 @@ sim_to() {
 	TK_WAIT=30 wait_for acked_all a
 	TK_WAIT=30 wait_for acked_all b
 	sent=$(($(json frames "$TK_TMP/sim.a") + $(json frames "$TK_TMP/sim.b")))
-	NATS_URLS="$NATS_URL1,$NATS_URL3" stream_frames d1 >"$TK_TMP/stream"
+	NATS_URLS="$NATS_URL1,$NATS_URL3" stream_frames d1 |
+	    awk '$7 != "000030000003" && $7 != "000040000001"' >"$TK_TMP/stream"
 	[ "$(wc -l <"$TK_TMP/stream")" -eq "$sent" ]
+	# a command reaches a device on either listener, the node still down
+	# (a retry while the cluster elects the registry's leader)
+	for id in 000030000003 000040000001; do
+		TK_WAIT=40 wait_for eval 'timeout 30 "$TK_BIN/tk-cmd" --nats "$NATS_URL1,$NATS_URL3" \
+		    -w 10 $id locate >"$TK_TMP/cmd.$id"'
+		grep -q "\"type\":\"position\".*\"uniqueId\":\"$id\"" "$TK_TMP/cmd.$id"
+	done
+	[ "$(stat_of a fleet_ctl_requests)" -ge 1 ]
+	[ "$(stat_of b fleet_ctl_requests)" -ge 1 ]
+}
+
+@test "xexun2 devices lose no report when their listener is killed -9: each frame lost was never ACKed (the device sends it again)" {
+	nats_single
+	listen_nats a
+	listen_nats b
+	# ten devices at a, b their backup server
+	timeout 60 "$TK_BIN/tk-sim" -H "127.0.0.1:$PORT_a,127.0.0.1:$PORT_b" -d xexun2 -n 10 \
+	    -i 0.1 -T "$((SIM_T + 3))" -q --stats-json "$TK_TMP/sim" &
+	SIM=$!
+	sleep 2
+	kill -KILL "$PID_a"
+	wait "$PID_a" || true
+	wait "$SIM" || true
+	TK_WAIT=30 wait_for acked_all b
+	sent=$(json frames "$TK_TMP/sim")
+	acked=$(json replies_ok "$TK_TMP/sim")
+	unacked=$(json replies_missing "$TK_TMP/sim")
+	stream_frames d1 >"$TK_TMP/stream"
+	got=$(wc -l <"$TK_TMP/stream")
+	# the devices went on at b
+	[ "$(stat_of b frames_xexun2)" -gt 0 ]
+	# no frame twice, every ACKed one there, the lost ones all unACKed
+	[ "$(sort "$TK_TMP/stream" | uniq -d | wc -l)" -eq 0 ]
+	[ "$got" -ge "$acked" ]
+	[ "$((sent - got))" -le "$unacked" ]
 }
 
 @test "tk-decode worker killed -9 mid-stream: the restarted one holds every frame, per-device order kept" {
