@@ -30,6 +30,15 @@
 #define ENSURE_WAIT_MS	5000
 #define ENSURE_RETRY_MS	2000
 #define DUP_WINDOW_NS	(120LL * 1000000000LL)	/* the stream's duplicate window */
+/*
+ * Publishes in flight (sent, not yet acknowledged) at most: the rest wait in
+ * the ring (the bounded buffer, whose backpressure pauses TCP reads).  An
+ * unbounded window let a burst queue ~100,000 publishes in the servers, the
+ * head's ack came after the ack timeout and every line went out again (an R3
+ * stream on 2 cores fell into republishing and never caught up); bounded,
+ * publish-to-ack stays short and a timeout republishes only the window.
+ */
+#define INFLIGHT_MAX	4096
 
 enum evkind { EV_STATE, EV_MSG, EV_ACK, EV_ERROR, EV_REPLY, EV_WATCH };
 enum cstate { C_CONNECTING = 0, C_CONNECTED, C_DISCONNECTED, C_CLOSED };
@@ -348,7 +357,7 @@ ns_pump(struct nsink *s)
 	struct ent *h = ent_at(s, 0);
 	if (s->unsent > 0 && h->sent && !h->acked && now - h->sent >= tmo)
 		s->unsent = 0;		/* go back: the oldest is overdue */
-	while (s->unsent < s->cnt) {
+	while (s->unsent < s->cnt && s->unsent < INFLIGHT_MAX) {
 		struct ent *e = ent_at(s, s->unsent);
 		if (!e->acked && !ns_send(s, s->unsent, now))
 			break;
@@ -453,7 +462,8 @@ ns_put(struct tk_sink *h, const struct tk_fline *l, uint64_t *seq, const char **
 	*text = p + sl + 1;
 	*len = e->llen;
 	/* publish now when the ones before went out: libnats batches writes */
-	if (s->unsent == s->cnt - 1 && s->n->state == C_CONNECTED && s->n->ensured &&
+	if (s->unsent == s->cnt - 1 && s->unsent < INFLIGHT_MAX &&
+	    s->n->state == C_CONNECTED && s->n->ensured &&
 	    ns_send(s, s->cnt - 1, tk_mono_ms()))
 		s->unsent = s->cnt;
 	return 0;
