@@ -686,6 +686,7 @@ main(int argc, char *argv[])
 		}
 	}
 	argc -= optind;
+	cli_need_stdout();
 	argv += optind;
 	if (!c.inside && !c.outside && !c.annotate && !c.events)
 		cli_usage_error(usage_text, "one of -i, -o, -a, -e is needed");

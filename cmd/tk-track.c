@@ -532,6 +532,8 @@ main(int argc, char *argv[])
 	static struct cli_file of;
 	if (outpath)
 		out = cli_file_open(&of, outpath);
+	else
+		cli_need_stdout();
 	/* open every file before hardening */
 	int nf = argc ? argc : 1;
 	int *fds = cli_open_inputs(argc, argv);
