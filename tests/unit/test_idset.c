@@ -54,7 +54,7 @@ test_idset_errors(void **state)
 		assert_non_null(strstr(err, "line 3: not a device id"));
 	}
 	/* many ids: all found, a binary search over the sorted set */
-	size_t cap = 20000 * 16, n = 0;
+	size_t cap = 20000 * 16 + 1, n = 0;
 	char *big = malloc(cap);
 	assert_non_null(big);
 	for (int i = 19999; i >= 0; i--)
