@@ -15,6 +15,8 @@
 #include "tk_ctl.h"
 #include "tk_nats.h"
 
+static bool stdout_closed;
+
 void
 cli_init(int argc, char **argv)
 {
@@ -22,11 +24,24 @@ cli_init(int argc, char **argv)
 	(void)argv;
 	for (int fd = 0; fd < 3; fd++) {
 		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+			/* held by /dev/null so that no socket or file becomes fd 1
+			 * or 2; a tool that writes stdout refuses to run on it
+			 * (cli_need_stdout) */
+			if (fd == 1)
+				stdout_closed = true;
 			if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
 				exit(TK_EXIT_IO);
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
+}
+
+void
+cli_need_stdout(void)
+{
+	if (stdout_closed)
+		errx(TK_EXIT_IO, "stdout: closed at start (Bad file descriptor): refusing to "
+		    "discard the output (redirect it, e.g. >/dev/null, to discard it)");
 }
 
 void

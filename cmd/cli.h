@@ -29,6 +29,10 @@ enum {
 /* Call first in main: makes sure fds 0-2 are open, ignores SIGPIPE (EPIPE
  * is handled where stdout is written). */
 void	cli_init(int argc, char **argv);
+/* A tool writing its results to stdout calls this after its options: a
+ * stdout closed at start (>&-) is refused with exit 3, never silently
+ * replaced by /dev/null. */
+void	cli_need_stdout(void);
 /* Print "usage: ..." for misuse to stderr, exit 2. */
 void	cli_usage_error(const char *usage, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3), noreturn));

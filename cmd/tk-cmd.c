@@ -1076,6 +1076,7 @@ main(int argc, char **argv)
 	if (no.urls != NULL)
 		o.sock = "(nats)";	/* the bus stands in for the control socket */
 	argc -= optind;
+	cli_need_stdout();
 	argv += optind;
 
 	/* conflicting options */

@@ -1040,6 +1040,7 @@ main(int argc, char *argv[])
 		}
 	}
 	argc -= optind;
+	cli_need_stdout();
 	argv += optind;
 	cli_nats_check(&no, durable || part_n > 1 || c.publish || idle_exit, usage_text);
 	if (no.urls != NULL) {

@@ -23,6 +23,7 @@
 #include "tk_fence.h"
 #include "tk_geofence.h"
 #include "tk_jscan.h"
+#include "tk_loop.h"
 
 static const char usage_text[] =
     "usage: tk-geofence [-aDeiIopqrS] -f fences [-f fences ...] [-A assignments]\n"
@@ -101,8 +102,9 @@ struct ctx {
 	size_t		 etimen;
 	/* counters */
 	unsigned long	 records, positions_n, other, notjson, written, enters,
-			 exits, old, noid, full_n, slow, dropped;
+			 exits, old, noid, full_n, slow, dropped, implausible;
 	struct cli_wcap	 notjson_w;	/* the first few not-JSON lines shown */
+	struct cli_wcap	 implausible_w;	/* the first few implausible records shown */
 	bool		 dead;
 };
 
@@ -309,10 +311,35 @@ struct rec {
 	struct tk_span	 id, fix, server;
 };
 
+static void pass_other(struct ctx *, const char *, size_t);
+
+/*
+ * Coordinates out of range or not finite (1e308, NaN), a time before 2000
+ * or more than a day ahead: not a position.  Counted and reported (capped),
+ * never an event; the line passes through as a record that is not a
+ * position.  true when r is such a record.
+ */
+static bool
+implausible(struct ctx *c, const char *p, size_t n, const struct rec *r)
+{
+	const struct tk_span *ts = r->fix.n ? &r->fix : &r->server;
+	int64_t t = ts->n ? parse_iso(ts->p, ts->n) : TK_TIME_NONE;
+	const char *why = tk_fix_implausible(r->lat, r->lon, t, tk_wall_ms());
+	if (why == NULL)
+		return false;
+	c->implausible++;
+	cli_wcap(&c->implausible_w, "%s:%lu: implausible record (%s): no event", c->fname,
+	    c->lineno, why);
+	pass_other(c, p, n);
+	return true;
+}
+
 static void
 process_position(struct ctx *c, const char *p, size_t n, const struct rec *r,
     json_object *obj, const struct tk_jrec *jr)
 {
+	if (implausible(c, p, n, r))
+		return;
 	c->positions_n++;
 	size_t nin = 0;
 	if (r->lat >= -90 && r->lat <= 90 && r->lon >= -180 && r->lon <= 180) {
@@ -705,6 +732,7 @@ main(int argc, char *argv[])
 		}
 	}
 	argc -= optind;
+	cli_need_stdout();
 	argv += optind;
 	if (!c.inside && !c.outside && !c.annotate && !c.events)
 		cli_usage_error(usage_text, "one of -i, -o, -a, -e is needed");
@@ -814,6 +842,7 @@ main(int argc, char *argv[])
 		rc = TK_EXIT_IO;
 	if (!c.quiet) {
 		cli_wcap_end(&c.notjson_w, "lines that are not JSON objects");
+		cli_wcap_end(&c.implausible_w, "implausible records");
 		fprintf(stderr, "tk-geofence: %zu fences, %lu records, %lu positions, "
 		    "%lu other, %lu records written", c.fs.n, c.records, c.positions_n,
 		    c.other, c.written);
@@ -828,6 +857,8 @@ main(int argc, char *argv[])
 			fprintf(stderr, ", %lu out of order", c.old);
 		if (c.noid)
 			fprintf(stderr, ", %lu without uniqueId", c.noid);
+		if (c.implausible)
+			fprintf(stderr, ", %lu implausible", c.implausible);
 		fputc('\n', stderr);
 	}
 	if (c.dead)

@@ -23,12 +23,14 @@
 #include "tk_fleet.h"
 #include "tk_loop.h"
 #include "tk_nats.h"
+#include "tk_idset.h"
 #include "tk_server.h"
 #include "tk_sink.h"
 
 static const char usage_text[] =
     "usage: tk-listen [-46v] [-B size] [-b address] [-C max] [-c max] [-G group]\n"
     "                 [-m bytes] [-p port] [-S socket] [-t duration] [-u user]\n"
+    "                 [--devices file] [--login-timeout duration]\n"
     "                 [--port-file file] [--reuseport]\n"
     "                 [--takeover duration] [--nats urls [--name name]\n"
     "                 [--nats-ca file] [--nats-creds file] [--nats-user user]\n"
@@ -45,7 +47,11 @@ static const char help_text[] =
     "  -b, --bind ADDRESS      listen on this numeric address only\n"
     "  -C, --per-peer MAX      TCP connections per peer address (default 1000, 0: no limit)\n"
     "  -c, --connections MAX   TCP connections in total (default 10000)\n"
+    "      --devices FILE      only these device ids (one a line, # comments);\n"
+    "                          others are refused (reloaded on SIGHUP)\n"
     "  -G, --group GROUP       let GROUP use the control socket too\n"
+    "      --login-timeout DURATION  close a connection that has not identified\n"
+    "                          itself within DURATION (default 1m, 0: only -t)\n"
     "  -m, --max-frame BYTES   longest frame (default: per dialect)\n"
     "  -p, --port PORT         port (default 8888; 0: any free port)\n"
     "      --port-file FILE    write the port number to FILE\n"
@@ -71,22 +77,74 @@ static const char help_text[] =
     "  -h, --help              this help\n"
     "  -V, --version           print the version\n"
     "\n"
-    "Signals: INT/TERM stop (flush, close lines), USR1 prints counters.\n"
-    "Exit status: 0 stopped by a signal, 2 usage, 3 I/O error, 4 stdout closed.\n"
+    "Signals: INT/TERM stop (flush, close lines), HUP flushes and reloads\n"
+    "--devices, USR1 prints counters.\n"
+    "Exit status: 0 stopped by a signal, 2 usage, 3 I/O error (or stdout closed\n"
+    "at start), 4 the reader of stdout went away.\n"
     "See tk-listen(1), tk-frame(5), tk103-scaling(7).\n";
 
 /* long options without a short one */
-enum { OPT_TAKEOVER = 256 };
+enum { OPT_TAKEOVER = 256, OPT_DEVICES, OPT_LOGIN };
 
-static volatile sig_atomic_t got_stop, got_usr1;
+static volatile sig_atomic_t got_stop, got_usr1, got_hup;
 
 static void
 on_signal(int sig)
 {
 	if (sig == SIGUSR1)
 		got_usr1 = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
 	else if (got_stop < 2)
 		got_stop++;
+}
+
+#define DEVICES_MAX	(64u << 20)	/* bytes of a --devices file */
+
+/* Read --devices: the set, or NULL with a message (exit 3 at start when
+ * fatal; at a reload the old list stays). */
+static struct tk_idset *
+load_devices(const char *path, bool fatal)
+{
+	char *text, e[160];
+	size_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || tk_read_all(fd, DEVICES_MAX, &text, &n) != 0) {
+		int en = errno;
+		if (fd >= 0)
+			close(fd);
+		if (fatal)
+			errc(TK_EXIT_IO, en, "--devices %s", path);
+		warnc(en, "--devices %s: keeping the list loaded before", path);
+		return NULL;
+	}
+	close(fd);
+	struct tk_idset *set = tk_idset_parse(text, n, e, sizeof(e));
+	free(text);
+	if (set == NULL) {
+		if (fatal)
+			errx(TK_EXIT_DATA, "--devices %s: %s", path, e);
+		warnx("--devices %s: %s: keeping the list loaded before", path, e);
+	}
+	return set;
+}
+
+/* The output could not be written: say what is lost, the exit code. */
+static int
+output_failed(struct tk_server *s, bool bus)
+{
+	int e = errno;
+	unsigned long long lost = tk_server_undelivered(s);
+
+	if (e == EPIPE && !bus) {
+		warnx("stdout: the reader went away (broken pipe); stopping: %llu line(s) "
+		    "read and not written", lost);
+		return TK_EXIT_PIPE;
+	}
+	warnx("%s: %s; stopping: %llu line(s) read and not written", bus ? "output" :
+	    "stdout", strerror(e), lost);
+	return TK_EXIT_IO;
 }
 
 static void
@@ -172,6 +230,8 @@ main(int argc, char *argv[])
 		{"bind",        required_argument, NULL, 'b'},
 		{"per-peer",    required_argument, NULL, 'C'},
 		{"connections", required_argument, NULL, 'c'},
+		{"devices",     required_argument, NULL, OPT_DEVICES},
+		{"login-timeout", required_argument, NULL, OPT_LOGIN},
 		{"group",       required_argument, NULL, 'G'},
 		{"help",        no_argument,       NULL, 'h'},
 		{"max-frame",   required_argument, NULL, 'm'},
@@ -195,7 +255,7 @@ main(int argc, char *argv[])
 		.out_max = 4u << 20, .idle_s = 600, .max_conns = 10000,
 		.max_per_peer = 1000, .log = logcb,
 	};
-	const char *port_file = NULL, *user = NULL;
+	const char *port_file = NULL, *user = NULL, *devices = NULL;
 	struct tk_nats_opts no = {.replicas = 1, .log = logcb};
 	char name[TK_NATS_NAME_MAX];
 	bool c_given = false, refresh_given = false;
@@ -273,6 +333,14 @@ main(int argc, char *argv[])
 		case 't':
 			o.idle_s = (unsigned)cli_duration("-t", optarg, 0, 31 * 86400);
 			break;
+		case OPT_DEVICES:
+			devices = optarg;
+			break;
+		case OPT_LOGIN:
+			o.login_s = (int)cli_duration("--login-timeout", optarg, 0, 31 * 86400);
+			if (o.login_s == 0)
+				o.login_s = TK_LOGIN_NEVER;
+			break;
 		case OPT_TAKEOVER:
 			o.takeover_s = (int)cli_duration("--takeover", optarg, 0, 31 * 86400);
 			if (o.takeover_s == 0)
@@ -296,6 +364,9 @@ main(int argc, char *argv[])
 	if (o.ctl_group && o.ctl_path == NULL)
 		cli_usage_error(usage_text, "-G needs -S");
 	cli_nats_check(&no, no.name || no.replicas != 1 || refresh_given, usage_text);
+	if (no.urls == NULL)
+		cli_need_stdout();
+	struct tk_idset *allowed = devices != NULL ? load_devices(devices, true) : NULL;
 
 	struct passwd *pw = NULL;
 	if (user != NULL && (pw = getpwnam(user)) == NULL)
@@ -319,6 +390,7 @@ main(int argc, char *argv[])
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
 	struct tk_afile pf;
 	if (port_file != NULL) {
@@ -346,6 +418,7 @@ main(int argc, char *argv[])
 	}
 	struct tk_server *s = tk_server_new(&o, e, sizeof(e));
 	if (s == NULL) {
+		tk_idset_free(allowed);
 		tk_fleet_free(fleet);
 		tk_nats_free(bus);
 		if (port_file != NULL)
@@ -364,6 +437,8 @@ main(int argc, char *argv[])
 		tk_nats_free(bus);
 		errx(TK_EXIT_IO, "%s", e);
 	}
+	if (devices != NULL)
+		tk_server_set_devices(s, allowed);
 	char d[512];
 	tk_server_describe(s, d, sizeof(d));
 	fprintf(stderr, "%s: listening on %s\n", getprogname(), d);
@@ -382,19 +457,26 @@ main(int argc, char *argv[])
 			got_usr1 = 0;
 			print_stats(s);
 		}
+		if (got_hup) {
+			/* flush; the --devices list again (a log rotation needs
+			 * nothing more: the output is a descriptor, never reopened) */
+			got_hup = 0;
+			if (tk_server_flush(s, 0) < 0)
+				continue;	/* the run below reports it */
+			struct tk_idset *set;
+			if (devices != NULL && (set = load_devices(devices, false)) != NULL) {
+				fprintf(stderr, "%s: SIGHUP: --devices %s: %zu device(s)\n",
+				    getprogname(), devices, tk_idset_count(set));
+				tk_server_set_devices(s, set);
+			}
+		}
 		int64_t now = tk_mono_ms();
 		if (fleet != NULL && now - ticked >= 1000) {
 			ticked = now;
 			tk_fleet_tick(fleet);
 		}
 		if (tk_server_run(s, fleet != NULL ? 500 : 1000) != 0) {
-			if (errno == EPIPE && bus == NULL) {
-				warnx("stdout: the reader went away (broken pipe); stopping");
-				rc = TK_EXIT_PIPE;
-			} else {
-				warn("stdout");
-				rc = TK_EXIT_IO;
-			}
+			rc = output_failed(s, bus != NULL);
 			break;
 		}
 	}
@@ -408,10 +490,10 @@ main(int argc, char *argv[])
 			}
 		}
 		if (r < 0) {
-			rc = errno == EPIPE ? TK_EXIT_PIPE : TK_EXIT_IO;
-			warn("stdout");
+			rc = output_failed(s, bus != NULL);
 		} else if (r == 1) {
-			warnx("stopped twice: output not fully written");
+			warnx("stopped twice: output not fully written: %llu line(s) read and "
+			    "not written", (unsigned long long)tk_server_undelivered(s));
 			rc = TK_EXIT_IO;
 		}
 		/* the registry: these devices are offline now (bounded wait) */

@@ -59,7 +59,8 @@ static const char help_text[] =
     "                         connection failed\n"
     "      --grace SECS       after stopping, wait up to SECS for replies (default 2)\n"
     "      --heartbeat SECS   tk103 BP00 / gps103 heartbeat interval (default 60, 0 off)\n"
-    "      --misbehave MODE   idle, slow, oversize, random or flood\n"
+    "      --misbehave MODE   idle, slow, oversize, random, flood, impersonate,\n"
+    "                         trickle, halfframe (idle-unidentified: idle)\n"
     "      --ramp N           new connections per second (default 5000)\n"
     "      --raw              with -o: raw frame bytes instead of frame lines\n"
     "      --reconnect SECS   reconnect (from a new port) every SECS seconds\n"
@@ -490,7 +491,8 @@ main(int argc, char **argv)
 		case OPT_MISBEHAVE:
 			if (tk_simrun_mis_parse(optarg, &o->mis) != 0)
 				cli_usage_error(usage_text, "--misbehave %s: expected idle, slow, "
-				    "oversize, random or flood", optarg);
+				    "oversize, random, flood, impersonate, trickle, halfframe or "
+				    "idle-unidentified", optarg);
 			break;
 		case OPT_RAMP:
 			o->ramp = parse_double("--ramp", optarg, 1, 1000000);
@@ -534,7 +536,7 @@ main(int argc, char **argv)
 		cli_usage_error(usage_text, "--raw needs -o");
 	if (c.out != NULL && o->interval == 0)
 		cli_usage_error(usage_text, "-o needs an interval above 0");
-	if (o->mis == TK_SIMRUN_SLOW && o->interval == 0)
+	if ((o->mis == TK_SIMRUN_SLOW || o->mis == TK_SIMRUN_IMPERSONATE) && o->interval == 0)
 		o->interval = 1;
 	if (!have_T && o->frames_max == 0)
 		o->duration = 10;
@@ -566,6 +568,8 @@ main(int argc, char **argv)
 		raise_nofile(o, quiet);
 	}
 	o->log = logcb;
+	if (sj == stdout || fd == STDOUT_FILENO)
+		cli_need_stdout();
 
 	char e[256];
 	sim = tk_simrun_new(o, e, sizeof(e));

@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "tk_export.h"
+#include "tk_loop.h"
 #include "tk_track.h"
 
 static const char usage_text[] =
@@ -78,8 +79,10 @@ struct ctx {
 	unsigned long	 lineno;
 	/* counters */
 	unsigned long	 lines, bad_lines, long_lines, positions, events, invalid,
-			 filtered, no_pos, nomem;
+			 filtered, no_pos, nomem, implausible;
 	struct cli_wcap	 bad_w;		/* bad lines: the first few shown */
+	struct cli_wcap	 implausible_w;	/* implausible fixes: the first few shown */
+	int64_t		 now;		/* wall ms at start: "a day ahead" */
 };
 
 /* ISO 8601 UTC: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS[.fff]][Z] (a space may
@@ -216,9 +219,15 @@ read_fix(struct ctx *c, json_object *o, int64_t fallback_t, struct tk_tpoint *p)
 	double lat, lon;
 
 	memset(p, 0, sizeof(*p));
-	if (!get_num(o, "latitude", &lat) || !get_num(o, "longitude", &lon) ||
-	    fabs(lat) > 90 || fabs(lon) > 180) {
-		c->no_pos++;
+	if (!get_num(o, "latitude", &lat) || !get_num(o, "longitude", &lon)) {
+		/* missing, or not finite (1e999, NaN): json-c's get_num says */
+		if (json_object_object_get_ex(o, "latitude", &x) &&
+		    json_object_object_get_ex(o, "longitude", &x)) {
+			c->implausible++;
+			cli_wcap(&c->implausible_w, "%s:%lu: implausible fix (coordinates not "
+			    "finite): skipped", c->fname, c->lineno);
+		} else
+			c->no_pos++;
 		return false;
 	}
 	p->lat = lat;
@@ -229,6 +238,14 @@ read_fix(struct ctx *c, json_object *o, int64_t fallback_t, struct tk_tpoint *p)
 			c->no_pos++;
 			return false;
 		}
+	}
+	/* out of range, or a time before 2000 or more than a day ahead: no trip */
+	const char *why = tk_fix_implausible(lat, lon, p->t, c->now);
+	if (why != NULL) {
+		c->implausible++;
+		cli_wcap(&c->implausible_w, "%s:%lu: implausible fix (%s): skipped", c->fname,
+		    c->lineno, why);
+		return false;
 	}
 	p->valid = true;
 	if (json_object_object_get_ex(o, "valid", &x) && json_object_is_type(x, json_type_boolean))
@@ -422,10 +439,12 @@ summary(const struct ctx *c)
 	fprintf(stderr, "tk-track: %lu lines, %zu devices, %zu fixes kept, %lu jumps dropped, "
 	    "%lu duplicates, %zu trips, %zu stops, %zu events\n", c->lines, c->trk.ndev,
 	    fixes, out, dup, trips, stops, c->trk.nevents);
-	if (c->bad_lines || c->long_lines || c->invalid || c->filtered || c->no_pos)
-		fprintf(stderr, "tk-track: skipped: %lu invalid fixes, %lu filtered, "
-		    "%lu without position, %lu bad lines, %lu long lines\n", c->invalid,
-		    c->filtered, c->no_pos, c->bad_lines, c->long_lines);
+	if (c->bad_lines || c->long_lines || c->invalid || c->filtered || c->no_pos ||
+	    c->implausible)
+		fprintf(stderr, "tk-track: skipped: %lu invalid fixes, %lu implausible, "
+		    "%lu filtered, %lu without position, %lu bad lines, %lu long lines\n",
+		    c->invalid, c->implausible, c->filtered, c->no_pos, c->bad_lines,
+		    c->long_lines);
 }
 
 int
@@ -538,6 +557,8 @@ main(int argc, char *argv[])
 	static struct cli_file of;
 	if (outpath)
 		out = cli_file_open(&of, outpath);
+	else
+		cli_need_stdout();
 	/* open every file before hardening */
 	int nf = argc ? argc : 1;
 	int *fds = cli_open_inputs(argc, argv);
@@ -555,6 +576,7 @@ main(int argc, char *argv[])
 	json_tokener *tok = json_tokener_new_ex(64);
 	if (buf == NULL || tok == NULL)
 		err(TK_EXIT_IO, "malloc");
+	c.now = tk_wall_ms();
 	tk_track_init(&c.trk, &to);
 	for (int i = 0; i < nf; i++) {
 		c.fname = argc && strcmp(argv[i], "-") != 0 ? argv[i] : "(stdin)";
@@ -587,6 +609,7 @@ main(int argc, char *argv[])
 	int werr = errno;
 	if (!c.quiet) {
 		cli_wcap_end(&c.bad_w, "lines that are not records");
+		cli_wcap_end(&c.implausible_w, "implausible fixes");
 		summary(&c);
 	}
 	tk_xfences_free(&fences);

@@ -1173,3 +1173,17 @@ full:
 	b->len = save;
 	return -1;
 }
+
+const char *
+tk_fix_implausible(double lat, double lon, int64_t t, int64_t now)
+{
+	if (!isfinite(lat) || lat < -90 || lat > 90)
+		return "latitude out of range";
+	if (!isfinite(lon) || lon < -180 || lon > 180)
+		return "longitude out of range";
+	if (t != TK_TIME_NONE && t < TK_TIME_MIN_MS)
+		return "time before 2000";
+	if (t != TK_TIME_NONE && now > INT64_MIN + TK_TIME_AHEAD_MS && t > now + TK_TIME_AHEAD_MS)
+		return "time more than a day ahead";
+	return NULL;
+}

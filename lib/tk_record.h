@@ -22,6 +22,17 @@
 #define TK_ALARM_MAX	128	/* "sos,overspeed,..." */
 #define TK_TIME_NONE	INT64_MIN
 
+/*
+ * Plausible values for a fix (what tk-geofence and tk-track accept): a
+ * finite latitude within [-90, 90], a finite longitude within [-180, 180],
+ * and a time (ms, TK_TIME_NONE: none) from 2000-01-01T00:00:00Z (no TK103
+ * device reported earlier) to a day after now_ms (clock skew, time zones).
+ * NULL when plausible, else what is not ("latitude out of range" ...).
+ */
+#define TK_TIME_MIN_MS		946684800000LL	/* 2000-01-01T00:00:00Z */
+#define TK_TIME_AHEAD_MS	86400000LL	/* a day */
+const char	*tk_fix_implausible(double lat, double lon, int64_t t_ms, int64_t now_ms);
+
 enum tk_rtype {
 	TK_R_POSITION = 0,	/* has a fix: latitude/longitude present */
 	TK_R_EVENT,		/* alarm or status without a location */

@@ -45,6 +45,7 @@
 #include "tk_ctl.h"
 #include "tk_dialect.h"
 #include "tk_frameline.h"
+#include "tk_idset.h"
 #include "tk_loop.h"
 #include "tk_registry.h"
 #include "tk_server.h"
@@ -60,6 +61,7 @@
 #define PEER_BUCKETS	1024
 #define UDP_BUCKETS	4096
 #define BACKOFF_MS	100
+#define SHUTDOWN_GRACE_MS 2000	/* reading what the sockets hold at a stop */
 
 union sa {
 	struct sockaddr		sa;
@@ -69,11 +71,12 @@ union sa {
 
 enum reason {
 	R_NONE = 0, R_IDLE, R_PEER, R_PROTO, R_UNKNOWN, R_LIMIT, R_REPLACED,
-	R_SHUTDOWN, R_ERROR, R_REFUSED
+	R_SHUTDOWN, R_ERROR, R_REFUSED, R_LOGIN, R_UNKNOWN_DEV
 };
 static const char *const reasons[] = {
 	"-", "idle-timeout", "peer-closed", "protocol-error", "unknown-dialect",
-	"limit", "replaced", "shutdown", "error", "refused"
+	"limit", "replaced", "shutdown", "error", "refused", "login-timeout",
+	"unknown-device"
 };
 
 struct sess {
@@ -93,6 +96,8 @@ struct sess {
 	uint8_t		 closing;	/* enum reason, TCP: close pending */
 	uint8_t		 reaping;
 	uint8_t		 replacing;	/* being replaced: no held commands */
+	uint8_t		 anon;		/* on an unidentified list (see promote()) */
+	uint8_t		 refused;	/* named an id not in --devices */
 	uint32_t	 junkrun;	/* TCP: junk bytes since the last frame */
 	uint32_t	 held;		/* replies waiting for the bus's ack */
 };
@@ -114,6 +119,7 @@ struct lsock {
 	struct tk_server *srv;
 	int		 fd;
 	bool		 udp;
+	uint32_t	 ovfl;		/* UDP: the kernel's drop count seen last (SO_RXQ_OVFL) */
 	union sa	 addr;
 };
 
@@ -148,7 +154,9 @@ struct stats {
 	uint64_t	 udp_drops, commands_sent, commands_queued, commands_expired;
 	uint64_t	 accept_backoffs, send_errors;
 	uint64_t	 id_conflicts, id_takeovers, conflict_frames, devices_expired;
-	uint64_t	 devices_unregistered;
+	uint64_t	 devices_unregistered, devices_refused, refused_frames;
+	uint64_t	 udp_kernel_drops, udp_refused, conns_evicted, login_timeouts;
+	uint64_t	 shutdown_undrained;
 	uint64_t	 replies_held, replies_dropped;
 	size_t		 out_high;
 };
@@ -167,7 +175,9 @@ struct tk_server {
 	struct held	*held, *held_tail;	/* replies in sequence order */
 	uint64_t	 acked_seq;	/* the sink's delivered watermark */
 	/* sessions */
-	struct lru	 tcp, udp;
+	/* identified sessions, and the others (they go first at the caps
+	 * and after --login-timeout): promote() moves one across */
+	struct lru	 tcp, udp, tcp_anon, udp_anon;
 	struct sess	**udph;
 	struct peercnt	**peers;
 	struct sess	*reap;
@@ -176,11 +186,13 @@ struct tk_server {
 	uint8_t		*dbuf;		/* drain(): rbuf may hold the frame being handled */
 	int64_t		 now;
 	int64_t		 takeover_ms;	/* -1: at once */
+	int64_t		 login_ms;	/* 0: none */
+	struct tk_idset	*devices;	/* --devices, NULL: every id */
 	uint64_t	 conflicts_reported;
 	int64_t		 backoff_until;	/* 0: accepting */
 	int64_t		 backoff_logged;
 	int64_t		 last_tick;
-	uint64_t	 drops_reported;
+	uint64_t	 drops_reported, kdrops_reported, refused_reported;
 	/* devices and commands */
 	struct tk_registry *reg;
 	struct tk_cmdq	 q;
@@ -308,15 +320,43 @@ lru_unlink(struct lru *l, struct sess *x)
 	l->n--;
 }
 
+/* The list x is on: by transport, identified or not. */
+static struct lru *
+sess_lru(struct sess *x)
+{
+	struct tk_server *s = x->srv;
+	if (x->udp)
+		return x->anon ? &s->udp_anon : &s->udp;
+	return x->anon ? &s->tcp_anon : &s->tcp;
+}
+
+/* x sent a complete frame: its silence starts again (the idle timer, the
+ * login deadline and --takeover count whole frames, not bytes). */
 static void
 touch(struct sess *x)
 {
-	struct lru *l = x->udp ? &x->srv->udp : &x->srv->tcp;
+	struct lru *l = sess_lru(x);
 	x->last = x->srv->now;
 	if (l->tail != x) {
 		lru_unlink(l, x);
 		lru_push(l, x);
 	}
+}
+
+/*
+ * x identified itself: it holds a device id, or speaks a dialect whose
+ * frames carry none (gt06, h02, xexun3: labelled only) and sent a complete
+ * frame.  Until then it is on an unidentified list: closed after
+ * --login-timeout without a frame, and the first to go at the caps.
+ */
+static void
+promote(struct sess *x)
+{
+	if (!x->anon)
+		return;
+	lru_unlink(sess_lru(x), x);
+	x->anon = 0;
+	lru_push(sess_lru(x), x);
 }
 
 /* ---- output ---------------------------------------------------------- */
@@ -456,12 +496,13 @@ set_paused(struct tk_server *s, bool p)
 	logf_(s, TK_LOG_INFO, "output buffer %s (%zu bytes): %s reading TCP",
 	    p ? "above high-water" : "below low-water", out_used(s),
 	    p ? "stop" : "resume");
-	for (struct sess *x = s->tcp.head; x != NULL; x = x->next) {
-		/* a device held back was not idle: its bytes waited in the kernel */
-		if (!p)
-			x->last = s->now;
-		tk_loop_mod(s->loop, x->fd, sess_events(x));
-	}
+	for (int k = 0; k < 2; k++)
+		for (struct sess *x = (k ? s->tcp_anon : s->tcp).head; x != NULL; x = x->next) {
+			/* a device held back was not idle: its bytes waited in the kernel */
+			if (!p)
+				x->last = s->now;
+			tk_loop_mod(s->loop, x->fd, sess_events(x));
+		}
 }
 
 static struct peercnt **
@@ -691,6 +732,7 @@ establish(struct sess *x)
 	d->sess = x;
 	d->since = tk_wall_ms();
 	d->frames = 0;
+	promote(x);
 }
 
 /* x lets go of its device (closing): an offline device, or one its
@@ -862,14 +904,33 @@ take_over(struct sess *x)
 		establish(x);
 }
 
+/* An id the operator's --devices list does not name: x is refused. */
+static bool
+refuse(struct sess *x, const char *id)
+{
+	struct tk_server *s = x->srv;
+	char w[128];
+
+	if (s->devices == NULL || tk_idset_has(s->devices, id))
+		return false;
+	s->st.devices_refused++;
+	logf_(s, TK_LOG_INFO, "%s: device %s is not in --devices: refused",
+	    who(x, w, sizeof(w)), id);
+	x->refused = 1;
+	sess_mark(x, R_UNKNOWN_DEV);
+	return true;
+}
+
 /* x's frame names id and x claims none yet: hold it, or contend for it. */
 static void
 claim(struct sess *x, const char *id)
 {
 	struct tk_server *s = x->srv;
-	struct tk_dev *d = tk_reg_get(s->reg, id, s->now);
 	char w[128];
 
+	if (refuse(x, id))
+		return;
+	struct tk_dev *d = tk_reg_get(s->reg, id, s->now);
 	if (d == NULL) {
 		/* every entry in use (a registry smaller than the sessions) */
 		s->st.devices_unregistered++;
@@ -926,15 +987,35 @@ on_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
 		}
 		return 0;
 	}
-	if (tk_frame_id(d, f, n, id, sizeof(id)) > 0 && id_ok(id)) {
+	bool named = tk_frame_id(d, f, n, id, sizeof(id)) > 0 && id_ok(id);
+	if (named) {
 		if (x->closing)
 			;	/* its last frames, flushed at close: it holds nothing new */
 		else if (x->dev == NULL)
 			claim(x, id);
 		else if (strcmp(x->dev->id, id) != 0)
 			snprintf(flags, sizeof(flags), "mismatch=%s", id);
-		else if (!holds(x) && may_take_over(x))
+		else if (!holds(x) && may_take_over(x) && !refuse(x, id))
 			take_over(x);
+	}
+	if (x->refused) {
+		/* not a device of the operator's: written flagged, never
+		 * attributed, never answered; the session is closing */
+		if (named)
+			snprintf(flags, sizeof(flags), "refused=%s", id);
+		else
+			snprintf(flags, sizeof(flags), "refused");
+		s->st.refused_frames++;
+		s->st.frames_total++;
+		s->st.frames[d]++;
+		s->st.fbytes[d] += n;
+		emit(s, TK_F_FRAME, x, d, true, flags, f, n, NULL);
+		return 1;
+	}
+	if (!x->closing) {
+		if (x->dev == NULL && !tk_dialect_decodable(d))
+			promote(x);	/* a dialect without ids: a frame is all it has */
+		touch(x);
 	}
 	if (x->dev != NULL && !holds(x)) {
 		/* a contender: its frames are not the device's (a mismatch too
@@ -1042,15 +1123,14 @@ sess_close(struct sess *x, enum reason r)
 	if (holds(x) && r != R_REPLACED)
 		tell_device(x, false);
 	release(x);
+	lru_unlink(sess_lru(x), x);
 	if (x->udp) {
-		lru_unlink(&s->udp, x);
 		struct sess **pp = &s->udph[addr_hash(&x->addr) % UDP_BUCKETS];
 		while (*pp && *pp != x)
 			pp = &(*pp)->hnext;
 		if (*pp)
 			*pp = x->hnext;
 	} else {
-		lru_unlink(&s->tcp, x);
 		tk_loop_del(s->loop, x->fd);
 		close(x->fd);
 		peer_dec(s, &x->addr);
@@ -1108,7 +1188,6 @@ on_tcp(struct tk_loop *l, int fd, unsigned ev, void *arg)
 		sess_close(x, R_PEER);
 		return;
 	}
-	touch(x);
 	s->st.bytes_in += (uint64_t)n;
 	struct feed f = {x, (enum tk_dialect)x->fr.dialect, x->fr.dialect != TK_D_UNKNOWN};
 	struct tk_framer_cb cb = {on_frame, on_junk, &f};
@@ -1204,11 +1283,23 @@ on_accept(struct tk_loop *l, int lfd, unsigned ev, void *arg)
 		x->addr = a;
 		x->no = ++s->next_no;
 		x->last = s->now;
+		x->anon = 1;
 		tk_framer_init(&x->fr, TK_D_UNKNOWN, 0);
 		s->st.conns_total++;
 		emit(s, TK_F_OPEN, x, TK_D_UNKNOWN, false, NULL, NULL, 0, NULL);
-		bool over = s->tcp.n >= s->o.max_conns;
-		if (over || !peer_inc(s, &a)) {
+		bool peer_ok = peer_inc(s, &a), over = false;
+		if (peer_ok && s->tcp.n + s->tcp_anon.n >= s->o.max_conns) {
+			/* at the cap an unidentified connection makes room (the
+			 * longest silent one); identified devices never do */
+			if (s->tcp_anon.head != NULL) {
+				s->st.conns_evicted++;
+				sess_close(s->tcp_anon.head, R_LIMIT);
+			} else {
+				over = true;
+				peer_dec(s, &a);
+			}
+		}
+		if (over || !peer_ok) {
 			s->st.conns_refused++;
 			emit_text(s, TK_F_CLOSE, x, reasons[R_LIMIT]);
 			char p[64];
@@ -1219,7 +1310,7 @@ on_accept(struct tk_loop *l, int lfd, unsigned ev, void *arg)
 			sess_free(x);
 			continue;
 		}
-		lru_push(&s->tcp, x);
+		lru_push(&s->tcp_anon, x);
 		if (tk_loop_add(s->loop, fd, sess_events(x), on_tcp, x) != 0) {
 			sess_close(x, R_ERROR);
 			continue;
@@ -1232,61 +1323,124 @@ on_accept(struct tk_loop *l, int lfd, unsigned ev, void *arg)
 	}
 }
 
+/* Would this datagram identify its peer (promote())?  Its first frame
+ * names an id the --devices list allows, or is of a dialect without ids. */
+static bool
+identifies(const struct tk_server *s, const uint8_t *p, size_t m)
+{
+	enum tk_dialect d;
+	size_t skip;
+	struct tk_scan_out o;
+	char id[TK_ID_MAX];
+
+	if (tk_classify(p, m, true, &d, &skip) != TK_CLASS_OK || skip > m)
+		return false;
+	size_t v = m - skip > tk_frame_max(d) ? tk_frame_max(d) : m - skip;
+	if (tk_scan(d, p + skip, v, true, &o) != TK_SCAN_FRAME || o.len == 0 ||
+	    o.skip > v || o.len > v - o.skip)
+		return false;
+	if (!tk_dialect_decodable(d))
+		return true;
+	return tk_frame_id(d, p + skip + o.skip, o.len, id, sizeof(id)) > 0 && id_ok(id) &&
+	    (s->devices == NULL || tk_idset_has(s->devices, id));
+}
+
+/*
+ * The session of peer a, new if need be.  At the cap a peer that never
+ * identified makes room; an identified one only for a newcomer whose
+ * datagram (p, m) identifies it (the longest silent goes): junk from ever
+ * new ports never evicts a device.  NULL: refused (counted).
+ */
 static struct sess *
-udp_sess(struct tk_server *s, struct lsock *ls, const union sa *a)
+udp_sess(struct tk_server *s, struct lsock *ls, const union sa *a, const uint8_t *p,
+    size_t m)
 {
 	uint32_t h = addr_hash(a) % UDP_BUCKETS;
 	struct sess *x;
 	for (x = s->udph[h]; x != NULL; x = x->hnext)
 		if (addr_eq(&x->addr, a))
 			return x;
-	if (s->udp.n >= s->o.max_conns && s->udp.head != NULL)
-		sess_close(s->udp.head, R_LIMIT);
+	if (s->udp.n + s->udp_anon.n >= s->o.max_conns) {
+		if (s->udp_anon.head != NULL)
+			sess_close(s->udp_anon.head, R_LIMIT);
+		else if (s->udp.head != NULL && identifies(s, p, m))
+			sess_close(s->udp.head, R_LIMIT);
+		else {
+			s->st.udp_refused++;
+			return NULL;
+		}
+	}
 	x = calloc(1, sizeof(*x));
-	if (x == NULL)
+	if (x == NULL) {
+		s->st.udp_drops++;
 		return NULL;
+	}
 	x->srv = s;
 	x->udp = 1;
+	x->anon = 1;
 	x->fd = ls->fd;
 	x->addr = *a;
 	x->no = ++s->next_no;
 	x->last = s->now;
 	x->hnext = s->udph[h];
 	s->udph[h] = x;
-	lru_push(&s->udp, x);
+	lru_push(&s->udp_anon, x);
 	s->st.udp_sessions_total++;
 	emit(s, TK_F_OPEN, x, TK_D_UNKNOWN, false, NULL, NULL, 0, NULL);
 	return x;
 }
 
+/* The kernel's count of datagrams it dropped on ls (receive buffer full),
+ * carried by each datagram (SO_RXQ_OVFL): what it grew by joins udp_drops. */
 static void
-on_udp(struct tk_loop *l, int fd, unsigned ev, void *arg)
+kernel_drops(struct tk_server *s, struct lsock *ls, struct msghdr *mh)
 {
-	struct lsock *ls = arg;
-	struct tk_server *s = ls->srv;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SO_RXQ_OVFL ||
+		    c->cmsg_len < CMSG_LEN(sizeof(uint32_t)))
+			continue;
+		uint32_t v;
+		memcpy(&v, CMSG_DATA(c), sizeof(v));
+		uint32_t d = v - ls->ovfl;	/* modulo 2^32, as the kernel counts */
+		ls->ovfl = v;
+		s->st.udp_kernel_drops += d;
+		s->st.udp_drops += d;
+	}
+}
 
-	(void)l;
-	(void)ev;
-	s->now = tk_mono_ms();
-	for (int k = 0; k < 64; k++) {
+/* Read and handle up to max datagrams from ls; returns how many were read. */
+static int
+udp_read(struct tk_server *s, struct lsock *ls, int max)
+{
+	int k;
+
+	for (k = 0; k < max; k++) {
 		union sa a;
-		socklen_t al = sizeof(a);
+		union {
+			char		 b[CMSG_SPACE(sizeof(uint32_t))];
+			struct cmsghdr	 align;
+		} cm;
+		struct iovec iov = {s->rbuf, RBUF_SIZE};
+		struct msghdr mh;
 		memset(&a, 0, sizeof(a));
-		ssize_t n = recvfrom(fd, s->rbuf, RBUF_SIZE, MSG_DONTWAIT, &a.sa, &al);
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_name = &a;
+		mh.msg_namelen = sizeof(a);
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cm.b;
+		mh.msg_controllen = sizeof(cm.b);
+		ssize_t n = recvmsg(ls->fd, &mh, MSG_DONTWAIT);
 		if (n < 0)
-			return;
+			break;
+		if (mh.msg_controllen > 0)
+			kernel_drops(s, ls, &mh);
 		s->st.udp_datagrams++;
 		s->st.bytes_in += (uint64_t)n;
 		if (out_used(s) >= s->o.out_max) {
 			s->st.udp_drops++;
 			continue;
 		}
-		struct sess *x = udp_sess(s, ls, &a);
-		if (x == NULL) {
-			s->st.udp_drops++;
-			continue;
-		}
-		touch(x);
 		const uint8_t *p = s->rbuf;
 		size_t m = (size_t)n;
 		while (m && (p[0] == '\r' || p[0] == '\n' || p[0] == ' ')) {
@@ -1295,7 +1449,8 @@ on_udp(struct tk_loop *l, int fd, unsigned ev, void *arg)
 		}
 		while (m && (p[m - 1] == '\r' || p[m - 1] == '\n' || p[m - 1] == ' '))
 			m--;
-		if (m == 0)
+		struct sess *x = udp_sess(s, ls, &a, p, m);
+		if (x == NULL || m == 0)
 			continue;
 		struct tk_framer fr;
 		tk_framer_init(&fr, TK_D_UNKNOWN, 0);
@@ -1308,7 +1463,23 @@ on_udp(struct tk_loop *l, int fd, unsigned ev, void *arg)
 			tk_framer_free(&fr);
 		if (rc == TK_FEED_UNKNOWN || rc == TK_FEED_OVERFLOW)
 			s->st.protocol_errors++;
+		if (x->closing)
+			sess_close(x, (enum reason)x->closing);	/* refused */
 	}
+	return k;
+}
+
+static void
+on_udp(struct tk_loop *l, int fd, unsigned ev, void *arg)
+{
+	struct lsock *ls = arg;
+	struct tk_server *s = ls->srv;
+
+	(void)l;
+	(void)fd;
+	(void)ev;
+	s->now = tk_mono_ms();
+	udp_read(s, ls, 64);
 }
 
 /* ---- control socket ---------------------------------------------------- */
@@ -1667,6 +1838,8 @@ open_sock(struct tk_server *s, int fam, const void *host, bool udp, uint16_t por
 		memcpy(&ls->addr.in.sin_addr, host, 4);
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (udp)	/* the kernel's drops are counted too (udp_drops) */
+		setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	if (s->o.reuseport)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (bind(fd, &ls->addr.sa, sa_len(&ls->addr)) != 0 ||
@@ -1858,6 +2031,9 @@ tk_server_new(const struct tk_server_opts *o, char *err, size_t errlen)
 	if (s->o.takeover_s == 0)
 		s->o.takeover_s = TK_TAKEOVER_DEFAULT;
 	s->takeover_ms = s->o.takeover_s < 0 ? -1 : (int64_t)s->o.takeover_s * 1000;
+	if (s->o.login_s == 0)
+		s->o.login_s = TK_LOGIN_DEFAULT;
+	s->login_ms = s->o.login_s < 0 ? 0 : (int64_t)s->o.login_s * 1000;
 	s->reg = tk_reg_new(s->o.reg_max);
 	s->loop = tk_loop_new();
 	if (s->rbuf == NULL || s->udph == NULL || s->peers == NULL || s->reg == NULL ||
@@ -1936,21 +2112,63 @@ report(struct tk_server *s)
 	report1(s, s->st.id_conflicts, &s->conflicts_reported, "identity",
 	    "session(s) claimed the id of a live session: kept apart",
 	    "; see tk-listen(1) SECURITY CONSIDERATIONS");
-	report1(s, s->st.udp_drops, &s->drops_reported, "udp",
+	report1(s, s->st.udp_drops - s->st.udp_kernel_drops, &s->drops_reported, "udp",
 	    "datagram(s) dropped: output buffer full", "");
+	report1(s, s->st.udp_kernel_drops, &s->kdrops_reported, "udp",
+	    "datagram(s) dropped by the kernel: receive buffer full", "");
+	report1(s, s->st.devices_refused, &s->refused_reported, "devices",
+	    "session(s) named an id not in --devices: refused", "");
+}
+
+/* How long a session on list l may be silent, and the reason it closes
+ * with then (0: for ever). */
+static int64_t
+silence(const struct tk_server *s, const struct lru *l, enum reason *r)
+{
+	int64_t idle = (int64_t)s->o.idle_s * 1000;
+	bool anon = l == &s->tcp_anon || l == &s->udp_anon;
+
+	*r = R_IDLE;
+	if (anon && s->login_ms > 0 && (idle == 0 || s->login_ms < idle)) {
+		*r = R_LOGIN;
+		return s->login_ms;
+	}
+	return idle;
+}
+
+/* Close the sessions of l silent for longer than allowed. */
+static void
+expire(struct tk_server *s, struct lru *l)
+{
+	enum reason r;
+	int64_t t = silence(s, l, &r);
+
+	while (t > 0 && l->head && l->head->last + t <= s->now) {
+		if (r == R_LOGIN)
+			s->st.login_timeouts++;
+		sess_close(l->head, r);
+	}
+}
+
+/* When the first session of l is due to be closed (INT64_MAX: none). */
+static int64_t
+expiry(const struct tk_server *s, const struct lru *l)
+{
+	enum reason r;
+	int64_t t = silence(s, l, &r);
+	return t > 0 && l->head ? l->head->last + t : INT64_MAX;
 }
 
 static void
 timers(struct tk_server *s)
 {
-	int64_t idle = (int64_t)s->o.idle_s * 1000;
-
-	if (idle > 0) {
-		while (!s->paused && s->tcp.head && s->tcp.head->last + idle <= s->now)
-			sess_close(s->tcp.head, R_IDLE);
-		while (s->udp.head && s->udp.head->last + idle <= s->now)
-			sess_close(s->udp.head, R_IDLE);
+	/* TCP sessions held back by a full output are not silent */
+	if (!s->paused) {
+		expire(s, &s->tcp);
+		expire(s, &s->tcp_anon);
 	}
+	expire(s, &s->udp);
+	expire(s, &s->udp_anon);
 	if (s->backoff_until && s->now >= s->backoff_until) {
 		s->backoff_until = 0;
 		resume_accept(s, true);
@@ -1968,12 +2186,11 @@ static int
 next_timeout(const struct tk_server *s, int max)
 {
 	int64_t t = s->last_tick + 1000 - s->now;
-	int64_t idle = (int64_t)s->o.idle_s * 1000;
-	if (idle > 0) {
-		if (!s->paused && s->tcp.head && s->tcp.head->last + idle - s->now < t)
-			t = s->tcp.head->last + idle - s->now;
-		if (s->udp.head && s->udp.head->last + idle - s->now < t)
-			t = s->udp.head->last + idle - s->now;
+	const struct lru *ls[4] = {&s->udp, &s->udp_anon, &s->tcp, &s->tcp_anon};
+	for (int i = 0; i < (s->paused ? 2 : 4); i++) {
+		int64_t e = expiry(s, ls[i]);
+		if (e != INT64_MAX && e - s->now < t)
+			t = e - s->now;
 	}
 	if (s->backoff_until && s->backoff_until - s->now < t)
 		t = s->backoff_until - s->now;
@@ -2003,11 +2220,62 @@ tk_server_run(struct tk_server *s, int timeout_ms)
 	return 0;
 }
 
+/* Room in the output for more, waiting until the deadline at most. */
+static bool
+shutdown_room(struct tk_server *s, int64_t until)
+{
+	for (;;) {
+		if (out_flush(s) != 0)
+			return false;
+		if (out_used(s) < s->o.out_max)
+			return true;
+		int64_t left = until - tk_mono_ms();
+		if (left <= 0 || tk_sink_wait(s->sink, left > 100 ? 100 : (int)left) != 0)
+			return false;
+	}
+}
+
+/*
+ * Stopping: what the sockets still hold is read and written, for at most
+ * SHUTDOWN_GRACE_MS and within the output buffer's size: the datagrams
+ * the kernel queued, then each connection's bytes (drain()).  Connections
+ * not read to the end are counted (shutdown_undrained).
+ */
+static void
+shutdown_drain(struct tk_server *s)
+{
+	int64_t until = tk_mono_ms() + SHUTDOWN_GRACE_MS;
+	bool room = true;
+	struct sess *x;
+
+	s->now = tk_mono_ms();
+	for (int i = 0; i < s->nls && room; i++)
+		if (s->ls[i].udp && s->ls[i].fd >= 0)
+			while ((room = shutdown_room(s, until)) && udp_read(s, &s->ls[i], 64) > 0)
+				;
+	close_listeners(s);
+	/* each connection is closed once read: draining one may move it to
+	 * another list, or close another (a take-over) */
+	for (int k = 0; k < 2; k++) {
+		struct lru *l = k ? &s->tcp_anon : &s->tcp;
+		while ((x = l->head) != NULL) {
+			if (room && !x->closing && !(room = shutdown_room(s, until)))
+				logf_(s, TK_LOG_WARN, "stopping: the output did not drain within "
+				    "%d ms: connections closed without reading what they hold",
+				    SHUTDOWN_GRACE_MS);
+			if (room)
+				drain(x);
+			else if (!x->closing)
+				s->st.shutdown_undrained++;
+			sess_close(x, x->closing ? (enum reason)x->closing : R_SHUTDOWN);
+		}
+	}
+}
+
 void
 tk_server_shutdown(struct tk_server *s)
 {
 	s->stopping = true;
-	close_listeners(s);
 	if (s->ctl_fd >= 0) {
 		tk_loop_del(s->loop, s->ctl_fd);
 		close(s->ctl_fd);
@@ -2019,10 +2287,13 @@ tk_server_shutdown(struct tk_server *s)
 		ctl_free(s->ctls);
 	}
 	reap_all(s);
-	while (s->tcp.head != NULL)
-		sess_close(s->tcp.head, R_SHUTDOWN);
-	while (s->udp.head != NULL)
-		sess_close(s->udp.head, R_SHUTDOWN);
+	shutdown_drain(s);
+	reap_all(s);
+	for (int k = 0; k < 2; k++) {
+		struct lru *l = k ? &s->udp_anon : &s->udp;
+		while (l->head != NULL)
+			sess_close(l->head, R_SHUTDOWN);
+	}
 	report(s);
 }
 
@@ -2116,6 +2387,36 @@ tk_server_kick(struct tk_server *s, const char *id)
 	return 1;
 }
 
+void
+tk_server_set_devices(struct tk_server *s, struct tk_idset *set)
+{
+	char w[128];
+
+	tk_idset_free(s->devices);
+	s->devices = set;
+	if (set == NULL)
+		return;
+	s->now = tk_mono_ms();
+	/* sessions holding or claiming an id the list no longer names */
+	for (int k = 0; k < 4; k++) {
+		struct lru *l = k == 0 ? &s->tcp : k == 1 ? &s->tcp_anon : k == 2 ? &s->udp :
+		    &s->udp_anon;
+		for (struct sess *x = l->head, *nx; x != NULL; x = nx) {
+			nx = x->next;
+			if (x->dev == NULL || x->closing || tk_idset_has(set, x->dev->id))
+				continue;
+			s->st.devices_refused++;
+			logf_(s, TK_LOG_INFO, "%s: no longer in --devices: closing",
+			    who(x, w, sizeof(w)));
+			if (x->udp)
+				sess_close(x, R_UNKNOWN_DEV);
+			else
+				sess_mark(x, R_UNKNOWN_DEV);
+		}
+	}
+	reap_all(s);
+}
+
 static size_t
 held_count(const struct tk_server *s)
 {
@@ -2136,19 +2437,28 @@ tk_server_stats(const struct tk_server *s, struct tk_buf *b, const char *prefix)
 	for (struct tk_dev *d = NULL; (d = tk_reg_next(s->reg, d)) != NULL;)
 		online += d->sess != NULL;
 #define S(n, v) rc |= tk_stat_line(b, prefix, n, (uint64_t)(v))
-	S("connections_open", s->tcp.n);
+	S("connections_open", s->tcp.n + s->tcp_anon.n);
+	S("connections_unidentified", s->tcp_anon.n);
 	S("connections_total", t->conns_total);
 	S("connections_refused", t->conns_refused);
-	S("udp_peers_open", s->udp.n);
+	S("connections_evicted", t->conns_evicted);
+	S("login_timeouts", t->login_timeouts);
+	S("udp_peers_open", s->udp.n + s->udp_anon.n);
+	S("udp_peers_unidentified", s->udp_anon.n);
 	S("udp_peers_total", t->udp_sessions_total);
+	S("udp_peers_refused", t->udp_refused);
 	S("udp_datagrams", t->udp_datagrams);
 	S("udp_drops", t->udp_drops);
+	S("udp_drops_kernel", t->udp_kernel_drops);
 	S("devices_known", tk_reg_count(s->reg));
 	S("devices_online", online);
 	S("devices_max", s->o.reg_max);
 	S("devices_expired", t->devices_expired);
 	S("devices_evicted", tk_reg_evicted(s->reg));
 	S("devices_unregistered", t->devices_unregistered);
+	S("devices_allowed", tk_idset_count(s->devices));
+	S("devices_refused", t->devices_refused);
+	S("refused_frames", t->refused_frames);
 	S("identity_conflicts", t->id_conflicts);
 	S("identity_takeovers", t->id_takeovers);
 	S("conflict_frames", t->conflict_frames);
@@ -2176,6 +2486,7 @@ tk_server_stats(const struct tk_server *s, struct tk_buf *b, const char *prefix)
 	S("commands_pending", s->q.n);
 	S("commands_expired", t->commands_expired);
 	S("accept_backoffs", t->accept_backoffs);
+	S("shutdown_undrained", t->shutdown_undrained);
 	S("out_buffer_used", out_used(s));
 	S("out_buffer_highwater", t->out_high);
 	S("out_buffer_size", s->o.out_max);
@@ -2194,18 +2505,22 @@ tk_server_free(struct tk_server *s)
 		return;
 	while (s->ctls != NULL)
 		ctl_free(s->ctls);
-	while (s->tcp.head != NULL) {
-		struct sess *x = s->tcp.head;
-		lru_unlink(&s->tcp, x);
-		if (s->loop)
-			tk_loop_del(s->loop, x->fd);
-		close(x->fd);
-		sess_free(x);
-	}
-	while (s->udp.head != NULL) {
-		struct sess *x = s->udp.head;
-		lru_unlink(&s->udp, x);
-		sess_free(x);
+	for (int k = 0; k < 2; k++) {
+		struct lru *l = k ? &s->tcp_anon : &s->tcp;
+		while (l->head != NULL) {
+			struct sess *x = l->head;
+			lru_unlink(l, x);
+			if (s->loop)
+				tk_loop_del(s->loop, x->fd);
+			close(x->fd);
+			sess_free(x);
+		}
+		l = k ? &s->udp_anon : &s->udp;
+		while (l->head != NULL) {
+			struct sess *x = l->head;
+			lru_unlink(l, x);
+			sess_free(x);
+		}
 	}
 	close_listeners(s);
 	if (s->ctl_fd >= 0) {
@@ -2230,6 +2545,7 @@ tk_server_free(struct tk_server *s)
 	free(s->peers);
 	free(s->udph);
 	tk_reg_free(s->reg);
+	tk_idset_free(s->devices);
 	tk_cmdq_free(&s->q);
 	free(s->rbuf);
 	free(s->dbuf);

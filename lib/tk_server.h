@@ -17,6 +17,7 @@
 
 #include "tk_record.h"
 
+struct tk_idset;
 struct tk_loop;
 struct tk_sink;
 
@@ -58,6 +59,13 @@ struct tk_server_opts {
 	 * TK_TAKEOVER_AT_ONCE: a newcomer always takes over (trusted networks).
 	 */
 	int		 takeover_s;
+	/*
+	 * --login-timeout: how long (s) a session that has not identified
+	 * itself (no device id held, see promote() in tk_server.c) may go
+	 * without a complete frame before it is closed (login-timeout).
+	 * 0: TK_LOGIN_DEFAULT; TK_LOGIN_NEVER: only -t applies.
+	 */
+	int		 login_s;
 	/* Device registry: most entries (0: 4 x max_conns, at least 1024) and
 	 * how long an offline device is remembered (s, 0: TK_REG_TTL_DEFAULT). */
 	size_t		 reg_max;
@@ -83,6 +91,8 @@ struct tk_server_opts {
 };
 
 #define TK_TAKEOVER_DEFAULT	60
+#define TK_LOGIN_DEFAULT	60
+#define TK_LOGIN_NEVER		(-1)
 #define TK_TAKEOVER_AT_ONCE	(-1)
 #define TK_REG_TTL_DEFAULT	86400
 
@@ -100,8 +110,9 @@ uint16_t	 tk_server_port(const struct tk_server *);
  * reader went away).
  */
 int		 tk_server_run(struct tk_server *, int timeout_ms);
-/* Graceful stop: close the listeners and the control socket, close every
- * session (close lines, reason shutdown). */
+/* Graceful stop: close the control socket; read and write what the
+ * sockets still hold (at most 2 s, within the output buffer); close the
+ * listeners and every session (close lines, reason shutdown). */
 void		 tk_server_shutdown(struct tk_server *);
 /* Write out what is buffered, waiting up to timeout_ms.  0 when the buffer
  * is empty, 1 when not yet, -1 on error (errno set). */
@@ -133,6 +144,15 @@ int		 tk_server_unqueue(struct tk_server *, uint64_t qid);
 /* Close the live session of device id (it moved to another instance),
  * reason "replaced".  1 when one was closed, else 0. */
 int		 tk_server_kick(struct tk_server *, const char *id);
+
+/*
+ * The devices allowed (--devices; tk_registry.h), taken over by the
+ * server; NULL: every id.  A session naming an id not in the set is
+ * refused: its frames are written flagged refused=ID, never answered, and
+ * it is closed (unknown-device).  Live sessions holding or claiming an id
+ * the new set lacks are closed the same way.
+ */
+void		 tk_server_set_devices(struct tk_server *, struct tk_idset *);
 
 /* Bytes of state per idle TCP connection (for tests and the man page). */
 size_t		 tk_server_conn_size(void);

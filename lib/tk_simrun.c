@@ -30,7 +30,8 @@
 #include "tk_util.h"
 
 static const char *const mis_names[TK_SIMRUN__MIS] = {
-	"none", "idle", "slow", "oversize", "random", "flood"
+	"none", "idle", "slow", "oversize", "random", "flood", "impersonate", "trickle",
+	"halfframe"
 };
 
 enum dstate { S_IDLE = 0, S_CONNECTING, S_UP };
@@ -42,6 +43,7 @@ enum dstate { S_IDLE = 0, S_CONNECTING, S_UP };
 #define LAT_CAP		(1u << 22)
 #define OVERSIZE_TOTAL	(1u << 20)
 #define SLOW_STEP_US	50000
+#define TRICKLE_STEP_US	1000000
 #define FILE_T0_MS	1767225600000LL	/* 2026-01-01T00:00:00Z */
 #define FILE_BUF	(1u << 20)
 #define FILE_BATCH	4096	/* heap events per step in file mode */
@@ -145,6 +147,8 @@ tk_simrun_mis_name(enum tk_simrun_mis m)
 int
 tk_simrun_mis_parse(const char *name, enum tk_simrun_mis *m)
 {
+	if (strcmp(name, "idle-unidentified") == 0)
+		name = "idle";
 	for (unsigned i = 1; i < TK_SIMRUN__MIS; i++)
 		if (strcmp(name, mis_names[i]) == 0) {
 			*m = (enum tk_simrun_mis)i;
@@ -853,6 +857,36 @@ iv_us(const struct dev *d)
 	return (int64_t)llround((d->iv > 0 ? d->iv : d->s->o.interval) * 1e6);
 }
 
+/* The start of a report in the device's dialect, with no end (cap >= 64). */
+static size_t
+opener(const struct dev *d, uint8_t *b, size_t cap)
+{
+	int n;
+	switch (d->sd.dialect) {
+	case TK_D_TK103:
+		n = snprintf((char *)b, cap, "(%sBR00", d->sd.id);
+		break;
+	case TK_D_GPS103:
+		n = snprintf((char *)b, cap, "imei:%s,tracker,", d->sd.imei);
+		break;
+	case TK_D_XEXUN:
+		n = snprintf((char *)b, cap, "261124080000,%s,GPRMC,", d->sd.phone);
+		break;
+	default:
+		b[0] = 0xFA;
+		b[1] = 0xAF;
+		n = 2;
+		break;
+	}
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+static uint8_t
+filler(const struct dev *d)
+{
+	return d->sd.dialect == TK_D_XEXUN2 ? 0x00 : 'A';
+}
+
 /* Oversize / random payloads for the misbehaving modes. */
 static size_t
 junk(struct dev *d, uint8_t *b, size_t cap)
@@ -866,26 +900,20 @@ junk(struct dev *d, uint8_t *b, size_t cap)
 		return n;
 	}
 	/* oversize: a frame opener, then filler with no delimiter */
-	if (d->mis_sent == 0) {
-		switch (d->sd.dialect) {
-		case TK_D_TK103:
-			n = (size_t)snprintf((char *)b, cap, "(%sBR00", d->sd.id);
-			break;
-		case TK_D_GPS103:
-			n = (size_t)snprintf((char *)b, cap, "imei:%s,tracker,", d->sd.imei);
-			break;
-		case TK_D_XEXUN:
-			n = (size_t)snprintf((char *)b, cap, "261124080000,%s,GPRMC,", d->sd.phone);
-			break;
-		default:
-			b[0] = 0xFA;
-			b[1] = 0xAF;
-			n = 2;
-			break;
-		}
-	}
-	memset(b + n, d->sd.dialect == TK_D_XEXUN2 ? 0x00 : 'A', cap - n);
+	if (d->mis_sent == 0)
+		n = opener(d, b, cap);
+	memset(b + n, filler(d), cap - n);
 	return cap;
+}
+
+/* --misbehave trickle: byte k of a frame that never ends (an opener, then
+ * filler with no delimiter). */
+static uint8_t
+trickle_byte(struct dev *d, uint32_t k)
+{
+	uint8_t b[64];
+	size_t n = opener(d, b, sizeof(b));
+	return k < n ? b[k] : filler(d);
 }
 
 static void
@@ -1022,6 +1050,24 @@ dev_up(struct dev *d, int64_t now)
 	}
 	if (!send_frame(d, k, TK_SIM_A_SOS, now))
 		return false;
+	if (s->o.mis == TK_SIMRUN_TRICKLE || s->o.mis == TK_SIMRUN_HALFFRAME) {
+		s->st.due -= d->nexp;	/* not waiting for it */
+		d->nexp = 0;
+		d->mis_sent = 0;
+		if (s->o.mis == TK_SIMRUN_TRICKLE) {
+			schedule(d, now + TRICKLE_STEP_US);
+			return true;
+		}
+		/* the first half of a report, never the rest */
+		uint8_t f[TK_SIM_FRAME_MAX];
+		struct tk_sim_pos p;
+		position_now(d, now, &p);
+		size_t n = tk_sim_frame(&d->sd, TK_SIM_POSITION, &p, TK_SIM_A_SOS, f, sizeof(f));
+		if (n >= 2 && !dev_send(d, f, n / 2))
+			return false;
+		schedule(d, d->up_until ? d->up_until : INT64_MAX / 2);
+		return true;
+	}
 	if (s->o.mis == TK_SIMRUN_FLOOD) {
 		s->st.due -= d->nexp;	/* not waiting for it */
 		d->nexp = 0;
@@ -1136,7 +1182,8 @@ dev_io(struct tk_loop *l, int fd, unsigned ev, void *arg)
 				return;
 			}
 			s->st.rx_bytes += (uint64_t)r;
-			if (s->o.mis == TK_SIMRUN_NONE || s->o.mis == TK_SIMRUN_SLOW) {
+			if (s->o.mis == TK_SIMRUN_NONE || s->o.mis == TK_SIMRUN_SLOW ||
+			    s->o.mis == TK_SIMRUN_IMPERSONATE) {
 				d->rxlen = (uint8_t)(d->rxlen + r);
 				if (!handle_rx(d, now))
 					goto dead;
@@ -1217,6 +1264,23 @@ mis_due(struct dev *d, int64_t now, bool *ok)
 			*ok = false;
 		return s->o.mis == TK_SIMRUN_OVERSIZE ? now + 10000 : now + iv_us(d);
 	}
+	case TK_SIMRUN_TRICKLE: {
+		uint8_t c = trickle_byte(d, d->mis_sent);
+		ssize_t w = send(d->fd, &c, 1, MSG_NOSIGNAL);
+		if (w == 1) {
+			d->mis_sent++;
+			s->st.bytes++;
+		} else if (w < 0 && errno != EAGAIN && errno != EINTR)
+			*ok = false;
+		return now + TRICKLE_STEP_US;
+	}
+	case TK_SIMRUN_IMPERSONATE:
+		/* the shortest frame that names the id, again and again */
+		*ok = send_frame(d, d->sd.dialect == TK_D_XEXUN ? TK_SIM_POSITION :
+		    TK_SIM_HEARTBEAT, TK_SIM_A_SOS, now);
+		return now + iv_us(d);
+	case TK_SIMRUN_HALFFRAME:
+		return d->up_until ? d->up_until : INT64_MAX / 2;
 	default:
 		return now + iv_us(d);
 	}

@@ -27,11 +27,15 @@ enum tk_simrun_mis {
 	TK_SIMRUN_OVERSIZE,	/* a frame opener, then 1 MiB with no delimiter */
 	TK_SIMRUN_RANDOM,	/* random binary chunks every interval */
 	TK_SIMRUN_FLOOD,	/* connect, log in, reset, again and again */
+	TK_SIMRUN_IMPERSONATE,	/* heartbeats naming the ids of seed -s (claims) */
+	TK_SIMRUN_TRICKLE,	/* log in, then a byte a second, never a whole frame */
+	TK_SIMRUN_HALFFRAME,	/* log in, then half a report, then nothing */
 	TK_SIMRUN__MIS
 };
 
 const char	*tk_simrun_mis_name(enum tk_simrun_mis);
-/* 0, or -1 when name is not a mode ("none" is not accepted). */
+/* 0, or -1 when name is not a mode ("none" is not accepted;
+ * "idle-unidentified" is idle). */
 int		 tk_simrun_mis_parse(const char *name, enum tk_simrun_mis *);
 
 /* A server to connect to.  Devices with a backup server try the list in

@@ -236,3 +236,31 @@ $output" "$whole"
 	run_tk tk-geofence -q -e --full-parse -f "$SITES" "$G/track-cross.jsonl"
 	assert_equal "$output" "$fast"
 }
+
+@test "tk-geofence: implausible records (1e308, NaN, |lat| > 90, |lon| > 180, years 1970 and 9999) make no event" {
+	local p='{"type":"position","uniqueId":"111","fixTime":"2026-11-24T08:0%d:00.000Z","valid":true,"latitude":%s,"longitude":%s}\n'
+	{
+		printf "$p" 1 10.5 20.5
+		printf "$p" 2 1e308 20.5
+		printf "$p" 3 NaN 20.5
+		printf "$p" 4 91 20.5
+		printf "$p" 5 10.5 -180.5
+		printf '{"type":"position","uniqueId":"111","fixTime":"1970-01-01T00:00:00.000Z","valid":true,"latitude":0,"longitude":0}\n'
+		printf '{"type":"position","uniqueId":"111","fixTime":"9999-12-31T00:00:00.000Z","valid":true,"latitude":0,"longitude":0}\n'
+		printf "$p" 8 10.5 20.5
+	} >"$TK_TMP/in"
+	run_tk tk-geofence -e -f "$SITES" "$TK_TMP/in"
+	assert_success
+	# the device entered the depot once and never left
+	assert_equal "$(echo "$output" | types | tr '\n' ';')" "Enter 111 depot;"
+	[[ "$stderr" == *"in:2: implausible record (latitude out of range): no event"* ]]
+	[[ "$stderr" == *"in:5: implausible record (longitude out of range): no event"* ]]
+	[[ "$stderr" == *"implausible records in all (the first 5 shown)"* ]]
+	[[ "$stderr" == *", 6 implausible"* ]]
+	# annotating: they are records that are not positions, passed on as they are
+	run_tk tk-geofence -q -a -f "$SITES" "$TK_TMP/in"
+	assert_success
+	[ "$(echo "$output" | grep -c '"fixTime":"9999.*geofenceIds')" -eq 0 ]
+	[ "$(echo "$output" | grep -c '"fixTime":"9999')" -eq 1 ]
+	[ "$(echo "$output" | grep -c 'geofenceIds')" -eq 2 ]
+}

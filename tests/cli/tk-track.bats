@@ -203,3 +203,26 @@ FENCES="$BATS_TEST_DIRNAME/../data/track/fences.geojson"
 	grep -q '<name>sos</name>' "$TK_TMP/p.gpx"
 	grep -q '<name>359710049090138</name>' "$TK_TMP/p.gpx"
 }
+
+@test "tk-track: implausible fixes (1e308, NaN, out of range, years 1970 and 9999) are counted and make no trip" {
+	local p='{"type":"position","uniqueId":"v1","fixTime":"2026-11-24T08:%02d:00.000Z","valid":true,"latitude":%s,"longitude":%s,"speed":30}\n'
+	{
+		printf "$p" 0 52.00 4.00
+		printf "$p" 1 1e308 4.00
+		printf "$p" 2 NaN 4.00
+		printf "$p" 3 52.00 181
+		printf '{"type":"position","uniqueId":"v1","fixTime":"1970-01-01T00:00:00.000Z","valid":true,"latitude":52,"longitude":4}\n'
+		printf '{"type":"position","uniqueId":"v1","fixTime":"9999-12-31T00:00:00.000Z","valid":true,"latitude":52.5,"longitude":4.5}\n'
+		printf "$p" 10 52.00 4.00
+	} >"$TK_TMP/in"
+	run_tk tk-track "$TK_TMP/in"
+	assert_success
+	# two plausible fixes at one place: no trip, and no 8,000-year stop
+	refute_output --partial '"type":"trip"'
+	refute_output --partial '9999'
+	refute_output --partial '1970'
+	[[ "$stderr" == *"2 fixes kept"* ]]
+	[[ "$stderr" == *"5 implausible"* ]]
+	[[ "$stderr" == *"in:2: implausible fix (latitude out of range): skipped"* ]]
+	[[ "$stderr" == *"in:6: implausible fix (time more than a day ahead): skipped"* ]]
+}
