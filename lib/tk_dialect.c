@@ -35,7 +35,7 @@ tk_dialect_decodable(enum tk_dialect d)
 	return d == TK_D_XEXUN || d == TK_D_TK103 || d == TK_D_GPS103 || d == TK_D_XEXUN2;
 }
 
-/* ---- classification (protocol.md section 8) ------------------------ */
+/* ---- classification (docs/protocol/README.md, Detection order and rules) ------------------------ */
 
 static bool
 isdig(uint8_t c)

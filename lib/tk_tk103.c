@@ -2,7 +2,7 @@
  * tk_tk103.c: the tk103 dialect (parenthesised frames): streaming framing,
  * the replies a server owes, the device id of a frame, and decoding.
  *
- * Wire reference: protocol.md section 2.  Two layouts share the dialect:
+ * Wire reference: docs/protocol/tk103.md.  Two layouts share the dialect:
  *   classic  "(" id(11..15, alphanumeric) code(4) payload ")"
  *   comma    "(" id "," code "," fields ")"
  * The message code is found by pattern, not at a fixed offset, because
@@ -383,7 +383,7 @@ fix_time(struct tk_dctx *c, const char *d, bool ddmmyy, const char *t, int64_t *
 	return true;
 }
 
-/* Status characters (protocol.md 2.4): the bits Traccar emits without
+/* Status characters (docs/protocol/tk103.md, Status characters): the bits Traccar emits without
  * tk103.decodeLow (chars 3-5 only when set). */
 static void
 status(struct tk_record *r, const char *s)
@@ -444,7 +444,7 @@ bq81_alarm(unsigned t)
 	return t < 6 ? a[t] : NULL;
 }
 
-/* Comma-form event codes, three aliases each (protocol.md 2.6). */
+/* Comma-form event codes, three aliases each (docs/protocol/tk103.md, Message codes). */
 enum ev { EV_NONE, EV_ALARM, EV_IGN_ON, EV_IGN_OFF };
 static const struct {
 	char		 zc[5], dw3[5], dw5[5];
@@ -516,7 +516,7 @@ set_speed(struct tk_record *r, double kmh)
 }
 
 /*
- * The classic fixed-width block (protocol.md 2.3), from the date on:
+ * The classic fixed-width block (docs/protocol/tk103.md, Position block), from the date on:
  *   YYMMDD [AV] lat [NS] lon [EW] speed(5) HHMMSS course(<=6) [,]status(8)
  *   [,]L<hex odometer> [trailers: +017.7 temperature, T113, DT000 ...]
  * Fills c->r (already begun).  0, or -1 with c->err set.

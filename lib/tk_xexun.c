@@ -1,5 +1,5 @@
 /*
- * tk_xexun.c: the xexun dialect (protocol.md section 4): GPRMC sentences
+ * tk_xexun.c: the xexun dialect (docs/protocol/xexun.md): GPRMC sentences
  * of the Xexun TK102-2/TK103-2.  Framing, replies, device id, decoding.
  *
  * Framing is structural, not line based: a message runs from its serial
@@ -384,7 +384,7 @@ static const struct keyword {
 	{"low battery", false, "lowBattery", false},
 	{"move!", false, "movement", false},
 	{"moved!", false, "movement", false},
-	/* lenient (protocol.md 4.3, not Traccar's) */
+	/* lenient (docs/protocol/xexun.md, Keywords; not Traccar's) */
 	{"stockade", true, "geofence", false},
 	{"speed", true, "overspeed", false},
 	{"sensor", true, "vibration", false},

@@ -1,5 +1,5 @@
 /*
- * test_xexun.c: the xexun dialect (protocol.md section 4): the structural
+ * test_xexun.c: the xexun dialect (docs/protocol/xexun.md): the structural
  * frame scanner (split input at every chunk size, glued messages, CRC
  * bytes that look like delimiters, garbage), the device id, no reply, and
  * the decoder's exact values, checksums and keyword mapping.
