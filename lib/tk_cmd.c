@@ -5,7 +5,7 @@
  *
  * Sources: the bytes of the Traccar command encoders (tests/data/vectors/
  * commands.tsv is the reference); the gps103 letter table and the SMS sets
- * are community material (shared/protocol.md 3.6 and 7), and so are the
+ * are community material (docs/protocol/gps103.md, Commands; the SMS sets in tk-cmd(1)), and so are the
  * tk103 answer codes (the A.. -> B.. pairs of the TK103 code table).
  */
 #include <stdarg.h>

@@ -8,7 +8,8 @@
 /* Each name in an array of TK_DNAME_SIZE bytes (tk_dialect_int.h): the
  * JSON writer copies a name with one fixed-size load. */
 static const char names[TK_D__COUNT][TK_DNAME_SIZE] = {
-	"unknown", "xexun", "tk103", "gps103", "xexun2", "xexun3", "gt06", "h02"
+	"unknown", "xexun", "tk103", "gps103", "xexun2", "xexun3", "gt06", "h02",
+	"tk102", "v680"
 };
 
 const char *
@@ -34,7 +35,7 @@ tk_dialect_decodable(enum tk_dialect d)
 	return d == TK_D_XEXUN || d == TK_D_TK103 || d == TK_D_GPS103 || d == TK_D_XEXUN2;
 }
 
-/* ---- classification (protocol.md section 8) ------------------------ */
+/* ---- classification (docs/protocol/README.md, Detection order and rules) ------------------------ */
 
 static bool
 isdig(uint8_t c)
@@ -62,7 +63,7 @@ has(const uint8_t *p, size_t n, const char *lit)
 }
 
 /*
- * tk103 confirmation: classic "(" + 11..12 id chars + [A-Z][A-Z0-9]\d\d,
+ * tk103 confirmation: classic "(" + 11..15 id chars + [A-Z][A-Z0-9]\d\d,
  * or comma form "(" + 5..20 non-comma chars + "," + [A-Z]{2}[0-9A-F]{2} ",".
  * Returns 1 confirmed, 0 need more, -1 no.
  */
@@ -85,8 +86,8 @@ tk103_confirm(const uint8_t *p, size_t n, bool eof)
 		}
 	} else if (n < 23)
 		more = true;
-	/* classic form */
-	for (size_t idl = 11; idl <= 12; idl++) {
+	/* classic form: ids of 11 to 15 characters (an IMEI) */
+	for (size_t idl = 11; idl <= 15; idl++) {
 		size_t k = 1 + idl;
 		if (n < k + 4) {
 			more = true;
@@ -148,6 +149,9 @@ find_signature(const uint8_t *p, size_t n, bool eof, enum tk_dialect *d, size_t 
 			for (size_t j = 0; j + 5 <= i; j++)
 				if (has(p + j, i - j, "GPRMC,") || has(p + j, i - j, "GNRMC,"))
 					rmc = true;
+			/* xexun without GPRMC: "<serial>,<phone>,,L,, imei:" */
+			if (!rmc && tk_xexun_nofix_head(p, i))
+				rmc = true;
 			*d = rmc ? TK_D_XEXUN : TK_D_GPS103;
 			size_t st = i;
 			if (!rmc) {
@@ -238,12 +242,38 @@ tk_classify(const uint8_t *buf, size_t n, bool eof, enum tk_dialect *d, size_t *
 		break;
 	}
 	case '#':
+		if (m >= 2 && isdig(p[1])) {
+			/* V680: "#" IMEI "#" (the login "#IMEI##", reports
+			 * "#IMEI#user#pass#...##") */
+			size_t k = 1;
+			while (k < m && k <= 17 && isdig(p[k]))
+				k++;
+			if (k == m && !eof)
+				goto short_input;
+			if (k < m && p[k] == '#' && k - 1 >= 10 && k - 1 <= 16) {
+				*d = TK_D_V680;
+				return TK_CLASS_OK;
+			}
+			break;
+		}
 		NEED(8);
 		if (has(p, m, "##,imei:")) {
 			*d = TK_D_GPS103;
 			return TK_CLASS_OK;
 		}
 		break;
+	case '[': {
+		/* Traccar's tk102: "[" type serial(10 digits) length payload "]" */
+		NEED(12);
+		size_t k = 2;
+		while (k < 12 && isdig(p[k]))
+			k++;
+		if (k == 12) {
+			*d = TK_D_TK102;
+			return TK_CLASS_OK;
+		}
+		break;
+	}
 	case 'i':
 		NEED(5);
 		if (has(p, m, "imei:")) {
@@ -353,6 +383,8 @@ static const struct ops dops[TK_D__COUNT] = {
 	[TK_D_XEXUN3] = {tk_xexun3_scan, tk_xexun3_reply, tk_xexun3_id, 4096},
 	[TK_D_GT06]   = {tk_gt06_scan,   tk_gt06_reply,   tk_gt06_id,   2048},
 	[TK_D_H02]    = {tk_h02_scan,    tk_h02_reply,    tk_h02_id,    2048},
+	[TK_D_TK102]  = {tk_tk102_scan,  tk_tk102_reply,  tk_tk102_id,  2048},
+	[TK_D_V680]   = {tk_v680_scan,   tk_v680_reply,   tk_v680_id,   2048},
 };
 
 enum tk_scan

@@ -19,6 +19,8 @@ enum tk_dialect {
 	TK_D_XEXUN3,	/* foreign: recognised, not decoded */
 	TK_D_GT06,	/* foreign */
 	TK_D_H02,	/* foreign */
+	TK_D_TK102,	/* foreign: Traccar's tk102 "[" frames */
+	TK_D_V680,	/* foreign: V680 "#IMEI#...##" */
 	TK_D__COUNT
 };
 

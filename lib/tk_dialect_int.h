@@ -20,6 +20,12 @@ TK_DIALECT_FNS(xexun2)
 TK_DIALECT_FNS(xexun3)
 TK_DIALECT_FNS(gt06)
 TK_DIALECT_FNS(h02)
+TK_DIALECT_FNS(tk102)
+TK_DIALECT_FNS(v680)
+
+/* Does p[0..i) end in the head of an xexun message without GPRMC, so
+ * that "imei:" at p[i] is xexun's: ",F|L,<keyword>,[ ]"? (tk_xexun.c) */
+bool	tk_xexun_nofix_head(const uint8_t *p, size_t i);
 
 /* tk_dialect_name() returns a name inside an array of this many bytes
  * (at most 7 characters and their NUL), so 8 bytes may be read from it. */

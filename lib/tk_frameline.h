@@ -9,7 +9,8 @@
  * TRANSPORT  tcp | udp
  * PEER       192.0.2.7:40000 or [2001:db8::7]:40000
  * CONN       connection number, decimal (UDP: per peer address)
- * DIALECT    xexun | tk103 | gps103 | xexun2 | xexun3 | gt06 | h02 | unknown | -
+ * DIALECT    xexun | tk103 | gps103 | xexun2 | xexun3 | gt06 | h02 | tk102 |
+ *            v680 | unknown | -
  * ID         the device id the session learned, or -
  * FLAGS      - or comma-separated tokens (mismatch=ID: the frame claims
  *            another id than the session's; conflict=ID: the session claims

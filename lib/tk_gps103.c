@@ -1,9 +1,9 @@
 /*
  * tk_gps103.c: the gps103 dialect (Coban "imei:" sentences): framing,
  * the replies a server owes, the device id of a frame, decoding, and
- * photo reassembly.  See protocol.md section 3.
+ * photo reassembly.  See docs/protocol/gps103.md.
  *
- * Replies (protocol.md 3.2, 6), and where this differs from Traccar:
+ * Replies (docs/protocol/gps103.md, Login, heartbeat and their replies), and where this differs from Traccar:
  *   "##,imei:<IMEI>,A;"        LOAD   (also "imei:<IMEI>,A;" up to 30 bytes)
  *   "<IMEI>;" (bare digits)    ON
  *   "<IMEI>imei:<IMEI>,..."    ON, then the data is decoded
@@ -45,7 +45,7 @@
 #define GPS103_IMEI_MAX		20	/* digits in an id we accept */
 #define GPS103_HB_MIN		10	/* digits in a bare heartbeat id */
 
-/* ---- framing (protocol.md 3.1) --------------------------------------- */
+/* ---- framing (docs/protocol/gps103.md, Framing) --------------------------------------- */
 
 /* Frame delimiters: '\n' (which also ends "\r\n"), ';' and '*'. */
 static const uint8_t delim[256] = { ['\n'] = 1, [';'] = 1, ['*'] = 1 };
@@ -146,7 +146,7 @@ tk_gps103_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 	}
 }
 
-/* ---- replies and ids (protocol.md 3.2, 6) ---------------------------- */
+/* ---- replies and ids (docs/protocol/gps103.md) ---------------------------- */
 
 /* Digits at p[0..n): their count (stops at GPS103_IMEI_MAX + 1). */
 static size_t
@@ -313,7 +313,7 @@ tk_gps103_id(const uint8_t *f, size_t n, char *out, size_t cap)
 #define TK_PHOTO_MAX		(1u << 20)	/* bytes of one photo */
 #define TK_PHOTO_PACKETS	1024	/* packets one photo may announce */
 
-/* A photo being reassembled (protocol.md 3.4): announced by "vtNN",
+/* A photo being reassembled (docs/protocol/gps103.md, Other sentences): announced by "vtNN",
  * carried by "vr" chunks.  Allocated at the first announcement. */
 struct tk_photo {
 	uint8_t		*buf;
@@ -545,7 +545,7 @@ is_dtc(struct tk_span s)
 	return true;
 }
 
-/* protocol.md 3.5: exact keywords to Traccar alarms. */
+/* docs/protocol/gps103.md, Keywords: exact keywords to Traccar alarms. */
 #define KW(k, a)	{k, sizeof(k) - 1, a}
 static const struct {
 	const char	*kw;
@@ -600,7 +600,7 @@ keyword(struct tk_record *r, struct tk_span kw, struct tk_span field4)
 }
 
 /*
- * A command acknowledgement (protocol.md 3.6): the device answers a
+ * A command acknowledgement (docs/protocol/gps103.md, Keywords): the device answers a
  * command letter X with the keyword "xt" ("jt" for J, "qt" for Q ...), or
  * echoes the letter alone in a short line ("imei:<IMEI>,L,*").  "vt" is
  * the photo announcement, not an acknowledgement.
@@ -736,7 +736,7 @@ regular_lbs(struct tk_record *r, const struct tk_span *f, size_t nf)
 static int photo_start(struct tk_dctx *, struct tk_span kw);
 static int photo_chunk(struct tk_dctx *, const struct tk_span *f, size_t nf);
 
-/* OBD (protocol.md 3.4): an event with the engine's figures. */
+/* OBD (docs/protocol/gps103.md, Other sentences): an event with the engine's figures. */
 static int
 obd(struct tk_dctx *c, const struct tk_span *f, size_t nf)
 {
@@ -776,7 +776,7 @@ obd(struct tk_dctx *c, const struct tk_span *f, size_t nf)
 	return 0;
 }
 
-/* The alternative format (protocol.md 3.4), ended by '*'. */
+/* The alternative format (docs/protocol/gps103.md, Other sentences), ended by '*'. */
 static int
 alternative(struct tk_dctx *c, const struct tk_span *f, size_t nf)
 {

@@ -1,5 +1,5 @@
 /* tk_sim.c: device-side frame generators, expected replies, command
- * answers and routes (see tk_sim.h and protocol.md). */
+ * answers and routes (see tk_sim.h and docs/protocol/). */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -138,7 +138,7 @@ clampd(double v, double lo, double hi)
 
 /* ---- tk103 ------------------------------------------------------------ */
 
-/* The classic fixed-width position block (protocol.md 2.3). */
+/* The classic fixed-width position block (docs/protocol/tk103.md, Position block). */
 static void
 tk103_block(struct w *w, const struct tk_sim_dev *d, const struct tk_sim_pos *p)
 {
@@ -460,7 +460,7 @@ tk_sim_frame(struct tk_sim_dev *d, enum tk_sim_kind k, const struct tk_sim_pos *
 	return w.full ? 0 : w.len;
 }
 
-/* ---- expected replies (protocol.md section 6) -------------------------- */
+/* ---- expected replies (docs/protocol/README.md, Replies at a glance) -------------------------- */
 
 static bool
 mem_has(const uint8_t *p, size_t n, const char *lit)

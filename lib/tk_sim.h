@@ -2,7 +2,7 @@
  * tk_sim.h: the device side of the four dialects, for tk-sim, the tests
  * and the benchmarks: frame generators (login, heartbeat, position, alarm),
  * the reply a correct server owes each generated frame (written from
- * protocol.md section 6, independently of tk_reply()), the answers a
+ * docs/protocol/README.md, Replies at a glance, independently of tk_reply()), the answers a
  * device gives to server commands, and routes to drive along.
  *
  * Nothing here prints, exits or touches a socket.  Generators write into a
@@ -85,8 +85,8 @@ size_t	 tk_sim_frame(struct tk_sim_dev *, enum tk_sim_kind, const struct tk_sim_
 	    enum tk_sim_alarm alarm, uint8_t *out, size_t cap);
 
 /*
- * The reply a correct server sends for frame f of dialect d (protocol.md
- * section 6), or 0 when none is due.  Written from the document, not from
+ * The reply a correct server sends for frame f of dialect d (docs/protocol/
+ * README.md, Replies at a glance), or 0 when none is due.  Written from the document, not from
  * tk_reply(), so that the two can check each other.  The optional tk103
  * alarm acknowledgement (AS01) is not counted as due.
  */

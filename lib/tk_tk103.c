@@ -2,8 +2,8 @@
  * tk_tk103.c: the tk103 dialect (parenthesised frames): streaming framing,
  * the replies a server owes, the device id of a frame, and decoding.
  *
- * Wire reference: protocol.md section 2.  Two layouts share the dialect:
- *   classic  "(" id(11..12, alphanumeric) code(4) payload ")"
+ * Wire reference: docs/protocol/tk103.md.  Two layouts share the dialect:
+ *   classic  "(" id(11..15, alphanumeric) code(4) payload ")"
  *   comma    "(" id "," code "," fields ")"
  * The message code is found by pattern, not at a fixed offset, because
  * 11-character ids exist.  UDP datagrams may lack the outer parentheses.
@@ -208,10 +208,11 @@ head(const uint8_t *f, size_t n, struct head *h)
 {
 	inner(&f, &n);
 	const char *p = (const char *)f;
-	static const size_t offs[2] = {12, 11};
+	/* the usual 12 characters first, then 11, then an IMEI's 13 to 15 */
+	static const size_t offs[5] = {12, 11, 13, 14, 15};
 
 	for (int pass = 0; pass < 2; pass++) {
-		for (int k = 0; k < 2; k++) {
+		for (int k = 0; k < 5; k++) {
 			size_t o = offs[k];
 			if (n < o + 4 || !id_ok(p, o))
 				continue;
@@ -382,7 +383,7 @@ fix_time(struct tk_dctx *c, const char *d, bool ddmmyy, const char *t, int64_t *
 	return true;
 }
 
-/* Status characters (protocol.md 2.4): the bits Traccar emits without
+/* Status characters (docs/protocol/tk103.md, Status characters): the bits Traccar emits without
  * tk103.decodeLow (chars 3-5 only when set). */
 static void
 status(struct tk_record *r, const char *s)
@@ -443,7 +444,7 @@ bq81_alarm(unsigned t)
 	return t < 6 ? a[t] : NULL;
 }
 
-/* Comma-form event codes, three aliases each (protocol.md 2.6). */
+/* Comma-form event codes, three aliases each (docs/protocol/tk103.md, Message codes). */
 enum ev { EV_NONE, EV_ALARM, EV_IGN_ON, EV_IGN_OFF };
 static const struct {
 	char		 zc[5], dw3[5], dw5[5];
@@ -477,6 +478,36 @@ event(struct tk_record *r, const char *code)
 	}
 }
 
+/* Six digits that are no calendar date ("000000", "000007"): the date a
+ * unit sends before its first fix. */
+static bool
+no_date(const char *d, bool ddmmyy)
+{
+	unsigned a, b, y;
+	int64_t t;
+	if (uint_n(d, 2, 99, &a) || uint_n(d + 2, 2, 99, &b) || uint_n(d + 4, 2, 99, &y))
+		return false;
+	return tk_time_utc(2000 + (int)(ddmmyy ? y : a), (int)b, (int)(ddmmyy ? a : y),
+	    0, 0, 0, 0, &t) != 0;
+}
+
+/*
+ * Without a date and without a valid fix (V), a position block is no
+ * position: the unit has had no fix since it started, and its coordinates
+ * (0,0 or whatever it holds) mean nothing.  The record becomes an event
+ * of the device that keeps what the block still says (status, odometer,
+ * alarm, temperature), with no location, speed or course.
+ */
+static void
+no_position(struct tk_record *r)
+{
+	r->type = TK_R_EVENT;
+	r->has_pos = r->valid = false;
+	r->lat = r->lon = 0;
+	r->has_speed = r->has_course = r->has_alt = false;
+	r->fix_time = TK_TIME_NONE;
+}
+
 static void
 set_speed(struct tk_record *r, double kmh)
 {
@@ -485,7 +516,7 @@ set_speed(struct tk_record *r, double kmh)
 }
 
 /*
- * The classic fixed-width block (protocol.md 2.3), from the date on:
+ * The classic fixed-width block (docs/protocol/tk103.md, Position block), from the date on:
  *   YYMMDD [AV] lat [NS] lon [EW] speed(5) HHMMSS course(<=6) [,]status(8)
  *   [,]L<hex odometer> [trailers: +017.7 temperature, T113, DT000 ...]
  * Fills c->r (already begun).  0, or -1 with c->err set.
@@ -536,7 +567,10 @@ classic_block(struct tk_dctx *c, const char *p, size_t n)
 		p++;
 	if (e - p < 6)
 		return tk_dctx_reject(c, "position block: truncated time");
-	if (fix_time(c, date, false, p, &t))
+	bool nofix = !r->valid && no_date(date, false);
+	if (nofix)
+		;	/* no fix since power-on: not a position (no_position) */
+	else if (fix_time(c, date, false, p, &t))
 		r->fix_time = t;
 	else if (c->warn[0] == '\0')
 		return tk_dctx_reject(c, "position block: bad date/time");
@@ -592,6 +626,8 @@ classic_block(struct tk_dctx *c, const char *p, size_t n)
 			break;
 		}
 	}
+	if (nofix)
+		no_position(r);
 	return 0;
 }
 
@@ -603,6 +639,22 @@ digits(const char *p, size_t n)
 	while (k < n && isdig((unsigned char)p[k]))
 		k++;
 	return k;
+}
+
+/*
+ * Where a classic position block starts inside an answer's fields
+ * ("BP02,G,2,170304A6015.7466N..."): right after a ',', six date digits,
+ * A or V, and a latitude digit or space.  n when there is none.
+ */
+static size_t
+find_block(const char *p, size_t n)
+{
+	for (size_t i = 1; i + 8 <= n; i++)
+		if (p[i - 1] == ',' && digits(p + i, 6) == 6 &&
+		    (p[i + 6] == 'A' || p[i + 6] == 'V') &&
+		    (isdig((unsigned char)p[i + 7]) || p[i + 7] == ' '))
+			return i;
+	return n;
 }
 
 /* A classic position: [prefix digits] + block.  pre and pren receive the prefix. */
@@ -838,7 +890,10 @@ comma_pos(struct tk_dctx *c, struct tk_span *f, size_t nf)
 	set_speed(r, v);
 	if (f[5].n != 6)
 		return tk_dctx_reject(c, "comma position: bad time");
-	if (fix_time(c, f[0].p, true, f[5].p, &t))
+	bool nofix = !r->valid && no_date(f[0].p, true);
+	if (nofix)
+		;	/* no fix since power-on: not a position (no_position) */
+	else if (fix_time(c, f[0].p, true, f[5].p, &t))
 		r->fix_time = t;
 	else if (c->warn[0] == '\0')
 		return tk_dctx_reject(c, "comma position: bad date/time");
@@ -863,6 +918,8 @@ comma_pos(struct tk_dctx *c, struct tk_span *f, size_t nf)
 			nnum++;
 		}
 	}
+	if (nofix)
+		no_position(r);
 	return 0;
 }
 
@@ -1079,8 +1136,27 @@ decode_classic(struct tk_dctx *c, const struct head *h)
 		tk_dctx_emit(c);
 		return 0;
 	}
+	/* an answer (BP02 ...) whose fields carry a position block: a
+	 * position, with the fields before the block as its result */
+	size_t b = find_block(p, n);
+	struct tk_span s = tk_span_trim(SPAN(p, b));
+	while (s.n && s.p[0] == ',') {
+		s.p++;
+		s.n--;
+	}
+	while (s.n && s.p[s.n - 1] == ',')
+		s.n--;
+	if (b < n) {
+		r = rec(c, h, TK_R_POSITION);
+		if (s.n)
+			tk_rec_str(r, "result", s.p, s.n);
+		if (classic_block(c, p + b, n - b) < 0)
+			return -1;
+		tk_dctx_emit(c);
+		return 0;
+	}
 	r = rec(c, h, TK_R_REPLY);
-	struct tk_span s = tk_span_trim(SPAN(p, n));
+	s = tk_span_trim(SPAN(p, n));
 	if (s.n)
 		tk_rec_str(r, "result", s.p, s.n);
 	tk_dctx_emit(c);

@@ -1,5 +1,5 @@
 /*
- * tk_xexun.c: the xexun dialect (protocol.md section 4): GPRMC sentences
+ * tk_xexun.c: the xexun dialect (docs/protocol/xexun.md): GPRMC sentences
  * of the Xexun TK102-2/TK103-2.  Framing, replies, device id, decoding.
  *
  * Framing is structural, not line based: a message runs from its serial
@@ -62,6 +62,41 @@ static bool
 msg_start(uint8_t c)
 {
 	return isdig(c) || c == ',' || c == 'L' || c == 'G';
+}
+
+bool
+tk_xexun_nofix_head(const uint8_t *p, size_t i)
+{
+	if (i > 0 && p[i - 1] == ' ')
+		i--;
+	if (i == 0 || p[--i] != ',')
+		return false;
+	size_t k = 0;
+	while (i > 0 && p[i - 1] != ',' && !iseol(p[i - 1]) && k < 40) {
+		i--;
+		k++;
+	}
+	return i >= 3 && p[i - 1] == ',' && (p[i - 2] == 'F' || p[i - 2] == 'L') &&
+	    p[i - 3] == ',';
+}
+
+/*
+ * A message whose serial field is not text (binary bytes, as some firmware
+ * sends): up to 20 bytes without a comma from s, then ",<phone>,GPRMC", or
+ * the form without GPRMC (",...,F|L,<keyword>,[ ]imei:").
+ */
+static bool
+binary_head(const uint8_t *p, size_t s, size_t rmc, size_t imei)
+{
+	size_t w = imei - s < 21 ? imei - s : 21;
+	const uint8_t *c = memchr(p + s, ',', w);
+	if (c == NULL || c == p + s)
+		return false;
+	size_t cm = (size_t)(c - p);
+	if (rmc < imei)
+		return rmc > cm && p[rmc - 1] == ',' &&
+		    memchr(p + cm + 1, ',', rmc - 1 - (cm + 1)) == NULL;
+	return tk_xexun_nofix_head(p, imei);
 }
 
 /*
@@ -223,8 +258,9 @@ tk_xexun_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 			continue;
 		}
 		size_t start = s;
-		if (!msg_start(p[s]) || (p[s] == 'L' && !(n - s >= 3 &&
-		    memcmp(p + s, "LOG", 3) == 0)) || (p[s] == 'G' && rmc != s)) {
+		if ((!msg_start(p[s]) || (p[s] == 'L' && !(n - s >= 3 &&
+		    memcmp(p + s, "LOG", 3) == 0)) || (p[s] == 'G' && rmc != s)) &&
+		    !binary_head(p, s, rmc, imei)) {
 			if (rmc < imei) {
 				start = rmc;
 			} else {
@@ -348,7 +384,7 @@ static const struct keyword {
 	{"low battery", false, "lowBattery", false},
 	{"move!", false, "movement", false},
 	{"moved!", false, "movement", false},
-	/* lenient (protocol.md 4.3, not Traccar's) */
+	/* lenient (docs/protocol/xexun.md, Keywords; not Traccar's) */
 	{"stockade", true, "geofence", false},
 	{"speed", true, "overspeed", false},
 	{"sensor", true, "vibration", false},
@@ -440,6 +476,12 @@ rmc_fields(struct tk_dctx *c, const char *p, size_t n)
 		r->valid = true;
 	else if (!tk_span_eq(fl[2], "V"))
 		return tk_dctx_reject(c, "bad GPRMC validity \"%.*s\"", (int)fl[2].n, fl[2].p);
+	if (fl[3].n == 0 && fl[5].n == 0) {
+		/* "GPRMC,.000,A,,,,,0.00,0.00,,,,A*55": no fix yet (whatever the
+		 * A says): the message is the unit's status, no position */
+		r->valid = false;
+		return 1;
+	}
 	double lat, lon;
 	if (coord(c, fl[3], fl[4], "SN", "latitude", &lat) < 0 ||
 	    coord(c, fl[5], fl[6], "WE", "longitude", &lon) < 0)
@@ -600,8 +642,11 @@ tk_xexun_decode(struct tk_dctx *c, const uint8_t *f, size_t n)
 		if (star == NULL)
 			return tk_dctx_reject(c, "GPRMC without its *hh checksum");
 		size_t st = (size_t)(star - f);
-		if (rmc_fields(c, m + rmc, st - rmc) < 0)
+		int rf = rmc_fields(c, m + rmc, st - rmc);
+		if (rf < 0)
 			return -1;
+		if (rf == 1)
+			r->type = TK_R_EVENT;	/* GPRMC without a position */
 		uint64_t x;
 		if (st + 3 <= imei && tk_parse_hex(m + st + 1, 2, &x) == 0) {
 			uint8_t want = tk_nmea_xor(f + rmc, st - rmc);

@@ -1,5 +1,5 @@
 /*
- * tk_xexun2.c: the xexun2 dialect (protocol.md section 5): binary frames
+ * tk_xexun2.c: the xexun2 dialect (docs/protocol/xexun2.md): binary frames
  * between FA AF flags, byte-stuffed.  Framing, the ACK, device id, decoding.
  *
  * The scanner returns the raw (escaped) frame, flags included; the decoder

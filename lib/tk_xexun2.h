@@ -1,6 +1,6 @@
 /*
  * tk_xexun2.h: xexun2 (binary FA AF) byte stuffing, for the decoder, the
- * command encoders and tests (protocol.md 5.1).
+ * command encoders and tests (docs/protocol/xexun2.md, Escaping).
  */
 #ifndef TK_XEXUN2_H
 #define TK_XEXUN2_H

@@ -52,3 +52,23 @@ CAP="$BATS_TEST_DIRNAME/../data/captures"
 	assert_output --partial '"uniqueId":"01602009983","fixTime":"2016-08-30T00:27:29.000Z","valid":false'
 	assert_output --partial '"in2":true,"fuel":358,"odometer":890745'
 }
+
+@test "tk103 ids of 13 to 15 characters are detected and decoded (issue 13)" {
+	printf '(357593060760397BP02,G,2,170304A6015.7466N01101.8460E001.609445591.048,7)' >"$TK_TMP/a.raw"
+	run_tk tk-decode "$TK_TMP/a.raw"
+	assert_success
+	assert_output '{"type":"position","protocol":"tk103","uniqueId":"357593060760397","fixTime":"2017-03-04T09:44:55.000Z","valid":true,"latitude":60.262443,"longitude":11.030767,"speed":0.864,"course":91.05,"attributes":{"result":"G,2"}}'
+	printf '(0354776034724BP00HSO)' >"$TK_TMP/b.raw"
+	run_tk tk-decode "$TK_TMP/b.raw"
+	assert_output '{"type":"heartbeat","protocol":"tk103","uniqueId":"0354776034724","attributes":{}}'
+}
+
+@test "tk103 without a date and a fix (000000, 000007, V) is an event, not a position at 0,0" {
+	printf '(0354776034724BR00000000V0000.0000N00000.0000E000.0000000000.0001000000L00000000)(087072009461BR00000007V0000.0000N00000.0000E000.00014039900000000L00000000)' >"$TK_TMP/a.raw"
+	run_tk tk-decode "$TK_TMP/a.raw"
+	assert_success
+	assert_line --index 0 '{"type":"event","protocol":"tk103","uniqueId":"0354776034724","attributes":{"charge":true,"ignition":true,"fuel":0,"odometer":0}}'
+	assert_line --index 1 '{"type":"event","protocol":"tk103","uniqueId":"087072009461","attributes":{"charge":true,"ignition":false,"fuel":0,"odometer":0}}'
+	run_tk tk-decode -f geojson "$TK_TMP/a.raw"
+	assert_output ''
+}

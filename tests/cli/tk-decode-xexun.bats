@@ -94,3 +94,14 @@ XEXUN2=captures/xexun2-stream.raw
 	assert_output ''
 	[[ "$stderr" == *"42 bytes of junk"* ]]
 }
+
+@test "xexun without a fix (GPRMC with no position, binary serial): events with power, ADC, cell (issue 13)" {
+	printf '150205112037,+66961544651,GPRMC,.000,A,,,,,0.00,0.00,,,,A*55,L,,imei:865328028306149,,,F:4.10V/ADC1=0.66V/ADC2=0.00V,0,119,16374,520,01,5DE8,0399,0.00km\n\r\x15\x02\x05\x11\x23\x37,+66961544651,,L,, imei:865328028306149,,,F:4.10V/ADC1=0.66V/ADC2=0.00V,0,80,28949,520,01,5DE8,0399,0.00km\n\r' >"$TK_TMP/a.raw"
+	run_tk tk-decode -v "$TK_TMP/a.raw"
+	assert_success
+	local want='{"type":"event","protocol":"xexun","uniqueId":"865328028306149","network":{"cellTowers":[{"mobileCountryCode":520,"mobileNetworkCode":1,"locationAreaCode":24040,"cellId":921}]},"attributes":{'
+	assert_line --index 0 "$want"'"checksumValid":true,"power":4.1,"adc1":0.66,"adc2":0,"crcValid":true,"odometer":0}}'
+	assert_line --index 1 "$want"'"power":4.1,"adc1":0.66,"adc2":0,"crcValid":true,"odometer":0}}'
+	[[ "$stderr" != *junk* ]]
+	[[ "$stderr" == *"2 frames, 2 decoded, 0 rejected, 2 records"* ]]
+}

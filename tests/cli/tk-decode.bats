@@ -116,6 +116,20 @@ L
 	[[ "$stderr" == *"gt06    1 frames, 0 decoded, 1 rejected"* ]]
 }
 
+@test "TK102-clone protocols (tk102 [...], V680 #IMEI#...##) are named, never tk103 positions" {
+	printf '[\x90''0200000001\x36(ONE025857A2232.0729N11356.0030E000.02109110100000000)]' >"$TK_TMP/tk102.raw"
+	run_tk tk-decode "$TK_TMP/tk102.raw"
+	assert_success
+	assert_output ''
+	[[ "$stderr" == *"tk102 frames are recognised but not decoded"* ]]
+	[[ "$stderr" == *"tk102   1 frames, 0 decoded, 1 rejected"* ]]
+	printf '#356823035368767##\r\n#356823035368767#00#0#0000#AUT#1#66830FFB#03855.6628,E,4716.6821,N,001.41,259#130812#143905##' >"$TK_TMP/v680.raw"
+	run_tk tk-decode -f frames "$TK_TMP/v680.raw"
+	assert_success
+	assert_line --index 0 --regexp ' frame tcp .* v680 - - #356823035368767##$'
+	assert_line --index 1 --regexp ' v680 - - #356823035368767#00#0#0000#AUT#1#.*#143905##$'
+}
+
 @test "a missing file exits 3 naming it; a closed stdout exits 4" {
 	run_tk tk-decode /nonexistent/file
 	assert_failure 3

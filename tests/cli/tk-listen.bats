@@ -86,7 +86,7 @@ load listen_helper
 	stop_listen
 }
 
-@test "tk-listen: xexun2 frames get the binary ACK of protocol.md 5.2 (TCP)" {
+@test "tk-listen: xexun2 frames get the binary ACK of docs/protocol/xexun2.md (TCP)" {
 	# type 0x0014, index 0x0001, IMEI 861881053624335, payload 01
 	local frame=faaf0014000186188105362433500001fffe01faaf
 	local ack=faaf0014000186188105362433500001fffe01faaf

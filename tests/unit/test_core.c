@@ -999,6 +999,19 @@ test_classify(void **state)
 		{"GPRMC,150120.000", 16, TK_CLASS_OK, TK_D_XEXUN},
 		{"\r\n\rGPRMC,150120.000", 19, TK_CLASS_OK, TK_D_XEXUN},
 		{",+48606717068,,L,, imei:0122", 28, TK_CLASS_OK, TK_D_XEXUN},
+		/* issue 13: a binary serial before an xexun message without GPRMC
+		 * (not gps103: "imei:" follows ",L,<keyword>,") */
+		{"\x15\x02\x05\x11\x23\x37,+66961544651,,L,, imei:8653", 34, TK_CLASS_OK,
+		    TK_D_XEXUN},
+		/* tk103 ids of 13 to 15 characters */
+		{"(0354776034724BR00000000V", 25, TK_CLASS_OK, TK_D_TK103},
+		{"(357593060760397BP02,G,2,", 25, TK_CLASS_OK, TK_D_TK103},
+		/* other protocols of TK102 clones: named, not tk103 or gps103 */
+		{"[!0000000081r(ONE0", 18, TK_CLASS_OK, TK_D_TK102},
+		{"[\x90" "0200000001\x36(ONE", 17, TK_CLASS_OK, TK_D_TK102},
+		{"#356823035368767##", 18, TK_CLASS_OK, TK_D_V680},
+		{"#356823035368767#00#0#0000#AUT#1#", 33, TK_CLASS_OK, TK_D_V680},
+		{"#3568230", 8, TK_CLASS_MORE, TK_D_UNKNOWN},
 		{"GET / HTTP/1.1\r\nHost: x\r\n\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 75,
 		    TK_CLASS_UNKNOWN, TK_D_UNKNOWN},
 		/* a signature cut by the end of the buffer: undecided, so that the

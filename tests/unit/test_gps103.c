@@ -342,7 +342,7 @@ struct dec_case {
 };
 
 static const struct dec_case dec_cases[] = {
-	{"offset rule (protocol.md 3.3): local 02:59 vs UTC 23:59 -> +3 h, the day before",
+	{"offset rule (docs/protocol/gps103.md, The regular sentence): local 02:59 vs UTC 23:59 -> +3 h, the day before",
 	    "imei:123456789012345,tracker,151027025958,,F,235957.000,A,2234.4026,N,"
 	    "11354.3277,E,0.00,;", 1, 0, TK_R_POSITION, "123456789012345",
 	    "2015-10-26T23:59:57.000Z", true, 22.573377, 113.905462, 0, "", "", 0},

@@ -1,6 +1,6 @@
 /* test_sim.c: the device simulator's generators (lib/tk_sim.c): byte-exact
  * frames for fixed inputs, checksums that verify (checked here with code
- * written from protocol.md, and proven on real vectors first), the
+ * written from docs/protocol/, and proven on real vectors first), the
  * classifier's verdict on every generated frame, expected replies, command
  * answers and routes. */
 #include <stdarg.h>
@@ -27,7 +27,7 @@ t_utc(int y, int mo, int d, int h, int mi, int s)
 	return ms;
 }
 
-/* protocol.md 2.3's worked example: -25.92255, 28.92222 at 2015-10-24 05:51:48Z */
+/* the worked example of docs/protocol/tk103.md: -25.92255, 28.92222 at 2015-10-24 05:51:48Z */
 static struct tk_sim_pos
 example_pos(void)
 {
@@ -87,7 +87,7 @@ test_tk103_exact(void **state)
 	tk_sim_dev_init(&d, TK_D_TK103, 0, 0);
 	memcpy(d.id, "088047365460", 13);
 	d.odometer_m = 0x9AA3;
-	/* the very frame of protocol.md 2.3 */
+	/* the very frame of docs/protocol/tk103.md */
 	n = tk_sim_frame(&d, TK_SIM_POSITION, &p, TK_SIM_A_SOS, b, sizeof(b));
 	assert_bytes(b, n,
 	    "(088047365460BR00151024A2555.3531S02855.3329E004.7055148276.1701000000L00009AA3)");
@@ -138,7 +138,7 @@ test_gps103_exact(void **state)
 	assert_bytes(b, n, "##,imei:868683023212255,A;");
 	n = tk_sim_frame(&d, TK_SIM_HEARTBEAT, &p, TK_SIM_A_SOS, b, sizeof(b));
 	assert_bytes(b, n, "868683023212255;");
-	/* local date differs from the UTC date across midnight (protocol.md 3.3) */
+	/* local date differs from the UTC date across midnight (docs/protocol/gps103.md, The regular sentence) */
 	d.tz_min = 180;
 	p.time_ms = t_utc(2015, 10, 26, 23, 59, 57);
 	n = tk_sim_frame(&d, TK_SIM_ALARM, &p, TK_SIM_A_SOS, b, sizeof(b));
@@ -146,7 +146,7 @@ test_gps103_exact(void **state)
 	    "4915.1221,N,01634.5655,E,3.91,83.95;");
 }
 
-/* ---- checksum checkers written from protocol.md, proven on real vectors ---- */
+/* ---- checksum checkers written from docs/protocol/, proven on real vectors ---- */
 
 /* NMEA: XOR of the bytes from G of GPRMC up to '*' equals the hex after it. */
 static bool
@@ -200,7 +200,7 @@ xexun_len_crc_ok(const uint8_t *m, size_t n)
 	return (unsigned)atoi(buf) == tk_crc16_xmodem(m, len_end);
 }
 
-/* protocol.md 5.1: one's complement of the byte sum of the payload. */
+/* docs/protocol/xexun2.md, Checksum: one's complement of the byte sum of the payload. */
 static bool
 xexun2_frame_ok(const uint8_t *f, size_t n, uint8_t *body, size_t *bn)
 {
@@ -348,7 +348,7 @@ test_xexun2_frame(void **state)
 	assert_int_equal(body[16 + 3 + 8], 0x03);
 	assert_int_equal(body[16 + 3 + 12], 0x01);
 
-	/* the ACK a server owes, written out by hand (protocol.md 5.2) */
+	/* the ACK a server owes, written out by hand (docs/protocol/xexun2.md, The ACK) */
 	uint8_t e[TK_SIM_REPLY_MAX];
 	static const uint8_t want[] = {0xFA, 0xAF, 0x00, 0x14, 0x01, 0x03, 0x86, 0x22, 0x05,
 	    0x05, 0x12, 0x34, 0x56, 0x70, 0x00, 0x01, 0xFF, 0xFE, 0x01, 0xFA, 0xAF};
@@ -507,7 +507,7 @@ test_answers(void **state)
 	answer_str(&d, &p, "powercar123456 11", "", &eff);
 	assert_true(eff.engine_stop);
 
-	/* xexun2: protocol.md 5.4's power-off example */
+	/* xexun2: the power-off example of docs/protocol/xexun2.md, Commands */
 	tk_sim_dev_init(&d, TK_D_XEXUN2, 0, 0);
 	memcpy(d.imei, "123456789012345", 16);
 	static const uint8_t of[] = {0xFA, 0xAF, 0x00, 0x07, 0x00, 0x01, 0x12, 0x34, 0x56, 0x78,
@@ -671,7 +671,7 @@ test_decode_roundtrip(void **state)
 			p.speed_kmh = floor(tk_sim_rand01(&seed) * 1500) / 10;
 			p.course = floor(tk_sim_rand01(&seed) * 3590) / 10;
 			/* gps103: local time zones from UTC-11 to UTC+12, across midnight
-			 * (protocol.md 3.3 wraps the offset into (-12 h, +12 h]) */
+			 * (docs/protocol/gps103.md wraps the offset into (-12 h, +12 h]) */
 			d.tz_min = (int)(tk_sim_rand(&seed) % 24) * 60 - 660;
 			enum tk_sim_kind k = i % 4 == 3 ? TK_SIM_ALARM : TK_SIM_POSITION;
 			uint8_t b[TK_SIM_FRAME_MAX];

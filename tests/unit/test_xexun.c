@@ -1,5 +1,5 @@
 /*
- * test_xexun.c: the xexun dialect (protocol.md section 4): the structural
+ * test_xexun.c: the xexun dialect (docs/protocol/xexun.md): the structural
  * frame scanner (split input at every chunk size, glued messages, CRC
  * bytes that look like delimiters, garbage), the device id, no reply, and
  * the decoder's exact values, checksums and keyword mapping.
@@ -43,6 +43,18 @@ feed(const uint8_t *s, size_t n, size_t k, struct tkt_frames *g)
 #define SPLIT_MSG "111111120009,+436763737552,GPRMC,120009.590,A,4639.6774,N," \
 	"01418.5737,E,0.00,0.00,111111,,,A*68\r\n,F,, imei:359853000144328,04,481.2," \
 	"F:4.15V,0,139,2689,232,03,2725,0576"
+/* The unit has no fix: GPRMC without a position (LEN 119 and CRC verify;
+ * a capture quoted in issue 13). */
+#define RMC_NOFIX_MSG "150205112037,+66961544651,GPRMC,.000,A,,,,,0.00,0.00,,,,A*55,L,," \
+	"imei:865328028306149,,,F:4.10V/ADC1=0.66V/ADC2=0.00V,0,119,16374,520,01,5DE8," \
+	"0399,0.00km"
+/* A serial of binary bytes (no comma, no line end) before the first comma,
+ * without GPRMC and with it; LEN and CRC cover the binary bytes too. */
+#define BIN_NOFIX_MSG "\x15\x02\x05\x11\x23\x37,+66961544651,,L,, imei:865328028306149,,," \
+	"F:4.10V/ADC1=0.66V/ADC2=0.00V,0,80,28949,520,01,5DE8,0399,0.00km"
+#define BIN_FIX_MSG "\x15\x02\x05\x11\x23\x37,+66961544651,GPRMC,093341.000,A,1344.5716,N," \
+	"10033.6648,E,0.00,0.00,240215,,,A*68,F,,imei:865328028306149,05,106.4," \
+	"F:4.01V/ADC1=0.20V/ADC2=0.00V,0,153,38356,520,01,5DE8,0399,6.21km"
 #define BASIC_MSG "GPRMC,150120.000,A,3346.4463,S,15057.3083,E,0.0,117.4,010911,,,A*76,F,imei:351525010943661,"
 
 struct scan_case {
@@ -84,6 +96,13 @@ static const struct scan_case scans[] = {
 	{"short message with a comma CRC byte glued to an extended one",
 	    S(CRC_COMMA_MSG EXT_MSG "\n\r"), 2, {CRC_COMMA_MSG, EXT_MSG},
 	    {sizeof(CRC_COMMA_MSG) - 1, sizeof(EXT_MSG) - 1}, false},
+	{"GPRMC without a position, extended trailer",
+	    S(RMC_NOFIX_MSG "\n\r"), 1, {RMC_NOFIX_MSG}, {sizeof(RMC_NOFIX_MSG) - 1}, false},
+	{"binary serial bytes, no GPRMC: the whole message, no junk",
+	    S(BIN_NOFIX_MSG "\n\r" EXT_MSG "\n\r"), 2, {BIN_NOFIX_MSG, EXT_MSG},
+	    {sizeof(BIN_NOFIX_MSG) - 1, sizeof(EXT_MSG) - 1}, false},
+	{"binary serial bytes before the phone and GPRMC: the whole message",
+	    S(BIN_FIX_MSG "\n\r"), 1, {BIN_FIX_MSG}, {sizeof(BIN_FIX_MSG) - 1}, false},
 	{"a gps103 heartbeat line is junk",
 	    S("359587014718392;\r\n" EXT_MSG "\r\n"), 1, {EXT_MSG}, {sizeof(EXT_MSG) - 1}, true},
 };
@@ -236,6 +255,15 @@ static const struct dec_case decs[] = {
 	{"no fix: an event with the cell tower",
 	    S(NOFIX_MSG), TK_R_EVENT, "012207005047292", NULL,
 	    0, 0, 0, -1, NONE, 4.28, 1, NONE, 1, "", NULL, false},
+	{"GPRMC without a position: an event with power, ADC and the cell",
+	    S(RMC_NOFIX_MSG), TK_R_EVENT, "865328028306149", NULL,
+	    0, 0, 0, -1, NONE, 4.10, 1, 1, 1, "", NULL, false},
+	{"binary serial, no GPRMC: an event, the CRC over the binary bytes verifies",
+	    S(BIN_NOFIX_MSG), TK_R_EVENT, "865328028306149", NULL,
+	    0, 0, 0, -1, NONE, 4.10, 1, NONE, 1, "", NULL, false},
+	{"binary serial before GPRMC: the position, the CRC verifies",
+	    S(BIN_FIX_MSG), TK_R_POSITION, "865328028306149", "2015-02-24T09:33:41.000Z",
+	    13.742860, 100.561080, 0, 0, 5, 4.01, 1, 1, 1, "", NULL, false},
 	{"help me! keyword: sos, raw keyword kept, NMEA checksum wrong (edited)",
 	    S("111111120009,+436763737552,GPRMC,120600.000,A,6000.0000,N,13000.0000,E,"
 	    "0.00,0.00,010112,,,A*68,F,help me!, imei:123456789012345,"),
@@ -311,6 +339,16 @@ test_decode_table(void **state)
 		if ((warn[0] != '\0') != c->warn)
 			fail_msg("%s: warning \"%s\"", c->legend, warn);
 	}
+	/* GPRMC without a position: the ADC inputs and the cell, exactly */
+	assert_int_equal(decode(S(RMC_NOFIX_MSG), &g, err, warn), 1);
+	const struct tk_attr *adc = tk_rec_get(&g.r, "adc1");
+	assert_non_null(adc);
+	assert_true(fabs(adc->v.d - 0.66) < 1e-9);
+	assert_non_null(tk_rec_get(&g.r, "adc2"));
+	assert_int_equal(g.r.cell[0].mcc, 520);
+	assert_int_equal(g.r.cell[0].lac, 0x5DE8);
+	assert_int_equal(g.r.cell[0].cid, 0x0399);
+	assert_false(g.r.valid);
 	/* the no-fix cell, exactly */
 	assert_int_equal(decode(S(NOFIX_MSG), &g, err, warn), 1);
 	assert_int_equal(g.r.cell[0].mcc, 247);

@@ -1,5 +1,5 @@
 /*
- * test_xexun2.c: the xexun2 dialect (protocol.md section 5): FA AF framing
+ * test_xexun2.c: the xexun2 dialect (docs/protocol/xexun2.md): FA AF framing
  * over split, glued and garbage input, byte stuffing both ways, the ACK,
  * the device id, and the decoder's exact values and hostile-input rejects.
  */
@@ -34,7 +34,7 @@ feed(const uint8_t *s, size_t n, size_t k, struct tkt_frames *g)
 	assert_int_equal(g->wrong, 0);
 }
 
-/* The worked example of protocol.md 5.3 (one GPS float record). */
+/* The worked example of docs/protocol/xexun2.md (one GPS float record). */
 #define POS7 "FAAF0014000086220505123456700016F86F0100130065F0B2C200000002010A" \
 	"c63daae045679dd0FAAF"
 #define ESC "FAAF123456FBBF01123456FBBF02123456FAAF"
