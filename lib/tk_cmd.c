@@ -186,7 +186,7 @@ static const struct tk_cmd_info cat[TK_CS__COUNT][TK_CMD__COUNT] = {
 		[TK_CMD_FACTORY_RESET] = {"factory-reset", "format", "SMS", C},
 		[TK_CMD_CUSTOM] = {"custom TEXT", "TEXT", "SMS", C},
 	},
-	/* docs/protocol/h02.md section 6 */
+	/* docs/protocol/h02.md section 5 */
 	[TK_CS_H02] = {
 		[TK_CMD_ENGINE_STOP] = {"engine-stop", "*HQ,<id>,S20,<HHMMSS>,1,1#",
 		    "*HQ,<id>,V4,S20,...#", T},
@@ -934,7 +934,7 @@ h02_word(const struct tk_cmd *c)
 	return comma ? (size_t)(comma - c->text) : c->textlen;
 }
 
-/* *HQ,<id>,<CMD>,<HHMMSS>[,<params>]# (docs/protocol/h02.md section 6) */
+/* *HQ,<id>,<CMD>,<HHMMSS>[,<params>]# (docs/protocol/h02.md section 5) */
 static int
 encode_h02(const struct tk_cmd *c, const char *devid, struct out *o, char *err, size_t errlen)
 {

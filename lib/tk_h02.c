@@ -16,7 +16,7 @@
  * binary record on TCP is framed when the next one arrives, never
  * misframed by where a read happened to end.
  *
- * Replies (section 5): V1 and NBR get "*XX,<id>,V4,<type>,<yyyyMMddHHmmss>#",
+ * Replies (section 4): V1 and NBR get "*XX,<id>,V4,<type>,<yyyyMMddHHmmss>#",
  * HTBT and V0 an echo "*XX,<id>,HTBT#"; nothing else.  We answer with the
  * maker tag the device used (Traccar always writes HQ; the vendor
  * document says the tracker checks it).
@@ -244,7 +244,7 @@ tk_h02_classify(const uint8_t *p, size_t n, bool eof)
 	return (i > ts && (p[i] == ',' || p[i] == '#')) ? 1 : -1;
 }
 
-/* ---- frame shape, id, replies (section 5) ---------------------------- */
+/* ---- frame shape, id, replies (section 4) ---------------------------- */
 
 struct shape {
 	const uint8_t	*tag;		/* the 2-character maker tag */
@@ -369,7 +369,7 @@ tk_h02_reply(const uint8_t *f, size_t n, uint8_t *out, size_t cap)
 	return tk_h02_reply_at(f, n, tk_wall_ms(), out, cap);
 }
 
-/* ---- decoding: common pieces (section 3) ----------------------------- */
+/* ---- decoding: common pieces (section 3.2) ----------------------------- */
 
 #define SPAN(p, n)	((struct tk_span){(const char *)(p), (n)})
 
@@ -484,7 +484,7 @@ h02_coord(struct tk_span s, double max, double *deg)
 	return *deg <= max ? 0 : -1;
 }
 
-/* The status word (section 4): raw value, ignition, at most one alarm in
+/* The status word (section 3.3): raw value, ignition, at most one alarm in
  * Traccar's order (negative logic: a clear bit is an active condition). */
 static void
 h02_status(struct tk_record *r, uint32_t st)
@@ -678,7 +678,7 @@ generic(struct tk_dctx *c, const struct tk_span *f, size_t nf, size_t k)
 	return 0;
 }
 
-/* ---- the other text types (section 3.3) ------------------------------- */
+/* ---- the other text types (section 3.1) ------------------------------- */
 
 static void
 cell3(struct tk_record *r, unsigned mcc, unsigned mnc, bool has_mcc,
@@ -832,7 +832,7 @@ vp1(struct tk_dctx *c, const struct shape *h, const struct tk_span *f, size_t nf
 	return tk_dctx_emit(c);
 }
 
-/* ---- binary records (section 3.5) ------------------------------------ */
+/* ---- binary records (section 3.4) ------------------------------------ */
 
 static int
 binary(struct tk_dctx *c, const uint8_t *f, size_t n)
