@@ -46,8 +46,8 @@ static const char help_text[] =
     "  -C, --cancel QID     cancel a queued command\n"
     "  -D, --devices        list the devices online in tk-listen (id, dialect,\n"
     "                       transport, peer, connection, since, last frame, frames)\n"
-    "  -d, --dialect NAME   tk103, gps103, xexun or xexun2 (default: asked of\n"
-    "                       tk-listen for an online device)\n"
+    "  -d, --dialect NAME   tk103, gps103, xexun, xexun2 or h02 (default: asked\n"
+    "                       of tk-listen for an online device)\n"
     "  -l, --list           print the command catalogue (of one dialect with -d)\n"
     "  -L, --pending        list the queued commands (of one device)\n"
     "  -p, --print          print the bytes (escaped) instead of sending them\n"
@@ -70,11 +70,15 @@ static const char help_text[] =
     "  -V, --version        print the version\n"
     "\n"
     "Durations (TTL, -w, track INTERVAL): seconds, or 30s, 5m, 1h, 2d.\n"
+    "h02 commands carry their send time (HHMMSS, UTC): $TK_CMD_TIME fixes it.\n"
     "Exit status: 0 sent (or answered with -w), 2 usage or bad parameters,\n"
     "3 I/O error, 5 device offline or unknown, 6 no answer in time, 7 refused by\n"
     "tk-listen.  See tk-cmd(1) for the catalogue.\n";
 
 #define DEFAULT_TTL	86400
+
+/* $TK_CMD_TIME: the send time h02 commands carry (HHMMSS), "" for the clock */
+static char cmd_time[7];
 #define TK_CTL_LINE	TK_CTL_LINE_MAX
 #define REPLY_MAX	(2 * TK_CTL_LINE + 64)
 
@@ -859,6 +863,7 @@ run_send(const char *dev, int argc, char **argv)
 		warnx("%s", err);
 		return TK_EXIT_USAGE;
 	}
+	memcpy(cmd.hhmmss, cmd_time, sizeof(cmd_time));
 	if (o.wait >= 0 && !tk_cmd_has_answer(set, cmd.id)) {
 		close(c.fd);
 		warnx("%s %s: no answer is known to wait for; send without -w",
@@ -965,6 +970,7 @@ run_print(const char *dev, int argc, char **argv)
 		warnx("%s", err);
 		return TK_EXIT_USAGE;
 	}
+	memcpy(cmd.hhmmss, cmd_time, sizeof(cmd_time));
 	long n = tk_cmd_encode(&cmd, dev, o.password, bytes, sizeof(bytes), err, sizeof(err));
 	if (n < 0) {
 		warnx("%s", err);
@@ -1101,6 +1107,13 @@ main(int argc, char **argv)
 	}
 	if (o.sock == NULL)
 		o.sock = getenv("TK_LISTEN_SOCKET");
+	const char *ct = getenv("TK_CMD_TIME");
+	if (ct != NULL && ct[0] != '\0') {
+		if (strlen(ct) != 6 || strspn(ct, "0123456789") != 6 ||
+		    (ct[0] - '0') * 10 + (ct[1] - '0') > 23 || ct[2] > '5' || ct[4] > '5')
+			cli_usage_error(usage_text, "TK_CMD_TIME %s: not a time HHMMSS", ct);
+		memcpy(cmd_time, ct, sizeof(cmd_time));
+	}
 	if (no.urls != NULL && o.stats)
 		cli_usage_error(usage_text, "-T asks one tk-listen: give -S, not --nats");
 	if (o.sock != NULL && o.sock[0] == '\0')

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "tk_cmd.h"
+#include "tk_loop.h"
 #include "tk_util.h"
 #include "tk_xexun2.h"
 
@@ -27,6 +28,7 @@ static const char *const set_names[TK_CS__COUNT] = {
 	[TK_CS_XEXUN2] = "xexun2",
 	[TK_CS_SMS_XEXUN] = "xexun-sms",
 	[TK_CS_SMS_COBAN] = "coban-sms",
+	[TK_CS_H02] = "h02",
 };
 
 static const char *const cmd_names[TK_CMD__COUNT] = {
@@ -184,6 +186,20 @@ static const struct tk_cmd_info cat[TK_CS__COUNT][TK_CMD__COUNT] = {
 		[TK_CMD_FACTORY_RESET] = {"factory-reset", "format", "SMS", C},
 		[TK_CMD_CUSTOM] = {"custom TEXT", "TEXT", "SMS", C},
 	},
+	/* docs/protocol/h02.md section 5 */
+	[TK_CS_H02] = {
+		[TK_CMD_ENGINE_STOP] = {"engine-stop", "*HQ,<id>,S20,<HHMMSS>,1,1#",
+		    "*HQ,<id>,V4,S20,...#", T},
+		[TK_CMD_ENGINE_RESUME] = {"engine-resume", "*HQ,<id>,S20,<HHMMSS>,1,0#",
+		    "*HQ,<id>,V4,S20,...#", T},
+		[TK_CMD_ARM] = {"arm", "*HQ,<id>,SCF,<HHMMSS>,0,0#", "*HQ,<id>,V4,SCF,...#", T},
+		[TK_CMD_DISARM] = {"disarm", "*HQ,<id>,SCF,<HHMMSS>,1,1#", "*HQ,<id>,V4,SCF,...#",
+		    T},
+		[TK_CMD_TRACK] = {"track INTERVAL", "*HQ,<id>,S71,<HHMMSS>,22,<seconds>#",
+		    "*HQ,<id>,V4,S71,...#", T},
+		[TK_CMD_CUSTOM] = {"custom CMD[,PARAM...]", "*HQ,<id>,CMD,<HHMMSS>[,PARAM...]#",
+		    "*HQ,<id>,V4,CMD,...#", C},
+	},
 	[TK_CS_SMS_COBAN] = {
 		[TK_CMD_BEGIN] = {"begin", "begin<pw>", "SMS \"begin ok\"", C},
 		[TK_CMD_SOS_NUMBER] = {"sos-number PHONE", "admin<pw> PHONE", "SMS", C},
@@ -246,6 +262,8 @@ tk_cmd_set_dialect(enum tk_cmd_set s)
 		return TK_D_XEXUN;
 	case TK_CS_XEXUN2:
 		return TK_D_XEXUN2;
+	case TK_CS_H02:
+		return TK_D_H02;
 	default:
 		return TK_D_UNKNOWN;
 	}
@@ -282,6 +300,11 @@ tk_cmd_set_for(enum tk_dialect d, bool alt, bool sms, enum tk_cmd_set *s)
 		if (alt || sms)
 			return -1;
 		*s = TK_CS_XEXUN2;
+		return 0;
+	case TK_D_H02:
+		if (alt || sms)
+			return -1;
+		*s = TK_CS_H02;
 		return 0;
 	default:
 		return -1;
@@ -468,6 +491,9 @@ check_text(const struct tk_cmd *c, char *err, size_t errlen)
 		break;
 	case TK_CS_GPS103:
 		bad = ";*";
+		break;
+	case TK_CS_H02:
+		bad = "#*";
 		break;
 	case TK_CS_SMS_XEXUN:
 	case TK_CS_SMS_COBAN:
@@ -885,6 +911,63 @@ encode_xexun2(const struct tk_cmd *c, const char *devid, struct out *o, char *er
 	return 0;
 }
 
+/* The send time of an h02 command: c->hhmmss, else the clock (UTC; Traccar
+ * uses the server's zone, but the device's own times are UTC). */
+static void
+h02_time(const struct tk_cmd *c, char t[7])
+{
+	if (c->hhmmss[0]) {
+		memcpy(t, c->hhmmss, 7);
+		return;
+	}
+	int y, mo, d, h, mi, s, ms;
+	tk_civil_from_ms(tk_wall_ms(), &y, &mo, &d, &h, &mi, &s, &ms);
+	snprintf(t, 7, "%02u%02u%02u", (unsigned)h % 100u, (unsigned)mi % 100u,
+	    (unsigned)s % 100u);
+}
+
+/* The command word of custom text (up to the first comma). */
+static size_t
+h02_word(const struct tk_cmd *c)
+{
+	const char *comma = memchr(c->text, ',', c->textlen);
+	return comma ? (size_t)(comma - c->text) : c->textlen;
+}
+
+/* *HQ,<id>,<CMD>,<HHMMSS>[,<params>]# (docs/protocol/h02.md section 5) */
+static int
+encode_h02(const struct tk_cmd *c, const char *devid, struct out *o, char *err, size_t errlen)
+{
+	char t[7];
+	if (devid == NULL || !all_of(devid, 1, 20, NULL, true, false))
+		return tk_errf(err, errlen, "h02 device id must be 1-20 letters or digits, "
+		    "not '%s'", devid ? devid : "");
+	if (c->hhmmss[0] && !is_digits(c->hhmmss, 6, 6))
+		return tk_errf(err, errlen, "h02 send time must be HHMMSS, not '%s'", c->hhmmss);
+	h02_time(c, t);
+	putf(o, "*HQ,%s,", devid);
+	switch (c->id) {
+	case TK_CMD_ENGINE_STOP: putf(o, "S20,%s,1,1", t); break;
+	case TK_CMD_ENGINE_RESUME: putf(o, "S20,%s,1,0", t); break;
+	case TK_CMD_ARM: putf(o, "SCF,%s,0,0", t); break;
+	case TK_CMD_DISARM: putf(o, "SCF,%s,1,1", t); break;
+	case TK_CMD_TRACK: putf(o, "S71,%s,22,%ld", t, c->num); break;
+	case TK_CMD_CUSTOM: {
+		size_t w = h02_word(c);
+		if (w == 0)
+			return tk_errf(err, errlen, "custom: h02 text starts with its command word "
+			    "(S71,22,30 ...)");
+		put(o, c->text, w);
+		putf(o, ",%s", t);
+		put(o, c->text + w, c->textlen - w);
+		break;
+	}
+	default: break;
+	}
+	puts_(o, "#");
+	return 0;
+}
+
 long
 tk_cmd_encode(const struct tk_cmd *c, const char *devid, const char *password,
     uint8_t *buf, size_t cap, char *err, size_t errlen)
@@ -986,6 +1069,10 @@ tk_cmd_encode(const struct tk_cmd *c, const char *devid, const char *password,
 		break;
 	case TK_CS_XEXUN:
 		putf(&o, "powercar%s %s", pw, c->id == TK_CMD_ENGINE_STOP ? "11" : "00");
+		break;
+	case TK_CS_H02:
+		if (encode_h02(c, devid, &o, err, errlen) != 0)
+			return -1;
 		break;
 	case TK_CS_XEXUN2:
 		if (encode_xexun2(c, devid, &o, err, errlen) != 0 && !o.over)
@@ -1145,6 +1232,42 @@ gps103_keyword(const uint8_t *f, size_t n, char *kw, size_t cap)
 	return true;
 }
 
+/* h02: "*XX,<id>,V4,<CMD>,..." answers the command whose word is CMD. */
+static bool
+h02_answer(const struct tk_cmd *c, const uint8_t *f, size_t n)
+{
+	const char *want;
+	size_t wl;
+	switch (c->id) {
+	case TK_CMD_ENGINE_STOP:
+	case TK_CMD_ENGINE_RESUME: want = "S20"; break;
+	case TK_CMD_ARM:
+	case TK_CMD_DISARM: want = "SCF"; break;
+	case TK_CMD_TRACK: want = "S71"; break;
+	case TK_CMD_CUSTOM: want = NULL; break;
+	default: return false;
+	}
+	if (want)
+		wl = strlen(want);
+	else {
+		want = c->text;
+		wl = h02_word(c);
+	}
+	while (n && (*f == ' ' || *f == '\r' || *f == '\n')) {
+		f++;
+		n--;
+	}
+	if (n < 4 || f[0] != '*' || f[3] != ',')
+		return false;
+	const uint8_t *p = memchr(f + 4, ',', n - 4);
+	if (p == NULL)
+		return false;
+	size_t rest = n - (size_t)(p + 1 - f);
+	p++;
+	return rest > 4 + wl && memcmp(p, "V4,", 3) == 0 && memcmp(p + 3, want, wl) == 0 &&
+	    (p[3 + wl] == ',' || p[3 + wl] == '#');
+}
+
 bool
 tk_cmd_answer_frame(const struct tk_cmd *c, const uint8_t *f, size_t n)
 {
@@ -1227,6 +1350,8 @@ tk_cmd_answer_frame(const struct tk_cmd *c, const uint8_t *f, size_t n)
 		return true;
 	case TK_CS_XEXUN2:
 		return n >= 6 && f[0] == 0xFA && f[1] == 0xAF && f[2] == 0x00 && f[3] == 0x07;
+	case TK_CS_H02:
+		return h02_answer(c, f, n);
 	default:
 		return false;
 	}
@@ -1562,6 +1687,61 @@ rec_xexun2(const uint8_t *p, size_t n, struct tk_cmd *c, char *devid, size_t idc
 	return rec_custom(set, c, t, pl, err, errlen);
 }
 
+/* *XX,<id>,<CMD>,<HHMMSS>[,<params>]# back to a catalogue command. */
+static int
+rec_h02(const uint8_t *p, size_t n, struct tk_cmd *c, char *devid, size_t idcap, char *err,
+    size_t errlen)
+{
+	char b[TK_CMD_TEXT_MAX + 64];
+	const enum tk_cmd_set set = TK_CS_H02;
+	int rc;
+
+	if (n < 8 || n >= sizeof(b) || p[0] != '*' || p[3] != ',' || p[n - 1] != '#' ||
+	    memchr(p, '\0', n) != NULL)
+		return tk_errf(err, errlen, "not an h02 command (*HQ,<id>,<CMD>,<HHMMSS>,...#)");
+	memcpy(b, p + 4, n - 5);
+	b[n - 5] = '\0';
+	char *id = b, *cmd = strchr(b, ',');
+	if (cmd == NULL)
+		return tk_errf(err, errlen, "h02 command without a command word");
+	*cmd++ = '\0';
+	char *t = strchr(cmd, ',');
+	if (t == NULL || strlen(t + 1) < 6 || !(t[7] == ',' || t[7] == '\0'))
+		return tk_errf(err, errlen, "h02 command without its HHMMSS time");
+	*t++ = '\0';
+	char hhmmss[7];
+	memcpy(hhmmss, t, 6);
+	hhmmss[6] = '\0';
+	if (!is_digits(hhmmss, 6, 6) || !all_of(id, 1, 20, NULL, true, false))
+		return tk_errf(err, errlen, "h02 command with a bad time or device id");
+	const char *par = t[6] ? t + 7 : "";
+	if (strcmp(cmd, "S20") == 0 && strcmp(par, "1,1") == 0)
+		rc = rec_argv(set, c, 0, err, errlen, "engine-stop", NULL, NULL, NULL, NULL);
+	else if (strcmp(cmd, "S20") == 0 && strcmp(par, "1,0") == 0)
+		rc = rec_argv(set, c, 0, err, errlen, "engine-resume", NULL, NULL, NULL, NULL);
+	else if (strcmp(cmd, "SCF") == 0 && strcmp(par, "0,0") == 0)
+		rc = rec_argv(set, c, 0, err, errlen, "arm", NULL, NULL, NULL, NULL);
+	else if (strcmp(cmd, "SCF") == 0 && strcmp(par, "1,1") == 0)
+		rc = rec_argv(set, c, 0, err, errlen, "disarm", NULL, NULL, NULL, NULL);
+	else if (strcmp(cmd, "S71") == 0 && strncmp(par, "22,", 3) == 0 &&
+	    is_digits(par + 3, 1, 5) && par[3] != '0' &&
+	    rec_argv(set, c, 0, err, errlen, "track", par + 3, NULL, NULL, NULL) == 0)
+		rc = 0;
+	else {
+		char text[TK_CMD_TEXT_MAX + 1];
+		int k = snprintf(text, sizeof(text), "%s%s%s", cmd, par[0] ? "," : "", par);
+		if (k < 0 || (size_t)k >= sizeof(text))
+			return tk_errf(err, errlen, "command text too long");
+		rc = rec_custom(set, c, (const uint8_t *)text, (size_t)k, err, errlen);
+	}
+	if (rc != 0)
+		return rc;
+	memcpy(c->hhmmss, hhmmss, sizeof(hhmmss));
+	if (devid != NULL && idcap > 0)
+		strlcpy(devid, id, idcap);
+	return 0;
+}
+
 int
 tk_cmd_recognize(enum tk_dialect d, const uint8_t *p, size_t n, struct tk_cmd *c,
     char *devid, size_t idcap, char *err, size_t errlen)
@@ -1577,6 +1757,8 @@ tk_cmd_recognize(enum tk_dialect d, const uint8_t *p, size_t n, struct tk_cmd *c
 		return rec_xexun(p, n, c, err, errlen);
 	case TK_D_XEXUN2:
 		return rec_xexun2(p, n, c, devid, idcap, err, errlen);
+	case TK_D_H02:
+		return rec_h02(p, n, c, devid, idcap, err, errlen);
 	default:
 		return tk_errf(err, errlen, "no commands for dialect %s", tk_dialect_name(d));
 	}
@@ -1676,6 +1858,32 @@ tk_cmd_sim_answer(const struct tk_cmd *c, const char *devid, int64_t time_ms,
 		f[n++] = 0xFA; f[n++] = 0xAF;
 		size_t k = tk_xexun2_escape(f, n, buf, cap);
 		return k > 0 ? (long)k : -1;
+	}
+	case TK_CS_H02: {
+		/* V4: the command word and its parameters, the command's time,
+		 * then a position report at the device time */
+		char t[7], word[TK_CMD_TEXT_MAX + 1];
+		if (!all_of(id, 1, 20, NULL, true, false))
+			return 0;
+		if (c->hhmmss[0])
+			memcpy(t, c->hhmmss, 7);
+		else
+			snprintf(t, sizeof(t), "%02u%02u%02u", (unsigned)h % 100u,
+			    (unsigned)mi % 100u, (unsigned)s % 100u);
+		switch (c->id) {
+		case TK_CMD_ENGINE_STOP:
+		case TK_CMD_ENGINE_RESUME: strcpy(word, "S20,DONE"); break;
+		case TK_CMD_ARM:
+		case TK_CMD_DISARM: strcpy(word, "SCF,DONE"); break;
+		case TK_CMD_TRACK: snprintf(word, sizeof(word), "S71,22,%ld", c->num); break;
+		case TK_CMD_CUSTOM:
+			snprintf(word, sizeof(word), "%.*s", (int)h02_word(c), c->text);
+			break;
+		default: return 0;
+		}
+		putf(&o, "*HQ,%s,V4,%s,%s,%02d%02d%02d,A,2212.8745,N,11346.6574,E,000.00,000,"
+		    "%02d%02d%02d,FFFFFBFF#", id, word, t, h, mi, s, d, mo, y);
+		break;
 	}
 	default:
 		/* xexun: no acknowledgement is known; SMS sets: not over GPRS */

@@ -29,6 +29,7 @@ enum tk_cmd_set {
 	TK_CS_XEXUN2,		/* Xexun binary FA AF frames, type 0x0007 */
 	TK_CS_SMS_XEXUN,	/* SMS, Xexun TK102-2/TK103-2 set */
 	TK_CS_SMS_COBAN,	/* SMS, Coban (gps103) set */
+	TK_CS_H02,		/* H02 text: *HQ,<id>,<CMD>,<HHMMSS>,...# */
 	TK_CS__COUNT
 };
 
@@ -89,6 +90,7 @@ struct tk_cmd {
 	char		 arg[4][TK_CMD_ARG_MAX];	/* host, apn/user/pass, phone, coords as given */
 	char		 text[TK_CMD_TEXT_MAX + 1];	/* custom */
 	size_t		 textlen;
+	char		 hhmmss[7];		/* h02 send time HHMMSS; "": the clock (UTC) */
 };
 
 /*

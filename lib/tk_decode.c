@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tk_decode.h"
+#include "tk_h02.h"
 #include "tk_util.h"
 
 void tk_photo_free(struct tk_photo *);	/* tk_gps103.c */
@@ -149,6 +150,9 @@ tk_decode(struct tk_session *s, const uint8_t *f, size_t n, int64_t recv_ms,
 		break;
 	case TK_D_XEXUN2:
 		rc = tk_xexun2_decode(&c, f, n);
+		break;
+	case TK_D_H02:
+		rc = tk_h02_decode(&c, f, n);
 		break;
 	default:
 		rc = tk_dctx_reject(&c, "%s frames are recognised but not decoded "

@@ -4,6 +4,7 @@
 
 #include "tk_dialect.h"
 #include "tk_dialect_int.h"
+#include "tk_h02.h"
 
 /* Each name in an array of TK_DNAME_SIZE bytes (tk_dialect_int.h): the
  * JSON writer copies a name with one fixed-size load. */
@@ -32,7 +33,8 @@ tk_dialect_parse(const char *name, enum tk_dialect *d)
 bool
 tk_dialect_decodable(enum tk_dialect d)
 {
-	return d == TK_D_XEXUN || d == TK_D_TK103 || d == TK_D_GPS103 || d == TK_D_XEXUN2;
+	return d == TK_D_XEXUN || d == TK_D_TK103 || d == TK_D_GPS103 || d == TK_D_XEXUN2 ||
+	    d == TK_D_H02;
 }
 
 /* ---- classification (docs/protocol/README.md, Detection order and rules) ------------------------ */
@@ -215,22 +217,19 @@ tk_classify(const uint8_t *buf, size_t n, bool eof, enum tk_dialect *d, size_t *
 		}
 		break;
 	case '*':
-		NEED(4);
-		if (isup(p[1]) && isup(p[2]) && p[3] == ',') {
-			*d = TK_D_H02;
-			return TK_CLASS_OK;
-		}
-		if (has(p, m, "**,imei:"))	/* a gps103 command echoed back */
-			break;
-		break;
 	case '$':
-		NEED(2);
-		if (p[1] < 0x20 || p[1] >= 0x7f || isdig(p[1])) {
-			/* H02 binary: '$' then the BCD device id */
+	case 'X': {
+		/* H02 text "*XX,id,TYPE" or a binary record with a BCD id, time
+		 * and date (docs/protocol/h02.md section 2) */
+		int r = tk_h02_classify(p, m, eof);
+		if (r == 1) {
 			*d = TK_D_H02;
 			return TK_CLASS_OK;
 		}
+		if (r == 0)
+			goto short_input;
 		break;
+	}
 	case '(': {
 		int r = tk103_confirm(p, m, eof);
 		if (r == 1) {

@@ -1,6 +1,6 @@
 /*
  * tk_foreign.c: protocols that TK103-looking devices often speak instead:
- * GT06 (78 78 / 79 79), H02 (*HQ, text and $ binary), Xexun's binary v3,
+ * GT06 (78 78 / 79 79), Xexun's binary v3 (H02 is lib/tk_h02.c),
  * and two seen on TK102 clones: Traccar's "tk102" ("[" type, 10-digit
  * serial, a length byte, the payload, "]") and V680 ("#IMEI##" logins,
  * "#IMEI#...##" reports).  They are framed so the operator sees whole
@@ -51,55 +51,6 @@ tk_gt06_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 		return TK_SCAN_MORE;
 	o->len = total;
 	return TK_SCAN_FRAME;
-}
-
-enum tk_scan
-tk_h02_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
-{
-	size_t s = 0;
-	while (s < n && tk_is_ws(p[s]))
-		s++;
-	o->skip = s;
-	o->len = 0;
-	o->junk = false;
-	p += s;
-	n -= s;
-	if (n == 0)
-		return TK_SCAN_MORE;
-	if (p[0] == '*') {
-		const uint8_t *e = memchr(p, '#', n);
-		if (e == NULL) {
-			if (eof) {
-				o->len = n;
-				return TK_SCAN_FRAME;
-			}
-			return TK_SCAN_MORE;
-		}
-		o->len = (size_t)(e - p) + 1;
-		return TK_SCAN_FRAME;
-	}
-	if (p[0] == '$') {
-		/* binary report: fixed 45 bytes (32 for the short form, which
-		 * is followed directly by the next '$' or '*') */
-		size_t total = 45;
-		if (n >= 33 && (p[32] == '$' || p[32] == '*'))
-			total = 32;
-		if (n < total) {
-			if (eof) {
-				o->len = n;
-				return TK_SCAN_FRAME;
-			}
-			return TK_SCAN_MORE;
-		}
-		o->len = total;
-		return TK_SCAN_FRAME;
-	}
-	size_t i = 0;
-	while (i < n && p[i] != '*' && p[i] != '$')
-		i++;
-	o->skip = s + i;
-	o->junk = true;
-	return TK_SCAN_MORE;
 }
 
 enum tk_scan
@@ -207,7 +158,6 @@ size_t tk_##d##_id(const uint8_t *f, size_t n, char *out, size_t cap)	\
 { (void)f; (void)n; (void)out; (void)cap; return 0; }
 
 NOREPLY(gt06)
-NOREPLY(h02)
 NOREPLY(xexun3)
 NOREPLY(tk102)
 NOREPLY(v680)

@@ -60,10 +60,33 @@ load test_helper
 	grep -qF '**,imei:359586015829802,C,05m' "$BATS_TEST_DIRNAME/../../man/tk-cmd.1"
 }
 
+@test "tk-cmd: h02 bytes carry TK_CMD_TIME; the man page's example is what it prints" {
+	TK_CMD_TIME=010203 run_tk tk-cmd -p -d h02 4210051415 engine-stop
+	assert_output '*HQ,4210051415,S20,010203,1,1#'
+	grep -qF 'TK_CMD_TIME=010203 tk-cmd -p -d h02 4210051415 engine-stop' "$BATS_TEST_DIRNAME/../../man/tk-cmd.1"
+	grep -qF '*HQ,4210051415,S20,010203,1,1#' "$BATS_TEST_DIRNAME/../../man/tk-cmd.1"
+	# every h02 row of Traccar's encoder tests
+	TK_CMD_TIME=010203 run_tk tk-cmd -p -d h02 123456789012345 arm
+	assert_output '*HQ,123456789012345,SCF,010203,0,0#'
+	TK_CMD_TIME=010203 run_tk tk-cmd -p -d h02 123456789012345 disarm
+	assert_output '*HQ,123456789012345,SCF,010203,1,1#'
+	TK_CMD_TIME=010203 run_tk tk-cmd -p -d h02 123456789012345 engine-resume
+	assert_output '*HQ,123456789012345,S20,010203,1,0#'
+	TK_CMD_TIME=010203 run_tk tk-cmd -p -d h02 123456789012345 track 10
+	assert_output '*HQ,123456789012345,S71,010203,22,10#'
+	TK_CMD_TIME=010203 run_tk tk-cmd -p -d h02 4210051415 custom 'S23,192.0.2.7,5013'
+	assert_output '*HQ,4210051415,S23,010203,192.0.2.7,5013#'
+	# the clock: six digits
+	run_tk tk-cmd -p -d h02 1 arm
+	assert_output --regexp '^\*HQ,1,SCF,[0-2][0-9][0-5][0-9][0-5][0-9],0,0#$'
+	TK_CMD_TIME=256000 run_tk tk-cmd -p -d h02 1 arm
+	assert_failure 2
+}
+
 @test "tk-cmd -l: every set, every usage; the man page lists them all" {
 	run_tk tk-cmd -l
 	assert_success
-	for s in tk103 tk103-alt gps103 xexun xexun2 xexun-sms coban-sms; do
+	for s in tk103 tk103-alt gps103 xexun xexun2 xexun-sms coban-sms h02; do
 		assert_line "$s:"
 	done
 	# each usage line of -l appears in the man page's catalogue

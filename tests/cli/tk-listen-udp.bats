@@ -11,15 +11,15 @@ load listen_helper
 	wait_out ' frame udp '
 	run cat "$TK_TMP/out"
 	assert_line --index 0 --regexp ' open udp 127\.0\.0\.1:[0-9]+ 1 - - - -$'
-	assert_line --index 1 --regexp ' frame udp 127\.0\.0\.1:[0-9]+ 1 h02 - - \*HQ,4210051415,V1,120000#$'
+	assert_line --index 1 --regexp ' frame udp 127\.0\.0\.1:[0-9]+ 1 h02 [^ ]+ - \*HQ,4210051415,V1,120000#$'
 	# a second datagram from the same address: same session, no new open
 	printf '*HQ,4210051415,V2#' >&5
-	wait_out ' frame udp .* 1 h02 - - \*HQ,4210051415,V2#$'
+	wait_out ' frame udp .* 1 h02 [^ ]+ - \*HQ,4210051415,V2#$'
 	run grep -c ' open udp ' "$TK_TMP/out"
 	assert_output 1
 	exec 5>&-
 	stop_listen
-	out_has ' close udp .* 1 h02 - - shutdown$'
+	out_has ' close udp .* 1 h02 [^ ]+ - shutdown$'
 }
 
 @test "tk-listen udp: glued frames in one datagram are separate lines; junk is reported" {
@@ -30,7 +30,7 @@ load listen_helper
 	run grep -c ' frame udp ' "$TK_TMP/out"
 	assert_output 2
 	printf 'no dialect at all, just text that is long enough to decide %040d' 0 >&5
-	wait_out ' junk udp .* unknown - - no\\sdialect'
+	wait_out ' junk udp .* unknown [^ ]+ - no\\sdialect'
 	exec 5>&-
 	stop_listen
 }

@@ -17,15 +17,17 @@ load listen_helper
 	start_listen
 	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
 	printf '*HQ,4210051415,V1,120000#garbage*HQ,4210051415,V2#' >&5
-	wait_out ' frame tcp .* h02 - - \*HQ,4210051415,V2#$'
+	wait_out ' frame tcp .* h02 [^ ]+ - \*HQ,4210051415,V2#$'
 	exec 5>&-
 	wait_out ' close tcp '
 	run cat "$TK_TMP/out"
 	assert_line --index 0 --regexp '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z open tcp 127\.0\.0\.1:[0-9]+ 1 - - - -$'
-	assert_line --index 1 --regexp ' frame tcp 127\.0\.0\.1:[0-9]+ 1 h02 - - \*HQ,4210051415,V1,120000#$'
-	assert_line --index 2 --regexp ' junk tcp 127\.0\.0\.1:[0-9]+ 1 h02 - - garbage$'
-	assert_line --index 3 --regexp ' frame tcp .* 1 h02 - - \*HQ,4210051415,V2#$'
-	assert_line --index 4 --regexp ' close tcp .* 1 h02 - - peer-closed$'
+	assert_line --index 1 --regexp ' frame tcp 127\.0\.0\.1:[0-9]+ 1 h02 [^ ]+ - \*HQ,4210051415,V1,120000#$'
+	# V1 is answered with V4 and the time (docs/protocol/h02.md)
+	assert_line --index 2 --regexp ' send tcp 127\.0\.0\.1:[0-9]+ 1 h02 4210051415 - \*HQ,4210051415,V4,V1,20[0-9]{12}#$'
+	assert_line --index 3 --regexp ' junk tcp 127\.0\.0\.1:[0-9]+ 1 h02 4210051415 - garbage$'
+	assert_line --index 4 --regexp ' frame tcp .* 1 h02 4210051415 - \*HQ,4210051415,V2#$'
+	assert_line --index 5 --regexp ' close tcp .* 1 h02 4210051415 - peer-closed$'
 	stop_listen
 }
 
@@ -197,10 +199,10 @@ load listen_helper
 	exec 5<>/dev/tcp/127.0.0.1/"$PORT" 6<>/dev/tcp/127.0.0.1/"$PORT"
 	printf '*HQ,2,V1#' >&6
 	wait_out ' frame tcp .* 2 h02 '
-	printf '*HQ,1,%0200d' 0 >&5
-	wait_out ' close tcp .* 1 h02 - - protocol-error$'
+	printf '*HQ,1,V1,%0200d' 0 >&5
+	wait_out ' close tcp .* 1 h02 [^ ]+ - protocol-error$'
 	printf '*HQ,2,V2#' >&6
-	wait_out ' frame tcp .* 2 h02 - - \*HQ,2,V2#$'
+	wait_out ' frame tcp .* 2 h02 [^ ]+ - \*HQ,2,V2#$'
 	! out_has ' close tcp .* 2 h02 '
 	exec 5>&- 6>&-
 	stop_listen
@@ -248,7 +250,7 @@ load listen_helper
 	run grep -c ' frame tcp ' "$TK_TMP/out"
 	assert_output 201
 	run tail -n 1 "$TK_TMP/out"
-	assert_output --regexp ' close tcp .* 1 h02 - - shutdown$'
+	assert_output --regexp ' close tcp .* 1 h02 [^ ]+ - shutdown$'
 	# the control socket is removed
 	exec 5>&-
 }
@@ -277,7 +279,7 @@ load listen_helper
 	fifo_listen -B 4096 -t 1
 	exec 5<>/dev/tcp/127.0.0.1/"$PORT"
 	local i
-	for i in $(seq 1 3000); do printf '*HQ,%d,V1,%0100d#' "$i" 0; done >&5 &
+	for i in $(seq 1 3000); do printf '*HQ,%d,V2,%0100d#' "$i" 0; done >&5 &
 	local wpid=$!
 	sleep 2
 	# nothing read yet: the pipe (64 KiB) and the 4 KiB buffer are full
@@ -286,7 +288,7 @@ load listen_helper
 	exec 5>&-
 	run grep -c ' frame tcp ' "$TK_TMP/got"
 	assert_output 3000
-	grep -q '\*HQ,3000,V1,' "$TK_TMP/got"
+	grep -q '\*HQ,3000,V2,' "$TK_TMP/got"
 	kill -USR1 "$LPID"
 	wait_for grep -q 'tk-listen: output_paused' "$TK_TMP/err"
 	! grep -q 'tk-listen: out_buffer_highwater 0$' "$TK_TMP/err"
@@ -296,7 +298,7 @@ load listen_helper
 	exec 8<&-
 	# the rest: the close line
 	run cat "$TK_TMP/rest"
-	assert_output --regexp ' close tcp .* 1 h02 - - (peer-closed|idle-timeout|shutdown)$'
+	assert_output --regexp ' close tcp .* 1 h02 [^ ]+ - (peer-closed|idle-timeout|shutdown)$'
 }
 
 @test "tk-listen: stdout closed by its reader ends the run with exit 4" {
@@ -356,10 +358,10 @@ load listen_helper
 	exec 5<>/dev/tcp/127.0.0.1/"$PORT" 6<>/dev/tcp/::1/"$PORT"
 	printf '*HQ,4,V1#' >&5
 	printf '*HQ,6,V1#' >&6
-	wait_out ' frame tcp \[::1\]:[0-9]+ [0-9]+ h02 - - \*HQ,6,V1#$'
-	wait_out ' frame tcp 127\.0\.0\.1:[0-9]+ [0-9]+ h02 - - \*HQ,4,V1#$'
+	wait_out ' frame tcp \[::1\]:[0-9]+ [0-9]+ h02 [^ ]+ - \*HQ,6,V1#$'
+	wait_out ' frame tcp 127\.0\.0\.1:[0-9]+ [0-9]+ h02 [^ ]+ - \*HQ,4,V1#$'
 	printf '*HQ,7,U#' >/dev/udp/::1/"$PORT"
-	wait_out ' frame udp \[::1\]:[0-9]+ [0-9]+ h02 - - \*HQ,7,U#$'
+	wait_out ' frame udp \[::1\]:[0-9]+ [0-9]+ h02 [^ ]+ - \*HQ,7,U#$'
 	exec 5>&- 6>&-
 	stop_listen
 	[ "$LRC" -eq 0 ]

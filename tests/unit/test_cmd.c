@@ -84,6 +84,12 @@ map_row(const char *type, const char *params, char argv_buf[6][128], char **argv
 		A(strcmp(param(params, "data", v, sizeof(v)), "1") == 0 ? "on" : "off");
 	} else if (strcmp(type, "engineStop") == 0) {
 		A("engine-stop");
+	} else if (strcmp(type, "engineResume") == 0) {
+		A("engine-resume");
+	} else if (strcmp(type, "alarmArm") == 0) {
+		A("arm");
+	} else if (strcmp(type, "alarmDisarm") == 0) {
+		A("disarm");
 	} else if (strcmp(type, "positionSingle") == 0) {
 		A("locate");
 	} else if (strcmp(type, "positionPeriodic") == 0) {
@@ -180,6 +186,8 @@ test_vectors(void **state)
 		struct tk_cmd c;
 		if (tk_cmd_parse(set, argc, argv, 0, &c, err, sizeof(err)) != 0)
 			fail_msg("commands.tsv:%u: %s: %s", lineno, type, err);
+		if (set == TK_CS_H02)	/* the test fixes the send time at 01:02:03 */
+			strcpy(c.hhmmss, "010203");
 		const char *id = d == TK_D_TK103 ? DEVID_TK103 : "123456789012345";
 		long n = tk_cmd_encode(&c, id, pw[0] ? pw : NULL, got, sizeof(got), err,
 		    sizeof(err));
@@ -207,7 +215,7 @@ test_vectors(void **state)
 		checked++;
 	}
 	fclose(f);
-	assert_int_equal(rows, 25);
+	assert_int_equal(rows, 30);
 	assert_int_equal(checked, rows);
 }
 
@@ -576,10 +584,56 @@ test_answers(void **state)
 		}
 		struct tk_cmd rc;
 		char rid[8];
-		for (int d = TK_D_XEXUN; d <= TK_D_XEXUN2; d++)
+		for (int d = TK_D_XEXUN; d < TK_D__COUNT; d++)
 			(void)tk_cmd_recognize((enum tk_dialect)d, junk, n, &rc, rid, sizeof(rid),
 			    err, sizeof(err));
 	}
+}
+
+/* h02: the time field, custom words, the V4 answers */
+static void
+test_h02(void **state)
+{
+	struct tk_cmd c;
+	char err[256], *argv[3], a0[16] = "custom", a1[32] = "S23,1.2.3.4,5013";
+	char a2[32] = "S20,1#*HQ,1,S20", a3[16] = "engine-stop";
+	uint8_t out[TK_CMD_OUT_MAX];
+	(void)state;
+	argv[0] = a0;
+	argv[1] = a1;
+	argv[2] = NULL;
+	assert_int_equal(tk_cmd_parse(TK_CS_H02, 2, argv, 0, &c, err, sizeof(err)), 0);
+	strcpy(c.hhmmss, "235959");
+	long n = tk_cmd_encode(&c, "4210051415", NULL, out, sizeof(out), err, sizeof(err));
+	assert_int_equal(n, strlen("*HQ,4210051415,S23,235959,1.2.3.4,5013#"));
+	assert_memory_equal(out, "*HQ,4210051415,S23,235959,1.2.3.4,5013#", (size_t)n);
+	/* the answer names the command word; another word or type is not it */
+	static const char ok[] = "*HQ,4210051415,V4,S23,1.2.3.4:5013,235959,050316,A,2212.8745,"
+	    "N,11346.6574,E,14.28,028,220902,FFFFFBFF#";
+	assert_true(tk_cmd_answer_frame(&c, (const uint8_t *)ok, strlen(ok)));
+	assert_false(tk_cmd_answer_frame(&c, (const uint8_t *)"*HQ,1,V4,S24,x#", 15));
+	assert_false(tk_cmd_answer_frame(&c, (const uint8_t *)"*HQ,1,V1,S23,x#", 15));
+	assert_false(tk_cmd_answer_frame(&c, (const uint8_t *)"*HQ,1,V4,S2#", 12));
+	/* '#' and '*' would end the sentence and start another */
+	argv[1] = a2;
+	assert_int_equal(tk_cmd_parse(TK_CS_H02, 2, argv, 0, &c, err, sizeof(err)), -1);
+	/* a bad fixed time is refused, the clock gives six digits */
+	argv[0] = a3;
+	assert_int_equal(tk_cmd_parse(TK_CS_H02, 1, argv, 0, &c, err, sizeof(err)), 0);
+	strcpy(c.hhmmss, "12ab56");
+	assert_int_equal(tk_cmd_encode(&c, "1", NULL, out, sizeof(out), err, sizeof(err)), -1);
+	c.hhmmss[0] = '\0';
+	n = tk_cmd_encode(&c, "1", NULL, out, sizeof(out), err, sizeof(err));
+	assert_int_equal(n, strlen("*HQ,1,S20,000000,1,1#"));
+	for (int i = 10; i < 16; i++)
+		assert_true(out[i] >= '0' && out[i] <= '9');
+	/* the simulator's answer is an answer, and a position */
+	uint8_t a[512];
+	strcpy(c.hhmmss, "010203");
+	long k = tk_cmd_sim_answer(&c, "4210051415", 1500000000000, a, sizeof(a));
+	assert_true(k > 0);
+	assert_true(tk_cmd_answer_frame(&c, a, (size_t)k));
+	assert_non_null(memmem(a, (size_t)k, ",V4,S20,DONE,010203,", 20));
 }
 
 static void
@@ -619,6 +673,7 @@ main(void)
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_xexun2_frames),
 		cmocka_unit_test(test_answers),
+		cmocka_unit_test(test_h02),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -985,7 +985,7 @@ test_classify(void **state)
 		{"\xfa\xaf", 2, TK_CLASS_OK, TK_D_XEXUN2},
 		{"\xfa", 1, TK_CLASS_MORE, TK_D_UNKNOWN},
 		{"\x78\x78\x11\x01", 4, TK_CLASS_OK, TK_D_GT06},
-		{"*HQ,1234", 8, TK_CLASS_OK, TK_D_H02},
+		{"*HQ,1234,V1,", 12, TK_CLASS_OK, TK_D_H02},
 		{"\xfc\x00\x10\x03", 4, TK_CLASS_OK, TK_D_XEXUN3},
 		{"(027044702512BP00HSO)", 21, TK_CLASS_OK, TK_D_TK103},
 		{"(864768011069660,ZC11,2505", 26, TK_CLASS_OK, TK_D_TK103},

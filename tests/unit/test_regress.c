@@ -84,6 +84,7 @@ replay(const char *harness, const uint8_t *b, size_t n)
 		{"decode_xexun2", TK_D_XEXUN2},
 		{"framer_xexun", TK_D_XEXUN}, {"framer_tk103", TK_D_TK103},
 		{"framer_gps103", TK_D_GPS103}, {"framer_xexun2", TK_D_XEXUN2},
+		{"decode_h02", TK_D_H02}, {"framer_h02", TK_D_H02},
 	};
 	for (size_t i = 0; i < sizeof(dec) / sizeof(dec[0]); i++) {
 		if (strcmp(harness, dec[i].name) != 0)
