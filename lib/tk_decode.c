@@ -150,6 +150,9 @@ tk_decode(struct tk_session *s, const uint8_t *f, size_t n, int64_t recv_ms,
 	case TK_D_XEXUN2:
 		rc = tk_xexun2_decode(&c, f, n);
 		break;
+	case TK_D_GT06:
+		rc = tk_gt06_decode(&c, f, n);
+		break;
 	default:
 		rc = tk_dctx_reject(&c, "%s frames are recognised but not decoded "
 		    "(the device speaks another protocol)", tk_dialect_name(s->dialect));
