@@ -1021,7 +1021,7 @@ main(int argc, char **argv)
 			break;
 		case 'd':
 			if (tk_dialect_parse(optarg, &o.dialect) != 0 ||
-			    !tk_dialect_decodable(o.dialect))
+			    !tk_dialect_decodable(o.dialect) || o.dialect == TK_D_GT06)
 				cli_usage_error(usage_text,
 				    "unknown dialect '%s' (tk103, gps103, xexun, xexun2)", optarg);
 			o.have_dialect = true;

@@ -61,7 +61,7 @@ static const char help_text[] =
     "  -h, --help           this help\n"
     "  -V, --version        print the version\n"
     "\n"
-    "Dialects: xexun tk103 gps103 xexun2 h02 (gt06, xexun3, tk102 and v680 are\n"
+    "Dialects: xexun tk103 gps103 xexun2 gt06 h02 (xexun3, tk102 and v680 are\n"
     "recognised but not decoded).  Exit status: 0 ok, 1 frames rejected with --strict,\n"
     "2 usage, 3 I/O error, 4 stdout closed.  See tk-decode(1), tk-frame(5).\n";
 

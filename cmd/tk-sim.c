@@ -434,7 +434,7 @@ main(int argc, char **argv)
 			if (strcmp(optarg, "mix") == 0)
 				o->mix = true;
 			else if (tk_dialect_parse(optarg, &o->dialect) != 0 ||
-			    !tk_dialect_decodable(o->dialect))
+			    !tk_dialect_decodable(o->dialect) || o->dialect == TK_D_GT06)
 				cli_usage_error(usage_text, "-d %s: expected xexun, tk103, gps103, "
 				    "xexun2 or mix", optarg);
 			break;

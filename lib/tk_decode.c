@@ -153,6 +153,8 @@ tk_decode(struct tk_session *s, const uint8_t *f, size_t n, int64_t recv_ms,
 		break;
 	case TK_D_H02:
 		rc = tk_h02_decode(&c, f, n);
+	case TK_D_GT06:
+		rc = tk_gt06_decode(&c, f, n);
 		break;
 	default:
 		rc = tk_dctx_reject(&c, "%s frames are recognised but not decoded "

@@ -25,6 +25,7 @@ struct tk_session {
 	int		 photo_errno;	/* a completed photo could not be written
 					   there: why (the caller reports, clears) */
 	unsigned	 xexun_flags;	/* TK_XEXUN_* */
+	int16_t		 tz_min;	/* gt06: the login's time zone, minutes east */
 };
 
 /* Called once per record; return non-zero to stop decoding this frame. */
@@ -75,5 +76,6 @@ int	tk_xexun_decode(struct tk_dctx *, const uint8_t *f, size_t n);
 int	tk_tk103_decode(struct tk_dctx *, const uint8_t *f, size_t n);
 int	tk_gps103_decode(struct tk_dctx *, const uint8_t *f, size_t n);
 int	tk_xexun2_decode(struct tk_dctx *, const uint8_t *f, size_t n);
+int	tk_gt06_decode(struct tk_dctx *, const uint8_t *f, size_t n);
 
 #endif

@@ -34,7 +34,7 @@ bool
 tk_dialect_decodable(enum tk_dialect d)
 {
 	return d == TK_D_XEXUN || d == TK_D_TK103 || d == TK_D_GPS103 || d == TK_D_XEXUN2 ||
-	    d == TK_D_H02;
+	    d == TK_D_GT06 || d == TK_D_H02;
 }
 
 /* ---- classification (docs/protocol/README.md, Detection order and rules) ------------------------ */
@@ -380,7 +380,7 @@ static const struct ops dops[TK_D__COUNT] = {
 	[TK_D_GPS103] = {tk_gps103_scan, tk_gps103_reply, tk_gps103_id, 32768},
 	[TK_D_XEXUN2] = {tk_xexun2_scan, tk_xexun2_reply, tk_xexun2_id, 4096},
 	[TK_D_XEXUN3] = {tk_xexun3_scan, tk_xexun3_reply, tk_xexun3_id, 4096},
-	[TK_D_GT06]   = {tk_gt06_scan,   tk_gt06_reply,   tk_gt06_id,   2048},
+	[TK_D_GT06]   = {tk_gt06_scan,   tk_gt06_reply,   tk_gt06_id,   4096},
 	[TK_D_H02]    = {tk_h02_scan,    tk_h02_reply,    tk_h02_id,    2048},
 	[TK_D_TK102]  = {tk_tk102_scan,  tk_tk102_reply,  tk_tk102_id,  2048},
 	[TK_D_V680]   = {tk_v680_scan,   tk_v680_reply,   tk_v680_id,   2048},

@@ -27,7 +27,7 @@ enum tk_dialect {
 const char	*tk_dialect_name(enum tk_dialect);
 /* Returns 0 and sets *d, or -1 for an unknown name. */
 int		 tk_dialect_parse(const char *name, enum tk_dialect *d);
-/* true for the four dialects this toolkit decodes. */
+/* true for the dialects this toolkit decodes. */
 bool		 tk_dialect_decodable(enum tk_dialect);
 
 /*

@@ -1,7 +1,7 @@
 /*
  * tk_foreign.c: protocols that TK103-looking devices often speak instead:
- * GT06 (78 78 / 79 79), Xexun's binary v3 (H02 is lib/tk_h02.c),
- * and two seen on TK102 clones: Traccar's "tk102" ("[" type, 10-digit
+ * Xexun's binary v3 (GT06 is lib/tk_gt06.c, H02 lib/tk_h02.c), and two
+ * seen on TK102 clones: Traccar's "tk102" ("[" type, 10-digit
  * serial, a length byte, the payload, "]") and V680 ("#IMEI##" logins,
  * "#IMEI#...##" reports).  They are framed so the operator sees whole
  * frames labelled with the right protocol, but they are not decoded and
@@ -11,47 +11,6 @@
 #include <string.h>
 
 #include "tk_dialect_int.h"
-
-enum tk_scan
-tk_gt06_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
-{
-	size_t s = 0;
-	(void)eof;
-	while (s < n && tk_is_ws(p[s]))
-		s++;
-	o->skip = s;
-	o->len = 0;
-	o->junk = false;
-	p += s;
-	n -= s;
-	if (n < 2)
-		return TK_SCAN_MORE;
-	size_t total;
-	if (p[0] == 0x78 && p[1] == 0x78) {
-		if (n < 3)
-			return TK_SCAN_MORE;
-		total = (size_t)p[2] + 5;
-	} else if (p[0] == 0x79 && p[1] == 0x79) {
-		if (n < 4)
-			return TK_SCAN_MORE;
-		total = ((size_t)p[2] << 8 | p[3]) + 6;
-	} else {
-		/* junk: up to the next 78 78 or 79 79, whichever comes first
-		 * (not just the kind p[0] hints at: what counts as junk must
-		 * not depend on where a read happened to begin) */
-		size_t i = 1;
-		while (i < n && !((p[i - 1] == 0x78 && p[i] == 0x78) ||
-		    (p[i - 1] == 0x79 && p[i] == 0x79)))
-			i++;
-		o->skip = s + (i < n ? i - 1 : (p[n - 1] == 0x78 || p[n - 1] == 0x79) ? n - 1 : n);
-		o->junk = true;
-		return TK_SCAN_MORE;
-	}
-	if (n < total)
-		return TK_SCAN_MORE;
-	o->len = total;
-	return TK_SCAN_FRAME;
-}
 
 enum tk_scan
 tk_xexun3_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
@@ -157,7 +116,6 @@ size_t tk_##d##_reply(const uint8_t *f, size_t n, uint8_t *out, size_t cap) \
 size_t tk_##d##_id(const uint8_t *f, size_t n, char *out, size_t cap)	\
 { (void)f; (void)n; (void)out; (void)cap; return 0; }
 
-NOREPLY(gt06)
 NOREPLY(xexun3)
 NOREPLY(tk102)
 NOREPLY(v680)

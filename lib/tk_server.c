@@ -45,6 +45,7 @@
 #include "tk_ctl.h"
 #include "tk_dialect.h"
 #include "tk_frameline.h"
+#include "tk_gt06.h"
 #include "tk_idset.h"
 #include "tk_loop.h"
 #include "tk_registry.h"
@@ -772,13 +773,14 @@ static void on_junk(void *, const uint8_t *, size_t, uint64_t);
 /*
  * Does the device keep a report until this reply (its ACK) comes?  Then
  * the reply waits for the bus.  xexun2 devices resend an unacknowledged
- * report; the other dialects' replies are handshakes (login, heartbeat)
- * that no report waits for.
+ * report, GT06 devices an unacknowledged status or alarm (their login and
+ * time answers are handshakes); the other dialects' replies are
+ * handshakes (login, heartbeat) that no report waits for.
  */
 static bool
-reply_is_ack(enum tk_dialect d)
+reply_is_ack(enum tk_dialect d, const uint8_t *f, size_t n)
 {
-	return d == TK_D_XEXUN2;
+	return d == TK_D_XEXUN2 || (d == TK_D_GT06 && tk_gt06_reply_is_ack(f, n));
 }
 
 static void
@@ -1048,7 +1050,7 @@ on_frame(void *arg, enum tk_dialect d, const uint8_t *f, size_t n, uint64_t off)
 	uint8_t r[TK_REPLY_MAX];
 	size_t rn = tk_reply(d, f, n, r, sizeof(r));
 	if (rn > 0 && rn <= sizeof(r)) {
-		if (tk_sink_durable(s->sink) && reply_is_ack(d)) {
+		if (tk_sink_durable(s->sink) && reply_is_ack(d, f, n)) {
 			if (e.seq == 0)
 				s->st.replies_dropped++;	/* lost: the device resends */
 			else

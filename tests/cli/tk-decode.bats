@@ -103,17 +103,17 @@ L
 	run_tk tk-decode -q -P xexun "$TK_TMP/x.raw"
 	assert_success
 	assert_output --partial '"latitude":-33.774105,"longitude":150.955138'
-	run_tk tk-decode -P gt06 "$TK_TMP/x.raw"
+	run_tk tk-decode -P xexun3 "$TK_TMP/x.raw"
 	assert_failure 2
 }
 
 @test "foreign protocols are labelled, not decoded" {
-	printf '\x78\x78\x0d\x01\x03\x53\x41\x90\x10\x00\x00\x00\x00\x01\x8c\xdd\x0d\x0a' >"$TK_TMP/gt06.raw"
-	run_tk tk-decode "$TK_TMP/gt06.raw"
+	printf '\xfc\x00\x01\x03\x00\x00\x00' >"$TK_TMP/x3.raw"
+	run_tk tk-decode "$TK_TMP/x3.raw"
 	assert_success
 	assert_output ''
-	[[ "$stderr" == *"gt06 frames are recognised but not decoded"* ]]
-	[[ "$stderr" == *"gt06    1 frames, 0 decoded, 1 rejected"* ]]
+	[[ "$stderr" == *"xexun3 frames are recognised but not decoded"* ]]
+	[[ "$stderr" == *"xexun3  1 frames, 0 decoded, 1 rejected"* ]]
 }
 
 @test "TK102-clone protocols (tk102 [...], V680 #IMEI#...##) are named, never tk103 positions" {
