@@ -377,3 +377,14 @@ cli_out_free(struct cli_out *o)
 	free(o->b.p);
 	o->b.p = NULL;
 }
+
+bool
+cli_wkt_latlon(const char *usage, const char *arg)
+{
+	if (strcmp(arg, "latlon") == 0 || strcmp(arg, "traccar") == 0)
+		return true;
+	if (strcmp(arg, "lonlat") == 0 || strcmp(arg, "ogc") == 0)
+		return false;
+	cli_usage_error(usage, "--wkt-order: lonlat (or ogc) or latlon (or "
+	    "traccar), not %s", arg);
+}
