@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <err.h>
 
@@ -162,6 +163,13 @@ cli_open_inputs(int argc, char **argv)
 			fds[i] = STDIN_FILENO;
 		else if ((fds[i] = open(argv[i], O_RDONLY | O_CLOEXEC)) < 0)
 			err(TK_EXIT_IO, "%s", argv[i]);
+	}
+	/* a directory opens, then fails at the first read: refuse it now */
+	for (int i = 0; i < (argc ? argc : 1); i++) {
+		struct stat st;
+		if (fstat(fds[i], &st) == 0 && S_ISDIR(st.st_mode))
+			errc(TK_EXIT_IO, EISDIR, "%s", argc && strcmp(argv[i], "-") != 0 ?
+			    argv[i] : "(stdin)");
 	}
 	return fds;
 }

@@ -45,7 +45,7 @@ static const char help_text[] =
     "  -P, --protocol NAME  decode raw/hex input as NAME instead of detecting it\n"
     "  -q, --quiet          no summary on stderr at the end\n"
     "  -r, --raw            carry each record's frame as \"raw\" (hex)\n"
-    "  -s, --strict         exit 1 if any frame was rejected\n"
+    "  -s, --strict         exit 1 if any frame was rejected, or nothing decoded\n"
     "  -u, --device ID      keep only records of this device\n"
     "  -v, --verbose        also report checksum warnings and skipped junk\n"
     "      --csvt FILE      with -f csv: write GDAL's column types to FILE (name it\n"
@@ -66,6 +66,9 @@ static const char help_text[] =
     "2 usage, 3 I/O error, 4 stdout closed.  See tk-decode(1), tk-frame(5).\n";
 
 enum fmt { FMT_JSON, FMT_CSV, FMT_FRAMES, FMT_GEOJSON, FMT_TRACCAR };
+/* a read of an input failed (exit 3 at the end; the other inputs go on) */
+static bool input_failed;
+
 static const char *const fmt_names[] = {"json", "csv", "frames", "geojson", "traccar"};
 
 enum { OPT_CSVT = 256 };
@@ -346,6 +349,7 @@ run_raw(struct ctx *c, int fd, const uint8_t *pre, size_t pren)
 			if (errno == EINTR)
 				continue;
 			warn("%s", c->fname);
+			input_failed = true;
 			break;
 		}
 		if (n == 0)
@@ -575,6 +579,17 @@ is_hex_line(const char *p, size_t n)
 	return true;
 }
 
+/* A blank line (spaces, tabs, a CR) or a comment ('#' first): not input
+ * of the line forms, skipped without a word. */
+static bool
+skip_line(const char *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r'))
+		i++;
+	return i == n || p[i] == '#';
+}
+
 static void
 run_lines(struct ctx *c, int fd, const uint8_t *pre, size_t pren)
 {
@@ -598,7 +613,7 @@ run_lines(struct ctx *c, int fd, const uint8_t *pre, size_t pren)
 			c->lineno++;
 			if (skipping) {
 				skipping = false;
-			} else if (ln > 0) {
+			} else if (!skip_line(buf + start, ln)) {
 				if (c->form == IN_LINES)
 					do_fline(c, buf + start, ln, scratch, cap);
 				else
@@ -628,6 +643,7 @@ run_lines(struct ctx *c, int fd, const uint8_t *pre, size_t pren)
 			if (errno == EINTR)
 				continue;
 			warn("%s", c->fname);
+			input_failed = true;
 			break;
 		}
 		if (r == 0) {
@@ -654,22 +670,34 @@ run_file(struct ctx *c, int fd)
 
 	c->lineno = 0;
 	if (c->form == IN_AUTO) {
-		/* peek at the first line to choose the input form */
-		while (pren < sizeof(pre)) {
+		/* peek at the first line that is not blank or a comment (within
+		 * the first 4 KiB) to choose the input form */
+		size_t l0 = 0, l1 = 0;
+		bool eof = false;
+		for (;;) {
+			const uint8_t *nl = memchr(pre + l0, '\n', pren - l0);
+			if (nl != NULL || eof || pren == sizeof(pre)) {
+				l1 = nl ? (size_t)(nl - pre) - l0 : pren - l0;
+				if (nl == NULL || !skip_line((const char *)pre + l0, l1))
+					break;
+				l0 += l1 + 1;
+				continue;
+			}
 			ssize_t n = read(fd, pre + pren, sizeof(pre) - pren);
 			if (n < 0 && errno == EINTR)
 				continue;
+			if (n < 0) {
+				warn("%s", c->fname);
+				input_failed = true;
+			}
 			if (n <= 0)
-				break;
-			pren += (size_t)n;
-			if (memchr(pre, '\n', pren))
-				break;
+				eof = true;
+			else
+				pren += (size_t)n;
 		}
-		const uint8_t *nl = memchr(pre, '\n', pren);
-		size_t l1 = nl ? (size_t)(nl - pre) : pren;
-		if (tk_fline_probe((const char *)pre, l1))
+		if (tk_fline_probe((const char *)pre + l0, l1))
 			c->form = IN_LINES;
-		else if (is_hex_line((const char *)pre, l1))
+		else if (is_hex_line((const char *)pre + l0, l1))
 			c->form = IN_HEX;
 		else
 			c->form = IN_RAW;
@@ -850,6 +878,10 @@ summary(const struct ctx *c)
 	if (c->publish)
 		fprintf(stderr, ", %lu published", c->published);
 	fputc('\n', stderr);
+	if (td == 0 && (c->junk_bytes || c->bad_lines))
+		fprintf(stderr, "tk-decode: nothing decoded: for tk-listen's frame lines or "
+		    "hex frames say so with -i lines or -i hex; for one device's raw bytes "
+		    "name its dialect with -P DIALECT (tk103, gps103, xexun, xexun2)\n");
 	for (int d = 0; d < TK_D__COUNT; d++)
 		if (c->frames[d])
 			fprintf(stderr, "tk-decode:   %-7s %lu frames, %lu decoded, %lu rejected\n",
@@ -1054,9 +1086,13 @@ main(int argc, char *argv[])
 	unsigned long rej = c.bad_lines;
 	for (int d = 0; d < TK_D__COUNT; d++)
 		rej += c.rejected[d];
-	if (c.strict && rej)
+	unsigned long dec = 0;
+	for (int d = 0; d < TK_D__COUNT; d++)
+		dec += c.decoded[d];
+	/* input that is all junk is rejected input, whatever the counts */
+	if (c.strict && (rej || (dec == 0 && (c.junk_bytes || c.bad_lines))))
 		rc = TK_EXIT_DATA;
-	if (c.photos_lost)
+	if (c.photos_lost || input_failed)
 		rc = TK_EXIT_IO;
 	if (c.output_dead)
 		rc = c.out.err == EPIPE ? TK_EXIT_PIPE : TK_EXIT_IO;

@@ -28,7 +28,7 @@ static const char usage_text[] =
     "usage: tk-geofence [-aDeiIopqrS] -f fences [-f fences ...] [-A assignments]\n"
     "                   [-b metres] [-n fence] [-s statefile] [-t duration]\n"
     "                   [-w metres] [--full-parse] [--wkt-order lonlat|latlon]\n"
-    "                   [file ...]\n";
+    "                   [--pass-invalid] [file ...]\n";
 
 static const char help_text[] =
     "Test tk-decode positions (JSON lines) against geofences.\n"
@@ -59,6 +59,8 @@ static const char help_text[] =
     "Records:\n"
     "  -D, --drop-other      drop records that are not positions\n"
     "      --full-parse      parse every record with json-c (slower)\n"
+    "      --pass-invalid    pass lines that are not JSON objects through (by\n"
+    "                        default they are dropped and counted)\n"
     "  -q, --quiet           no summary on stderr at the end\n"
     "  -h, --help            this help\n"
     "  -V, --version         print the version\n"
@@ -71,12 +73,12 @@ static const char help_text[] =
 #define MAX_NAMES	1024
 #define MAX_FILES	256
 
-enum { OPT_FULL = 256, OPT_WKT };
+enum { OPT_FULL = 256, OPT_WKT, OPT_PASS };
 
 struct ctx {
 	/* options */
 	bool		 inside, outside, annotate, events, positions, drop, quiet,
-			 use_invalid, full;
+			 use_invalid, full, pass_invalid;
 	/* fences */
 	struct tk_fenceset fs;
 	char		**jid;		/* per fence: the JSON-quoted id */
@@ -102,11 +104,14 @@ struct ctx {
 	double		 plon0, plat0, plon1, plat1;
 	/* counters */
 	unsigned long	 records, positions_n, other, notjson, written, enters,
-			 exits, old, noid, full_n, slow;
+			 exits, old, noid, full_n, slow, dropped;
+	struct cli_wcap	 notjson_w;	/* the first few not-JSON lines shown */
 	bool		 dead;
 };
 
 static volatile sig_atomic_t stop_flag;
+/* a read of an input failed (exit 3 at the end) */
+static bool input_failed;
 
 static void
 on_signal(int sig)
@@ -415,8 +420,11 @@ static void
 pass_other(struct ctx *c, const char *p, size_t n)
 {
 	c->other++;
-	if (c->drop)
+	if (c->drop) {
+		c->dropped++;
 		return;
+	}
+	c->written++;
 	emit_line(c, p, n);
 }
 
@@ -495,11 +503,17 @@ notjson_put:
 	if (o)
 		json_object_put(o);
 notjson:
+	/* not a record: kept out of the JSON stream unless asked for */
 	c->notjson++;
-	warnx("%s:%lu: not a JSON object%s", c->fname, c->lineno,
-		    c->drop ? ": dropped" : ": passed through");
 	c->records--;
-	pass_other(c, p, n);
+	bool pass = c->pass_invalid && !c->drop;
+	cli_wcap(&c->notjson_w, "%s:%lu: not a JSON object: %s", c->fname, c->lineno,
+	    pass ? "passed through" : "dropped");
+	if (pass) {
+		c->written++;
+		emit_line(c, p, n);
+	} else
+		c->dropped++;
 }
 
 static void
@@ -544,6 +558,7 @@ run_fd(struct ctx *c, int fd, char *buf, size_t cap)
 			if (errno == EINTR)
 				continue;
 			warn("%s", c->fname);
+			input_failed = true;
 			break;
 		}
 		if (r == 0) {
@@ -610,6 +625,7 @@ main(int argc, char *argv[])
 		{"events",       no_argument,       NULL, 'e'},
 		{"fences",       required_argument, NULL, 'f'},
 		{"full-parse",   no_argument,       NULL, OPT_FULL},
+		{"pass-invalid", no_argument,       NULL, OPT_PASS},
 		{"help",         no_argument,       NULL, 'h'},
 		{"inside",       no_argument,       NULL, 'i'},
 		{"name",         required_argument, NULL, 'n'},
@@ -703,6 +719,9 @@ main(int argc, char *argv[])
 		case OPT_FULL:
 			c.full = true;
 			break;
+		case OPT_PASS:
+			c.pass_invalid = true;
+			break;
 		case OPT_WKT:
 			fo.wkt_latlon = cli_wkt_latlon(usage_text, optarg);
 			break;
@@ -725,9 +744,13 @@ main(int argc, char *argv[])
 
 	/* fences */
 	tk_fenceset_init(&c.fs);
-	for (size_t i = 0; i < nfences; i++)
+	for (size_t i = 0; i < nfences; i++) {
+		struct stat st;
 		if (access(fences[i], R_OK) != 0)
 			err(TK_EXIT_IO, "%s", fences[i]);
+		if (stat(fences[i], &st) == 0 && S_ISDIR(st.st_mode))
+			errc(TK_EXIT_IO, EISDIR, "%s", fences[i]);
+	}
 	for (size_t i = 0; i < nfences; i++)
 		if (tk_fenceset_load_file(&c.fs, fences[i], &fo, fence_warn, NULL, e,
 		    sizeof(e)) != 0)
@@ -815,15 +838,20 @@ main(int argc, char *argv[])
 	swapped_check(&c);
 	if (state && save_state(&c, state) != 0)
 		rc = TK_EXIT_IO;
+	if (input_failed)
+		rc = TK_EXIT_IO;
 	if (!c.quiet) {
+		cli_wcap_end(&c.notjson_w, "lines that are not JSON objects");
 		fprintf(stderr, "tk-geofence: %zu fences, %lu records, %lu positions, "
-		    "%lu written, %lu other", c.fs.n, c.records, c.positions_n,
-		    c.written, c.other);
+		    "%lu other, %lu records written", c.fs.n, c.records, c.positions_n,
+		    c.other, c.written);
 		if (c.events)
 			fprintf(stderr, ", %lu enter, %lu exit, %zu devices", c.enters,
 			    c.exits, tk_gf_devices(c.gf));
 		if (c.notjson)
 			fprintf(stderr, ", %lu not JSON", c.notjson);
+		if (c.dropped)
+			fprintf(stderr, ", %lu dropped", c.dropped);
 		if (c.old)
 			fprintf(stderr, ", %lu out of order", c.old);
 		if (c.noid)

@@ -84,6 +84,7 @@ struct ctx {
 	/* counters */
 	unsigned long	 lines, bad_lines, long_lines, positions, events, invalid,
 			 filtered, no_pos, nomem;
+	struct cli_wcap	 bad_w;		/* bad lines: the first few shown */
 };
 
 /* ISO 8601 UTC: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS[.fff]][Z] (a space may
@@ -196,6 +197,14 @@ warn_line(const struct ctx *c, const char *what)
 	warnx("%s:%lu: %s", c->fname, c->lineno, what);
 }
 
+/* A line that is not a record: counted, the first few shown. */
+static void
+bad_line(struct ctx *c, const char *what)
+{
+	c->bad_lines++;
+	cli_wcap(&c->bad_w, "%s:%lu: %s: skipped", c->fname, c->lineno, what);
+}
+
 static void
 added(struct ctx *c, enum tk_tadd r)
 {
@@ -270,8 +279,7 @@ do_record(struct ctx *c, json_object *o)
 	int64_t st = TK_TIME_NONE;
 
 	if (type == NULL) {
-		c->bad_lines++;
-		warn_line(c, "no \"type\": not a tk-decode record");
+		bad_line(c, "no \"type\": not a tk-decode record");
 		return;
 	}
 	if (id == NULL || *id == '\0' || strlen(id) >= TK_ID_MAX) {
@@ -328,16 +336,14 @@ do_line(struct ctx *c, json_tokener *tok, const char *line, size_t n)
 	enum json_tokener_error je = json_tokener_get_error(tok);
 	if (o == NULL || je != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) != n) {
-		c->bad_lines++;
-		warn_line(c, je == json_tokener_continue ? "not JSON: truncated" :
+		bad_line(c, je == json_tokener_continue ? "not JSON: truncated" :
 		    je != json_tokener_success ? "not JSON" :
 		    "not JSON: trailing bytes");
 		json_object_put(o);
 		return;
 	}
 	if (!json_object_is_type(o, json_type_object)) {
-		c->bad_lines++;
-		warn_line(c, "not a JSON object");
+		bad_line(c, "not a JSON object");
 	} else
 		do_record(c, o);
 	json_object_put(o);
@@ -596,8 +602,10 @@ main(int argc, char *argv[])
 	    tk_export_geojson, tk_export_kml, tk_export_svg};
 	int wrc = writers[c.fmt](out, &c.trk, &eo, e, sizeof(e));
 	int werr = errno;
-	if (!c.quiet)
+	if (!c.quiet) {
+		cli_wcap_end(&c.bad_w, "lines that are not records");
 		summary(&c);
+	}
 	tk_fenceset_free(&fences);
 	tk_track_free(&c.trk);
 	if (outpath) {
