@@ -400,3 +400,25 @@ cli_out_free(struct cli_out *o)
 	free(o->b.p);
 	o->b.p = NULL;
 }
+
+bool
+cli_wkt_latlon(const char *usage, const char *arg)
+{
+	if (strcmp(arg, "latlon") == 0 || strcmp(arg, "traccar") == 0)
+		return true;
+	if (strcmp(arg, "lonlat") == 0 || strcmp(arg, "ogc") == 0)
+		return false;
+	cli_usage_error(usage, "--wkt-order: lonlat (or ogc) or latlon (or "
+	    "traccar), not %s", arg);
+}
+
+void
+cli_need_file(const char *path)
+{
+	struct stat st;
+
+	if (access(path, R_OK) != 0)
+		err(TK_EXIT_IO, "%s", path);
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		errc(TK_EXIT_IO, EISDIR, "%s", path);
+}

@@ -50,6 +50,9 @@ unsigned long long cli_size(const char *opt, const char *s, unsigned long long m
 /* A duration option in seconds within [min, max] (tk_parse_duration: 30,
  * 30s, 5m, 1h, 2d), or exit 2 naming the option. */
 long long cli_duration(const char *opt, const char *s, long long min, long long max);
+/* --wkt-order: true for lat lon (latlon, traccar), false for lon lat
+ * (lonlat, ogc); anything else is a usage error. */
+bool	cli_wkt_latlon(const char *usage, const char *arg);
 /* Read all of fd (at most max bytes) or exit naming the file: 3 on an
  * I/O error, 1 when it is larger than max.  The buffer is NUL-terminated. */
 char	*cli_read_file(int fd, const char *name, size_t max, size_t *len);
@@ -115,6 +118,9 @@ void	cli_file_abort(struct cli_file *);
 /* A directory files will be written into (tk-decode -o): it exists and a
  * file can be created there, or exit 3 naming it (before reading input). */
 void	cli_check_dir(const char *opt, const char *dir);
+/* A file the tool will read (fences): readable and not a directory, or
+ * exit 3 naming it, before any output. */
+void	cli_need_file(const char *path);
 
 /*
  * Repeated warnings of one kind, capped: the first CLI_WCAP_SHOWN are

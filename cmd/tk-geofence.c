@@ -28,7 +28,7 @@
 static const char usage_text[] =
     "usage: tk-geofence [-aDeiIopqrS] -f fences [-f fences ...] [-A assignments]\n"
     "                   [-b metres] [-n fence] [-s statefile] [-t duration]\n"
-    "                   [-w metres] [--full-parse] [--wkt-order latlon|lonlat]\n"
+    "                   [-w metres] [--full-parse] [--wkt-order lonlat|latlon]\n"
     "                   [--pass-invalid] [file ...]\n";
 
 static const char help_text[] =
@@ -41,13 +41,14 @@ static const char help_text[] =
     "                        each position written\n"
     "  -e, --events          emit geofenceEnter/geofenceExit records\n"
     "Fences:\n"
-    "  -f, --fences FILE     GeoJSON or WKT lines (NAME<TAB>WKT[<TAB>WIDTH]);\n"
-    "                        repeatable\n"
+    "  -f, --fences FILE     GeoJSON, KML, Traccar's /api/geofences JSON or WKT\n"
+    "                        lines (NAME<TAB>WKT[<TAB>WIDTH]); repeatable\n"
     "  -n, --name FENCE      use only this fence (id or name); repeatable\n"
     "  -r, --repair          repair invalid polygons (GEOSMakeValid) with a\n"
     "                        warning instead of failing\n"
     "  -w, --width METRES    corridor width for LINESTRING fences without one\n"
-    "      --wkt-order ORDER latlon (default, as Traccar) or lonlat (x y)\n"
+    "      --wkt-order ORDER axis order of WKT lines: lonlat (default, OGC x y)\n"
+    "                        or latlon (Traccar's order; alias traccar)\n"
     "  -A, --assign FILE     which devices are checked against which fences\n"
     "Events:\n"
     "  -b, --buffer METRES   a crossing counts once this far across the boundary\n"
@@ -100,6 +101,8 @@ struct ctx {
 	size_t		 devn;
 	const char	*etime;
 	size_t		 etimen;
+	/* the box of the positions seen (for fences that look swapped) */
+	double		 plon0, plat0, plon1, plat1;
 	/* counters */
 	unsigned long	 records, positions_n, other, notjson, written, enters,
 			 exits, old, noid, full_n, slow, dropped, implausible;
@@ -301,6 +304,28 @@ parse_iso(const char *p, size_t n)
 	return t;
 }
 
+/* At the end: a fence far from every position that, with its axes
+ * exchanged, would lie among them was most likely read in the wrong
+ * order (a Traccar lat lon WKT read as OGC lon lat, or the reverse). */
+#define SWAPPED_KM	1000
+
+static void
+swapped_check(struct ctx *c)
+{
+	struct cli_wcap wc = {0};
+	for (size_t i = 0; i < c->fs.n; i++) {
+		const struct tk_fence *f = &c->fs.f[i];
+		double km = tk_fence_swapped_km(f, c->plon0, c->plat0, c->plon1,
+		    c->plat1, SWAPPED_KM);
+		if (km >= 0)
+			cli_wcap(&wc, "fence '%s' (%s): no position came within %.0f km "
+			    "of it, but with latitude and longitude exchanged it would "
+			    "lie among them: is its axis order swapped? (--wkt-order)",
+			    f->name, f->source, km);
+	}
+	cli_wcap_end(&wc, "fences that look swapped");
+}
+
 /* ---- records ----------------------------------------------------------- */
 
 /* What a record is, from either parser. */
@@ -343,6 +368,12 @@ process_position(struct ctx *c, const char *p, size_t n, const struct rec *r,
 	c->positions_n++;
 	size_t nin = 0;
 	if (r->lat >= -90 && r->lat <= 90 && r->lon >= -180 && r->lon <= 180) {
+		if (r->lat != 0 || r->lon != 0) {	/* 0 0: no fix, often */
+			c->plon0 = r->lon < c->plon0 ? r->lon : c->plon0;
+			c->plon1 = r->lon > c->plon1 ? r->lon : c->plon1;
+			c->plat0 = r->lat < c->plat0 ? r->lat : c->plat0;
+			c->plat1 = r->lat > c->plat1 ? r->lat : c->plat1;
+		}
 		for (;;) {
 			nin = tk_fenceset_query(&c->fs, r->lon, r->lat, c->hits, c->nhits);
 			if (nin <= c->nhits)
@@ -719,13 +750,7 @@ main(int argc, char *argv[])
 			c.pass_invalid = true;
 			break;
 		case OPT_WKT:
-			if (strcmp(optarg, "latlon") == 0)
-				fo.wkt_lonlat = false;
-			else if (strcmp(optarg, "lonlat") == 0)
-				fo.wkt_lonlat = true;
-			else
-				cli_usage_error(usage_text, "--wkt-order: latlon or lonlat, "
-				    "not %s", optarg);
+			fo.wkt_latlon = cli_wkt_latlon(usage_text, optarg);
 			break;
 		default:
 			cli_usage_error(usage_text, NULL);
@@ -747,13 +772,8 @@ main(int argc, char *argv[])
 
 	/* fences */
 	tk_fenceset_init(&c.fs);
-	for (size_t i = 0; i < nfences; i++) {
-		struct stat st;
-		if (access(fences[i], R_OK) != 0)
-			err(TK_EXIT_IO, "%s", fences[i]);
-		if (stat(fences[i], &st) == 0 && S_ISDIR(st.st_mode))
-			errc(TK_EXIT_IO, EISDIR, "%s", fences[i]);
-	}
+	for (size_t i = 0; i < nfences; i++)
+		cli_need_file(fences[i]);
 	for (size_t i = 0; i < nfences; i++)
 		if (tk_fenceset_load_file(&c.fs, fences[i], &fo, fence_warn, NULL, e,
 		    sizeof(e)) != 0)
@@ -821,6 +841,8 @@ main(int argc, char *argv[])
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
+	c.plon0 = c.plat0 = INFINITY;
+	c.plon1 = c.plat1 = -INFINITY;
 	c.tok = json_tokener_new_ex(64);
 	c.nhits = 256;
 	c.hits = malloc(c.nhits * sizeof(*c.hits));
@@ -836,6 +858,7 @@ main(int argc, char *argv[])
 	}
 	cli_out_flush(&c.out);
 	out_check(&c);
+	swapped_check(&c);
 	if (state && save_state(&c, state) != 0)
 		rc = TK_EXIT_IO;
 	if (input_failed)

@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "tk_export.h"
+#include "tk_fence.h"
 #include "tk_loop.h"
 #include "tk_track.h"
 
@@ -27,7 +28,8 @@ static const char usage_text[] =
     "usage: tk-track [-aq] [-f gpx|geojson|kml|csv|json|svg] [-g fences] [-o file]\n"
     "                [-u device] [--from time] [--to time] [--gap duration]\n"
     "                [--stop-speed speed] [--min-stop duration] [--min-trip metres]\n"
-    "                [--max-speed speed] [--max-points n] [file ...]\n";
+    "                [--max-speed speed] [--max-points n]\n"
+    "                [--wkt-order lonlat|latlon] [file ...]\n";
 
 static const char help_text[] =
     "Tracks, trips and stops from tk-decode's JSON lines.\n"
@@ -35,7 +37,8 @@ static const char help_text[] =
     "  -a, --all-fixes      keep fixes the device marks invalid too\n"
     "  -f, --format FMT     json (trips and stops, default), csv, gpx, geojson,\n"
     "                       kml, or svg (a picture)\n"
-    "  -g, --fences FILE    GeoJSON geofences to draw (svg)\n"
+    "  -g, --fences FILE    geofences to draw (svg), read as tk-geofence reads\n"
+    "                       them: GeoJSON, KML, Traccar JSON or WKT lines\n"
     "  -o, --output FILE    write to FILE instead of standard output\n"
     "  -q, --quiet          no summary on stderr at the end\n"
     "  -u, --device ID      keep only this device (repeatable)\n"
@@ -50,6 +53,8 @@ static const char help_text[] =
     "                       (300kmh; 0 = keep all)\n"
     "Durations: seconds, or with a unit: 30s, 5m, 1h, 2d.\n"
     "      --max-points N   keep at most N fixes in memory (2000000)\n"
+    "      --wkt-order ORDER  axis order of WKT lines in -g: lonlat (default,\n"
+    "                       OGC x y) or latlon (Traccar's; alias traccar)\n"
     "  -h, --help           this help\n"
     "  -V, --version        print the version\n"
     "\n"
@@ -60,12 +65,12 @@ enum fmt { F_JSON, F_CSV, F_GPX, F_GEOJSON, F_KML, F_SVG };
 static const char *const fmt_names[] = {"json", "csv", "gpx", "geojson", "kml", "svg"};
 
 #define LINE_CAP	(1u << 20)	/* longest input line */
-#define FENCE_CAP	(16u << 20)	/* largest fences file */
 #define MAX_DEVICES_OPT	256
 
 enum {
 	O_FROM = 256, O_TO, O_GAP, O_STOP_SPEED, O_MIN_STOP, O_MIN_TRIP, O_MAX_SPEED,
-	O_MAX_POINTS
+	O_MAX_POINTS,
+	O_WKT
 };
 
 struct ctx {
@@ -412,15 +417,11 @@ run_file(struct ctx *c, int fd, char *buf, json_tokener *tok)
 	}
 }
 
-static char *
-slurp(const char *path, size_t *n)
+static void
+fence_warn(void *arg, const char *msg)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		err(TK_EXIT_IO, "%s", path);
-	char *p = cli_read_file(fd, path, FENCE_CAP, n);
-	close(fd);
-	return p;
+	(void)arg;
+	warnx("%s", msg);
 }
 
 static void
@@ -467,11 +468,14 @@ main(int argc, char *argv[])
 		{"stop-speed", required_argument, NULL, O_STOP_SPEED},
 		{"to",         required_argument, NULL, O_TO},
 		{"version",    no_argument,       NULL, 'V'},
+		{"wkt-order",  required_argument, NULL, O_WKT},
 		{NULL, 0, NULL, 0}
 	};
 	static struct ctx c;
 	struct tk_track_opts to;
 	const char *outpath = NULL, *fencepath = NULL;
+	/* drawn as repaired: a picture of an invalid fence is still useful */
+	struct tk_fence_opts fo = {.repair = true};
 	int ch, rc = TK_EXIT_OK;
 
 	cli_init(argc, argv);
@@ -537,6 +541,9 @@ main(int argc, char *argv[])
 		case O_MAX_SPEED:
 			to.max_speed = parse_speed("--max-speed", optarg);
 			break;
+		case O_WKT:
+			fo.wkt_latlon = cli_wkt_latlon(usage_text, optarg);
+			break;
 		case O_MAX_POINTS:
 			to.max_points = (size_t)cli_number("--max-points", optarg, 1, 100000000);
 			break;
@@ -562,13 +569,22 @@ main(int argc, char *argv[])
 	/* open every file before hardening */
 	int nf = argc ? argc : 1;
 	int *fds = cli_open_inputs(argc, argv);
-	struct tk_xfences fences = {NULL, 0};
+	/* the fences: the reader tk-geofence uses (lib/tk_fence.c) */
+	struct tk_fenceset fences;
+	tk_fenceset_init(&fences);
 	if (fencepath) {
-		size_t n;
-		char *text = slurp(fencepath, &n), e[200];
-		if (tk_xfences_parse(text, n, &fences, e, sizeof(e)) != 0)
-			errx(TK_EXIT_DATA, "%s: %s", fencepath, e);
-		free(text);
+		char e[1024];
+		size_t nedges = 0;
+		cli_need_file(fencepath);
+		if (tk_fenceset_load_file(&fences, fencepath, &fo, fence_warn, NULL, e,
+		    sizeof(e)) != 0)
+			errx(TK_EXIT_DATA, "%s", e);
+		for (size_t i = 0; i < fences.n; i++)
+			nedges += fences.f[i].nedges;
+		if (fences.n > TK_XFENCE_MAX || nedges > TK_XFENCE_VERT_MAX)
+			errx(TK_EXIT_DATA, "%s: %zu fences, %zu edges: too many to draw "
+			    "(at most %d and %d)", fencepath, fences.n, nedges,
+			    TK_XFENCE_MAX, TK_XFENCE_VERT_MAX);
 	}
 	cli_harden(outpath ? TK_HARDEN_FILES : TK_HARDEN_STDIO);
 
@@ -612,7 +628,7 @@ main(int argc, char *argv[])
 		cli_wcap_end(&c.implausible_w, "implausible fixes");
 		summary(&c);
 	}
-	tk_xfences_free(&fences);
+	tk_fenceset_free(&fences);
 	tk_track_free(&c.trk);
 	if (outpath) {
 		if (wrc != 0) {

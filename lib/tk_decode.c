@@ -153,6 +153,7 @@ tk_decode(struct tk_session *s, const uint8_t *f, size_t n, int64_t recv_ms,
 		break;
 	case TK_D_H02:
 		rc = tk_h02_decode(&c, f, n);
+		break;
 	case TK_D_GT06:
 		rc = tk_gt06_decode(&c, f, n);
 		break;

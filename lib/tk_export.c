@@ -12,6 +12,7 @@
 #include <libxml/xmlwriter.h>
 
 #include "tk_export.h"
+#include "tk_fence.h"
 #include "tk_util.h"
 
 /* ---- small helpers --------------------------------------------------- */
@@ -719,223 +720,6 @@ tk_export_geojson(FILE *f, const struct tk_track *t, const struct tk_export_opts
 	return stream_done(f, err, errlen);
 }
 
-/* ---- fences (GeoJSON in) -------------------------------------------- */
-
-void
-tk_xfences_free(struct tk_xfences *fs)
-{
-	for (size_t i = 0; i < fs->n; i++) {
-		free(fs->f[i].lat);
-		free(fs->f[i].lon);
-	}
-	free(fs->f);
-	fs->f = NULL;
-	fs->n = 0;
-}
-
-struct fparse {
-	struct tk_xfences *fs;
-	size_t		 cap, verts;
-	char		*err;
-	size_t		 errlen;
-};
-
-static bool
-get_pos(json_object *a, double *lat, double *lon)
-{
-	if (!json_object_is_type(a, json_type_array) || json_object_array_length(a) < 2)
-		return false;
-	json_object *x = json_object_array_get_idx(a, 0), *y = json_object_array_get_idx(a, 1);
-	if (!(json_object_is_type(x, json_type_double) || json_object_is_type(x, json_type_int)) ||
-	    !(json_object_is_type(y, json_type_double) || json_object_is_type(y, json_type_int)))
-		return false;
-	*lon = json_object_get_double(x);
-	*lat = json_object_get_double(y);
-	return isfinite(*lat) && isfinite(*lon) && fabs(*lat) <= 90 && fabs(*lon) <= 180;
-}
-
-static struct tk_xfence *
-fence_new(struct fparse *p, const char *name)
-{
-	struct tk_xfences *fs = p->fs;
-	if (fs->n >= TK_XFENCE_MAX) {
-		tk_errf(p->err, p->errlen, "more than %d fences", TK_XFENCE_MAX);
-		return NULL;
-	}
-	if (fs->n == p->cap) {
-		size_t nc = p->cap ? p->cap * 2 : 16;
-		struct tk_xfence *nf = reallocarray(fs->f, nc, sizeof(*nf));
-		if (nf == NULL) {
-			tk_errf(p->err, p->errlen, "out of memory");
-			return NULL;
-		}
-		fs->f = nf;
-		p->cap = nc;
-	}
-	struct tk_xfence *fe = &fs->f[fs->n++];
-	memset(fe, 0, sizeof(*fe));
-	if (name)
-		tk_strlcpyn(fe->name, sizeof(fe->name), name, strlen(name));
-	else
-		snprintf(fe->name, sizeof(fe->name), "fence %zu", fs->n);
-	return fe;
-}
-
-static int
-ring(struct fparse *p, json_object *r, const char *name)
-{
-	if (!json_object_is_type(r, json_type_array)) {
-		tk_errf(p->err, p->errlen, "a polygon ring is not an array");
-		return -1;
-	}
-	size_t n = json_object_array_length(r);
-	if (n < 3) {
-		tk_errf(p->err, p->errlen, "a polygon ring has fewer than 3 positions");
-		return -1;
-	}
-	if (p->verts + n > TK_XFENCE_VERT_MAX) {
-		tk_errf(p->err, p->errlen, "more than %d vertices", TK_XFENCE_VERT_MAX);
-		return -1;
-	}
-	struct tk_xfence *fe = fence_new(p, name);
-	if (fe == NULL)
-		return -1;
-	fe->lat = calloc(n, sizeof(double));
-	fe->lon = calloc(n, sizeof(double));
-	if (fe->lat == NULL || fe->lon == NULL) {
-		tk_errf(p->err, p->errlen, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (!get_pos(json_object_array_get_idx(r, i), &fe->lat[i], &fe->lon[i])) {
-			tk_errf(p->err, p->errlen, "a bad position in a polygon ring");
-			return -1;
-		}
-	fe->n = n;
-	p->verts += n;
-	return 0;
-}
-
-static int
-geometry(struct fparse *p, json_object *g, json_object *props)
-{
-	json_object *ty, *co, *v;
-	const char *name = NULL;
-	double radius = 0;
-
-	if (props && json_object_object_get_ex(props, "name", &v) &&
-	    json_object_is_type(v, json_type_string))
-		name = json_object_get_string(v);
-	if (props && json_object_object_get_ex(props, "radius", &v) &&
-	    (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
-		radius = json_object_get_double(v);
-	if (!json_object_object_get_ex(g, "type", &ty) ||
-	    !json_object_is_type(ty, json_type_string) ||
-	    !json_object_object_get_ex(g, "coordinates", &co))
-		return 0;	/* not a geometry we draw */
-	const char *t = json_object_get_string(ty);
-	if (strcmp(t, "Polygon") == 0) {
-		if (!json_object_is_type(co, json_type_array) || json_object_array_length(co) < 1)
-			goto bad;
-		return ring(p, json_object_array_get_idx(co, 0), name);
-	}
-	if (strcmp(t, "MultiPolygon") == 0) {
-		if (!json_object_is_type(co, json_type_array))
-			goto bad;
-		for (size_t i = 0; i < json_object_array_length(co); i++) {
-			json_object *poly = json_object_array_get_idx(co, i);
-			if (!json_object_is_type(poly, json_type_array) ||
-			    json_object_array_length(poly) < 1)
-				goto bad;
-			if (ring(p, json_object_array_get_idx(poly, 0), name) != 0)
-				return -1;
-		}
-		return 0;
-	}
-	if (strcmp(t, "Point") == 0 && radius > 0 && isfinite(radius)) {
-		struct tk_xfence *fe = fence_new(p, name);
-		if (fe == NULL)
-			return -1;
-		fe->lat = calloc(1, sizeof(double));
-		fe->lon = calloc(1, sizeof(double));
-		if (fe->lat == NULL || fe->lon == NULL) {
-			tk_errf(p->err, p->errlen, "out of memory");
-			return -1;
-		}
-		if (!get_pos(co, fe->lat, fe->lon))
-			goto bad;
-		fe->n = 1;
-		fe->radius = radius;
-	}
-	return 0;
-bad:
-	tk_errf(p->err, p->errlen, "a malformed %s", t);
-	return -1;
-}
-
-int
-tk_xfences_parse(const char *text, size_t n, struct tk_xfences *fs, char *err,
-    size_t errlen)
-{
-	struct fparse p = {fs, 0, 0, err, errlen};
-	json_tokener *tok = json_tokener_new();
-	json_object *root, *ty, *feats, *v;
-	int rc = -1;
-
-	memset(fs, 0, sizeof(*fs));
-	if (tok == NULL) {
-		tk_errf(err, errlen, "out of memory");
-		return -1;
-	}
-	if (n > INT32_MAX) {
-		json_tokener_free(tok);
-		tk_errf(err, errlen, "file too large");
-		return -1;
-	}
-	root = json_tokener_parse_ex(tok, text, (int)n);
-	if (root == NULL || json_tokener_get_error(tok) != json_tokener_success) {
-		tk_errf(err, errlen, "not JSON: %s",
-		    json_tokener_error_desc(json_tokener_get_error(tok)));
-		goto out;
-	}
-	if (!json_object_object_get_ex(root, "type", &ty) ||
-	    !json_object_is_type(ty, json_type_string)) {
-		tk_errf(err, errlen, "not GeoJSON (no \"type\")");
-		goto out;
-	}
-	const char *t = json_object_get_string(ty);
-	if (strcmp(t, "FeatureCollection") == 0) {
-		if (!json_object_object_get_ex(root, "features", &feats) ||
-		    !json_object_is_type(feats, json_type_array)) {
-			tk_errf(err, errlen, "a FeatureCollection without features");
-			goto out;
-		}
-		for (size_t i = 0; i < json_object_array_length(feats); i++) {
-			json_object *fe = json_object_array_get_idx(feats, i), *g, *pr = NULL;
-			if (!json_object_object_get_ex(fe, "geometry", &g) || g == NULL)
-				continue;
-			json_object_object_get_ex(fe, "properties", &pr);
-			if (geometry(&p, g, pr) != 0)
-				goto out;
-		}
-	} else if (strcmp(t, "Feature") == 0) {
-		json_object *pr = NULL;
-		if (json_object_object_get_ex(root, "geometry", &v) && v != NULL) {
-			json_object_object_get_ex(root, "properties", &pr);
-			if (geometry(&p, v, pr) != 0)
-				goto out;
-		}
-	} else if (geometry(&p, root, NULL) != 0)
-		goto out;
-	rc = 0;
-out:
-	if (rc != 0)
-		tk_xfences_free(fs);
-	json_object_put(root);
-	json_tokener_free(tok);
-	return rc;
-}
-
 /* ---- SVG ------------------------------------------------------------- */
 
 static const char *const palette[] = {
@@ -1124,7 +908,7 @@ tk_export_svg(FILE *f, const struct tk_track *t, const struct tk_export_opts *o,
 	struct xw x;
 	struct bbox bb = {0, 0, 0, 0, false};
 	struct proj pr;
-	const struct tk_xfences *fs = o ? o->fences : NULL;
+	const struct tk_fenceset *fs = o ? o->fences : NULL;
 	int W = o && o->width > 0 ? o->width : 960;
 	int H = o && o->height > 0 ? o->height : 640;
 	const double legend_w = 250, margin = 30, title_h = 40;
@@ -1149,15 +933,16 @@ tk_export_svg(FILE *f, const struct tk_track *t, const struct tk_export_opts *o,
 		nout += d->outliers;
 	}
 	for (size_t i = 0; fs && i < fs->n; i++) {
-		const struct tk_xfence *fe = &fs->f[i];
-		if (fe->radius > 0) {
+		const struct tk_fence *fe = &fs->f[i];
+		if (fe->kind == TK_FENCE_CIRCLE) {
 			double dlat = fe->radius / 111195.0;
-			double dlon = dlat / fmax(cos(fe->lat[0] * M_PI / 180), 0.01);
-			bb_add(&bb, fe->lat[0] - dlat, fe->lon[0] - dlon);
-			bb_add(&bb, fe->lat[0] + dlat, fe->lon[0] + dlon);
-		} else
-			for (size_t k = 0; k < fe->n; k++)
-				bb_add(&bb, fe->lat[k], fe->lon[k]);
+			double dlon = dlat / fmax(cos(fe->clat * M_PI / 180), 0.01);
+			bb_add(&bb, fe->clat - dlat, fe->clon - dlon);
+			bb_add(&bb, fe->clat + dlat, fe->clon + dlon);
+		} else {
+			bb_add(&bb, fe->miny, fe->minx);
+			bb_add(&bb, fe->maxy, fe->maxx);
+		}
 	}
 	if (!bb.any) {
 		bb.la0 = bb.la1 = 0;
@@ -1253,12 +1038,12 @@ tk_export_svg(FILE *f, const struct tk_track *t, const struct tk_export_opts *o,
 	xs(&x, "g");
 	xa(&x, "id", "fences");
 	for (size_t i = 0; fs && i < fs->n; i++) {
-		const struct tk_xfence *fe = &fs->f[i];
+		const struct tk_fence *fe = &fs->f[i];
 		double lx, ly;
-		if (fe->radius > 0) {
+		if (fe->kind == TK_FENCE_CIRCLE) {
 			double r = fe->radius / 111195.0 * pr.scale;
-			lx = px(&pr, fe->lon[0]);
-			ly = py(&pr, fe->lat[0]);
+			lx = px(&pr, fe->clon);
+			ly = py(&pr, fe->clat);
 			xs(&x, "circle");
 			xaf(&x, "cx", "%.1f", lx);
 			xaf(&x, "cy", "%.1f", ly);
@@ -1267,24 +1052,35 @@ tk_export_svg(FILE *f, const struct tk_track *t, const struct tk_export_opts *o,
 			xe(&x);
 			ly -= r + 4;
 		} else {
-			char pts[64];
+			/* every ring (outer and holes) one subpath: the edges
+			 * run ring after ring, a ring ends where the next edge
+			 * does not start at the last one's end */
+			char pts[80];
 			double ymin = INFINITY;
+			size_t nv = 0;
 			lx = 0;
-			xs(&x, "polygon");
-			if (!x.bad && xmlTextWriterStartAttribute(x.w, BAD_CAST "points") < 0)
+			xs(&x, "path");
+			if (!x.bad && xmlTextWriterStartAttribute(x.w, BAD_CAST "d") < 0)
 				x.bad = true;
-			for (size_t k = 0; k < fe->n; k++) {
-				double X = px(&pr, fe->lon[k]), Y = py(&pr, fe->lat[k]);
-				snprintf(pts, sizeof(pts), "%s%.1f,%.1f", k ? " " : "", X, Y);
+			for (uint32_t k = 0; k < fe->nedges; k++) {
+				const struct tk_edge *ed = &fe->edges[k];
+				bool first = k == 0 || ed->x0 != fe->edges[k - 1].x1 ||
+				    ed->y0 != fe->edges[k - 1].y1;
+				double X = px(&pr, ed->x0), Y = py(&pr, ed->y0);
+				snprintf(pts, sizeof(pts), "%s%s%.1f,%.1f", k && first ?
+				    "Z " : "", first ? "M" : " L", X, Y);
 				xtext(&x, pts);
 				lx += X;
+				nv++;
 				ymin = fmin(ymin, Y);
 			}
+			xtext(&x, "Z");
 			if (!x.bad && xmlTextWriterEndAttribute(x.w) < 0)
 				x.bad = true;
+			xa(&x, "fill-rule", "evenodd");
 			xa(&x, "class", "fence");
 			xe(&x);
-			lx /= (double)fe->n;
+			lx /= (double)(nv ? nv : 1);
 			ly = ymin - 4;
 		}
 		clean(cb, sizeof(cb), fe->name);

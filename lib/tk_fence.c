@@ -14,12 +14,15 @@
 
 #include <geos_c.h>
 #include <json-c/json.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 
 #include "tk_fence.h"
 #include "tk_util.h"
 #include "tk_track.h"	/* tk_haversine */
 
 #define FILE_MAX	(256u << 20)	/* bytes per fence file */
+#define KML_MAX		(64u << 20)	/* bytes per KML file (a DOM costs ~10x) */
 #define EDGES_MAX	(1u << 26)	/* edges per fence */
 #define DEG		(M_PI / 180.0)
 
@@ -350,10 +353,29 @@ struct load {
 	void			*warnarg;
 	char			*err;
 	size_t			 errlen;
+	bool			 latlon;	/* WKT in lat lon order */
+	const char		*fmt;		/* "WKT", "GeoJSON", "KML": hints */
 	/* the fence being built */
 	struct tk_fence		*f;
 	size_t			 ecap;
 };
+
+/* What to say when a coordinate out of range looks like swapped axes. */
+static const char *
+order_hint(const struct load *L, double lon, double lat)
+{
+	if (!(fabs(lat) > 90 && fabs(lon) <= 90))
+		return "";
+	if (strcmp(L->fmt, "Traccar") == 0)
+		return ": the axes look swapped (Traccar's areas are lat lon)";
+	if (strcmp(L->fmt, "WKT") != 0)
+		return ": the axes look swapped (GeoJSON and KML are lon lat)";
+	if (L->latlon)
+		return ": the axes look swapped (is the file in OGC lon lat order? "
+		    "--wkt-order lonlat)";
+	return ": the axes look swapped (is the file in Traccar's lat lon "
+	    "order? --wkt-order latlon)";
+}
 
 static int
 swap_xy(double *x, double *y, void *arg)
@@ -400,9 +422,9 @@ add_ring(struct load *L, const GEOSGeometry *ring)
 		double x, y;
 		GEOSCoordSeq_getXY_r(L->g.h, cs, i, &x, &y);
 		if (!isfinite(x) || !isfinite(y) || y < -90 || y > 90 || x < -360 || x > 360) {
-			tk_errf(L->err, L->errlen, "%s: fence '%s': coordinate (%g %g) out "
-			    "of range (longitude -360..360, latitude -90..90)", L->label,
-			    f->name, x, y);
+			tk_errf(L->err, L->errlen, "%s: fence '%s': coordinate (longitude "
+			    "%g, latitude %g) out of range (longitude -360..360, latitude "
+			    "-90..90)%s", L->label, f->name, x, y, order_hint(L, x, y));
 			return -1;
 		}
 		if (f->nedges == 0 && i == 0 && f->nparts + f->nholes == 0) {
@@ -628,7 +650,7 @@ finish_circle(struct load *L, double lat, double lon, double r)
 	if (!isfinite(lat) || !isfinite(lon) || lat < -90 || lat > 90 ||
 	    lon < -180 || lon > 180) {
 		tk_errf(L->err, L->errlen, "%s: fence '%s': circle centre (lat %g, lon %g) "
-		    "out of range", L->label, f->name, lat, lon);
+		    "out of range%s", L->label, f->name, lat, lon, order_hint(L, lon, lat));
 		return -1;
 	}
 	if (!(r > 0) || r > 2e7) {
@@ -706,7 +728,7 @@ end(struct load *L, int rc)
 static int
 parse_circle(struct load *L, const char *s)
 {
-	/* CIRCLE (a b, r): lat lon unless --wkt-order lonlat */
+	/* CIRCLE (a b, r): in the file's order (Traccar's is lat lon) */
 	const char *p = s + 6;
 	double v[3];
 	char *e;
@@ -738,13 +760,13 @@ parse_circle(struct load *L, const char *s)
 		p++;
 	if (*p != '\0')
 		goto bad;
-	if (L->o->wkt_lonlat)
+	if (!L->latlon)
 		return finish_circle(L, v[1], v[0], v[2]);
 	return finish_circle(L, v[0], v[1], v[2]);
 bad:
 	tk_errf(L->err, L->errlen, "%s: fence '%s': bad CIRCLE: expected "
 	    "CIRCLE (%s, radius)", L->label, L->f->name,
-	    L->o->wkt_lonlat ? "lon lat" : "lat lon");
+	    L->latlon ? "lat lon" : "lon lat");
 	return -1;
 }
 
@@ -755,6 +777,42 @@ keyword(const char *s, const char *kw)
 	if (strncasecmp(s, kw, n) != 0)
 		return 0;
 	return s[n] == ' ' || s[n] == '(' || s[n] == '\t';
+}
+
+/* One WKT shape (or Traccar area) into the fence begun, in L->latlon
+ * order; unclosed rings are closed (the reader's fix-structure mode), as
+ * Traccar does. */
+static int
+wkt_shape(struct load *L, GEOSWKTReader *rd, const char *wkt, double width)
+{
+	int rc;
+	while (*wkt == ' ')
+		wkt++;
+	L->g.msg[0] = '\0';
+	if (keyword(wkt, "CIRCLE")) {
+		rc = parse_circle(L, wkt);
+	} else if (keyword(wkt, "POLYGON") || keyword(wkt, "MULTIPOLYGON") ||
+	    keyword(wkt, "LINESTRING") || keyword(wkt, "MULTILINESTRING")) {
+		GEOSGeometry *g = GEOSWKTReader_read_r(L->g.h, rd, wkt);
+		if (g != NULL && L->latlon) {
+			GEOSGeometry *s = GEOSGeom_transformXY_r(L->g.h, g, swap_xy, NULL);
+			GEOSGeom_destroy_r(L->g.h, g);
+			g = s;
+		}
+		if (g == NULL) {
+			tk_errf(L->err, L->errlen, "%s: fence '%s': bad WKT: %s", L->label,
+			    L->f->name, L->g.msg[0] ? L->g.msg : "unreadable");
+			rc = -1;
+		} else if (keyword(wkt, "LINESTRING") || keyword(wkt, "MULTILINESTRING"))
+			rc = finish_corridor(L, g, width);
+		else
+			rc = finish_polygon(L, g);
+	} else {
+		tk_errf(L->err, L->errlen, "%s: fence '%s': unsupported WKT (POLYGON, "
+		    "MULTIPOLYGON, CIRCLE or LINESTRING expected)", L->label, L->f->name);
+		rc = -1;
+	}
+	return rc;
 }
 
 static int
@@ -794,33 +852,7 @@ wkt_line(struct load *L, GEOSWKTReader *rd, char *line, unsigned long lineno)
 		return end(L, -1);
 	}
 	L->label = label;
-	while (*wkt == ' ')
-		wkt++;
-	int rc;
-	L->g.msg[0] = '\0';
-	if (keyword(wkt, "CIRCLE")) {
-		rc = parse_circle(L, wkt);
-	} else if (keyword(wkt, "POLYGON") || keyword(wkt, "MULTIPOLYGON") ||
-	    keyword(wkt, "LINESTRING") || keyword(wkt, "MULTILINESTRING")) {
-		GEOSGeometry *g = GEOSWKTReader_read_r(L->g.h, rd, wkt);
-		if (g != NULL && !L->o->wkt_lonlat) {
-			GEOSGeometry *s = GEOSGeom_transformXY_r(L->g.h, g, swap_xy, NULL);
-			GEOSGeom_destroy_r(L->g.h, g);
-			g = s;
-		}
-		if (g == NULL) {
-			tk_errf(L->err, L->errlen, "%s: fence '%s': bad WKT: %s", label,
-			    L->f->name, L->g.msg[0] ? L->g.msg : "unreadable");
-			rc = -1;
-		} else if (keyword(wkt, "LINESTRING") || keyword(wkt, "MULTILINESTRING"))
-			rc = finish_corridor(L, g, width);
-		else
-			rc = finish_polygon(L, g);
-	} else {
-		tk_errf(L->err, L->errlen, "%s: fence '%s': unsupported WKT (POLYGON, "
-		    "MULTIPOLYGON, CIRCLE or LINESTRING expected)", label, L->f->name);
-		rc = -1;
-	}
+	int rc = wkt_shape(L, rd, wkt, width);
 	L->label = saved;
 	return end(L, rc);
 }
@@ -836,6 +868,9 @@ load_wkt(struct load *L, const char *text, size_t n)
 		rc = -1;
 		goto out;
 	}
+	GEOSWKTReader_setFixStructure_r(L->g.h, rd, 1);
+	L->fmt = "WKT";
+	L->latlon = L->o->wkt_latlon;
 	memcpy(buf, text, n);
 	buf[n] = '\0';
 	unsigned long lineno = 0;
@@ -879,8 +914,8 @@ jstr(json_object *o, const char *key)
 }
 
 /* The shape of "coordinates": depth levels of arrays down to positions of
- * two or three numbers.  GEOS 3.11's GeoJSON reader trusts it (a position
- * "[]" crashes it), so it is checked here first. */
+ * two to four numbers (x y, z, m).  GEOS 3.11's GeoJSON reader trusts it (a
+ * position "[]" crashes it), so it is checked here first. */
 static bool
 coords_ok(json_object *c, int depth)
 {
@@ -888,7 +923,7 @@ coords_ok(json_object *c, int depth)
 		return false;
 	size_t n = json_object_array_length(c);
 	if (depth == 0) {
-		if (n < 2 || n > 3)
+		if (n < 2 || n > 4)
 			return false;
 		for (size_t i = 0; i < n; i++) {
 			json_object *v = json_object_array_get_idx(c, i);
@@ -902,6 +937,58 @@ coords_ok(json_object *c, int depth)
 		if (!coords_ok(json_object_array_get_idx(c, i), depth - 1))
 			return false;
 	return true;
+}
+
+/* Drop z and m from every position (checked by coords_ok): fences are
+ * planar, and GEOS 3.11 reads only x y z. */
+static void
+coords_2d(json_object *c, int depth)
+{
+	size_t n = json_object_array_length(c);
+	if (depth == 0) {
+		if (n > 2)
+			json_object_array_del_idx(c, 2, n - 2);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		coords_2d(json_object_array_get_idx(c, i), depth - 1);
+}
+
+/* The name property: "name" (GeoJSON habit, Traccar, geojson.io), "Name"
+ * (GDAL's KML and LIBKML drivers, so ogr2ogr from Google Earth), "NAME"
+ * (shapefile fields through ogr2ogr or QGIS), "title" (simplestyle). */
+static const char *
+prop_name(json_object *props)
+{
+	static const char *const keys[] = {"name", "Name", "NAME", "title"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const char *v = jstr(props, keys[i]);
+		if (v != NULL)
+			return v;
+	}
+	return NULL;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+warnf(struct load *L, const char *fmt, ...)
+{
+	char m[512];
+	va_list ap;
+	if (L->warn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof(m), fmt, ap);
+	va_end(ap);
+	L->warn(L->warnarg, m);
+}
+
+/* The fence begun is not one (a pin, say): drop it, loading goes on. */
+static int
+skip(struct load *L)
+{
+	fence_free(L->f);
+	L->f = NULL;
+	return 0;
 }
 
 static int
@@ -934,7 +1021,7 @@ geojson_feature(struct load *L, GEOSGeoJSONReader *rd, json_object *feat, size_t
 			props = NULL;
 	} else
 		geom = feat;
-	const char *name = jstr(props, "name");
+	const char *name = prop_name(props);
 	const char *id = NULL;
 	if (idv && json_object_is_type(idv, json_type_string))
 		id = json_object_get_string(idv);
@@ -952,7 +1039,7 @@ geojson_feature(struct load *L, GEOSGeoJSONReader *rd, json_object *feat, size_t
 	    name ? strlen(name) : 0, src) == NULL)
 		return -1;
 	if (props) {
-		L->f->props = strdup(json_object_to_json_string_ext(props, JSON_C_TO_STRING_PLAIN));
+		L->f->props = strdup(json_object_to_json_string_ext(props, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 		if (L->f->props == NULL) {
 			tk_errf(L->err, L->errlen, "out of memory");
 			return end(L, -1);
@@ -979,13 +1066,14 @@ geojson_feature(struct load *L, GEOSGeoJSONReader *rd, json_object *feat, size_t
 		return end(L, -1);
 	}
 	if (strcmp(gt, "Point") == 0) {
-		/* a circle: Point with properties.radius (metres) */
+		/* a circle: Point with properties.radius (metres); a pin
+		 * without one (a KML placemark through ogr2ogr) is no fence */
 		if (!props || !json_object_object_get_ex(props, "radius", &rv) ||
 		    !(json_object_is_type(rv, json_type_double) ||
 		    json_object_is_type(rv, json_type_int))) {
-			tk_errf(L->err, L->errlen, "%s: fence '%s': a Point fence needs "
-			    "properties.radius in metres", L->label, L->f->name);
-			return end(L, -1);
+			warnf(L, "%s: %s ('%s'): a Point without properties.radius "
+			    "is not a fence: skipped", L->label, src, L->f->name);
+			return skip(L);
 		}
 		if (!json_object_is_type(coords, json_type_array) ||
 		    json_object_array_length(coords) < 2) {
@@ -997,6 +1085,7 @@ geojson_feature(struct load *L, GEOSGeoJSONReader *rd, json_object *feat, size_t
 		double lat = json_object_get_double(json_object_array_get_idx(coords, 1));
 		return end(L, finish_circle(L, lat, lon, json_object_get_double(rv)));
 	}
+	coords_2d(coords, depth);
 	const char *gjson = json_object_to_json_string_ext(geom, JSON_C_TO_STRING_PLAIN);
 	L->g.msg[0] = '\0';
 	GEOSGeometry *g = GEOSGeoJSONReader_readGeometry_r(L->g.h, rd, gjson);
@@ -1012,6 +1101,92 @@ geojson_feature(struct load *L, GEOSGeoJSONReader *rd, json_object *feat, size_t
 		return end(L, finish_corridor(L, g, width));
 	}
 	return end(L, finish_polygon(L, g));
+}
+
+/* ---- Traccar's geofence export --------------------------------------- */
+
+/* One element of GET /api/geofences: {"id":N,"name":...,"description":...,
+ * "area":"POLYGON ((lat lon, ...))","calendarId":N,"attributes":{...}}.
+ * The area is in Traccar's lat lon order whatever --wkt-order says; a
+ * LINESTRING is a corridor of attributes.polylineDistance metres each side
+ * (Traccar's geofence.polylineDistance default: 25). */
+static int
+traccar_fence(struct load *L, GEOSWKTReader *rd, json_object *o, size_t idx)
+{
+	char src[64], idbuf[32], label[96];
+	json_object *v, *attrs = NULL;
+	snprintf(src, sizeof(src), "geofence %zu", idx);
+	if (!json_object_is_type(o, json_type_object)) {
+		tk_errf(L->err, L->errlen, "%s: %s: not an object (a Traccar "
+		    "/api/geofences array expected)", L->label, src);
+		return -1;
+	}
+	const char *area = jstr(o, "area"), *name = jstr(o, "name"), *id = NULL;
+	if (json_object_object_get_ex(o, "id", &v) && json_object_is_type(v, json_type_int)) {
+		snprintf(idbuf, sizeof(idbuf), "%lld", (long long)json_object_get_int64(v));
+		id = idbuf;
+	} else
+		id = jstr(o, "id");
+	if (area == NULL) {
+		tk_errf(L->err, L->errlen, "%s: %s: no \"area\" string (a Traccar "
+		    "/api/geofences array expected)", L->label, src);
+		return -1;
+	}
+	if (name == NULL && id == NULL) {
+		const char *base = strrchr(L->label, '/');
+		snprintf(label, sizeof(label), "%s#%zu", base ? base + 1 : L->label, idx);
+		name = label;
+	}
+	if (begin(L, id ? id : "", id ? strlen(id) : 0, name ? name : "",
+	    name ? strlen(name) : 0, src) == NULL)
+		return -1;
+	double width = L->o->width > 0 ? L->o->width : 50;
+	if (json_object_object_get_ex(o, "attributes", &attrs) &&
+	    json_object_is_type(attrs, json_type_object) &&
+	    json_object_object_get_ex(attrs, "polylineDistance", &v) &&
+	    (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)))
+		width = 2 * json_object_get_double(v);
+	/* everything but the area rides along in the events */
+	json_object *props = json_object_new_object();
+	if (props == NULL) {
+		tk_errf(L->err, L->errlen, "out of memory");
+		return end(L, -1);
+	}
+	json_object_object_foreach(o, key, val) {
+		if (strcmp(key, "area") != 0)
+			json_object_object_add(props, key, json_object_get(val));
+	}
+	L->f->props = strdup(json_object_to_json_string_ext(props, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(props);
+	if (L->f->props == NULL) {
+		tk_errf(L->err, L->errlen, "out of memory");
+		return end(L, -1);
+	}
+	const char *saved = L->label;
+	snprintf(label, sizeof(label), "%s: %s", L->label, src);
+	L->label = label;
+	int rc = wkt_shape(L, rd, area, width);
+	L->label = saved;
+	return end(L, rc);
+}
+
+static int
+load_traccar(struct load *L, json_object *root)
+{
+	GEOSWKTReader *rd = GEOSWKTReader_create_r(L->g.h);
+	if (rd == NULL) {
+		tk_errf(L->err, L->errlen, "out of memory");
+		return -1;
+	}
+	GEOSWKTReader_setFixStructure_r(L->g.h, rd, 1);
+	L->fmt = "Traccar";
+	L->latlon = true;
+	int rc = 0;
+	size_t n = json_object_array_length(root);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = traccar_fence(L, rd, json_object_array_get_idx(root, i), i + 1);
+	GEOSWKTReader_destroy_r(L->g.h, rd);
+	return rc;
 }
 
 static int
@@ -1045,6 +1220,11 @@ load_geojson(struct load *L, const char *text, size_t n)
 			    "byte %zu", L->label, i);
 			goto out;
 		}
+	if (json_object_is_type(root, json_type_array)) {
+		rc = load_traccar(L, root);
+		goto out;
+	}
+	L->fmt = "GeoJSON";
 	const char *type = jstr(root, "type");
 	if (type == NULL) {
 		tk_errf(L->err, L->errlen, "%s: not GeoJSON (no \"type\")", L->label);
@@ -1075,6 +1255,327 @@ out:
 	return rc;
 }
 
+/* ---- KML -------------------------------------------------------------- */
+
+/* Elements are matched by local name, whatever the namespace (KML 2.0 to
+ * 2.2, or none). */
+static bool
+is_el(const xmlNode *n, const char *name)
+{
+	return n != NULL && n->type == XML_ELEMENT_NODE &&
+	    strcmp((const char *)n->name, name) == 0;
+}
+
+static const xmlNode *
+child(const xmlNode *n, const char *name)
+{
+	for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
+		if (is_el(c, name))
+			return c;
+	return NULL;
+}
+
+/* A ring from <LinearRing><coordinates>lon,lat[,alt] ...</coordinates>:
+ * closed when it is not (as Google Earth draws it). */
+static GEOSGeometry *
+kml_ring(struct load *L, const xmlNode *lr)
+{
+	const xmlNode *c = child(lr, "coordinates");
+	xmlChar *text = c ? xmlNodeGetContent(c) : NULL;
+	GEOSCoordSequence *cs = NULL;
+	double *xy = NULL;
+	size_t n = 0, cap = 0;
+	if (text == NULL) {
+		tk_errf(L->err, L->errlen, "%s: fence '%s': a LinearRing without "
+		    "coordinates (line %d)", L->label, L->f->name, lr ? lr->line : 0);
+		return NULL;
+	}
+	const char *p = (const char *)text;
+	for (;;) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '\0')
+			break;
+		double v[2];
+		char *e;
+		for (int k = 0; k < 2; k++) {
+			errno = 0;
+			v[k] = strtod(p, &e);
+			if (e == p || errno == ERANGE || !isfinite(v[k]) ||
+			    (k == 0 && *e != ','))
+				goto bad;
+			p = k == 0 ? e + 1 : e;
+		}
+		if (*p == ',') {	/* altitude: dropped */
+			strtod(p + 1, &e);
+			if (e == p + 1)
+				goto bad;
+			p = e;
+		}
+		if (*p != '\0' && !isspace((unsigned char)*p))
+			goto bad;
+		if (n + 2 > EDGES_MAX) {
+			tk_errf(L->err, L->errlen, "%s: fence '%s': more than %u "
+			    "positions in a ring", L->label, L->f->name, EDGES_MAX);
+			goto fail;
+		}
+		if (n + 2 > cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			double *nx = reallocarray(xy, nc, 2 * sizeof(*xy));
+			if (nx == NULL) {
+				tk_errf(L->err, L->errlen, "out of memory");
+				goto fail;
+			}
+			xy = nx;
+			cap = nc;
+		}
+		xy[2 * n] = v[0];
+		xy[2 * n + 1] = v[1];
+		n++;
+	}
+	if (n > 0 && (xy[0] != xy[2 * n - 2] || xy[1] != xy[2 * n - 1])) {
+		xy[2 * n] = xy[0];
+		xy[2 * n + 1] = xy[1];
+		n++;
+	}
+	if (n < 4) {
+		tk_errf(L->err, L->errlen, "%s: fence '%s': a ring of fewer than 3 "
+		    "positions (line %d)", L->label, L->f->name, c->line);
+		goto fail;
+	}
+	cs = GEOSCoordSeq_create_r(L->g.h, (unsigned)n, 2);
+	if (cs == NULL) {
+		tk_errf(L->err, L->errlen, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++)
+		GEOSCoordSeq_setXY_r(L->g.h, cs, (unsigned)i, xy[2 * i], xy[2 * i + 1]);
+	free(xy);
+	xmlFree(text);
+	GEOSGeometry *r = GEOSGeom_createLinearRing_r(L->g.h, cs);
+	if (r == NULL)
+		tk_errf(L->err, L->errlen, "%s: fence '%s': %s", L->label, L->f->name,
+		    L->g.msg[0] ? L->g.msg : "bad ring");
+	return r;
+bad:
+	tk_errf(L->err, L->errlen, "%s: fence '%s': bad KML coordinates near "
+	    "'%.20s' (line %d): lon,lat[,alt] tuples expected", L->label, L->f->name,
+	    p, c->line);
+fail:
+	free(xy);
+	xmlFree(text);
+	return NULL;
+}
+
+/* <Polygon><outerBoundaryIs><LinearRing>, <innerBoundaryIs>... */
+static GEOSGeometry *
+kml_polygon(struct load *L, const xmlNode *pg)
+{
+	const xmlNode *ob = child(pg, "outerBoundaryIs");
+	GEOSGeometry *shell = ob ? kml_ring(L, child(ob, "LinearRing")) : NULL, **holes = NULL;
+	size_t nh = 0;
+	if (shell == NULL) {
+		if (ob == NULL)
+			tk_errf(L->err, L->errlen, "%s: fence '%s': a Polygon without "
+			    "outerBoundaryIs (line %d)", L->label, L->f->name, pg->line);
+		return NULL;
+	}
+	for (const xmlNode *c = pg->children; c; c = c->next) {
+		if (!is_el(c, "innerBoundaryIs"))
+			continue;
+		for (const xmlNode *r = c->children; r; r = r->next) {
+			if (!is_el(r, "LinearRing"))
+				continue;
+			GEOSGeometry **nhp = reallocarray(holes, nh + 1, sizeof(*holes));
+			GEOSGeometry *h = nhp ? kml_ring(L, r) : NULL;
+			if (nhp)
+				holes = nhp;
+			else
+				tk_errf(L->err, L->errlen, "out of memory");
+			if (h == NULL) {
+				for (size_t i = 0; i < nh; i++)
+					GEOSGeom_destroy_r(L->g.h, holes[i]);
+				free(holes);
+				GEOSGeom_destroy_r(L->g.h, shell);
+				return NULL;
+			}
+			holes[nh++] = h;
+		}
+	}
+	GEOSGeometry *p = GEOSGeom_createPolygon_r(L->g.h, shell, holes, (unsigned)nh);
+	free(holes);
+	if (p == NULL)
+		tk_errf(L->err, L->errlen, "%s: fence '%s': %s", L->label, L->f->name,
+		    L->g.msg[0] ? L->g.msg : "bad Polygon");
+	return p;
+}
+
+/* The Polygons of a Placemark, in MultiGeometry too (nested). */
+static int
+kml_collect(struct load *L, const xmlNode *n, GEOSGeometry ***v, size_t *nv, int depth)
+{
+	for (const xmlNode *c = n->children; c; c = c->next) {
+		if (is_el(c, "Polygon")) {
+			if (*nv >= 65536) {
+				tk_errf(L->err, L->errlen, "%s: fence '%s': more than "
+				    "65536 polygons", L->label, L->f->name);
+				return -1;
+			}
+			GEOSGeometry **nvp = reallocarray(*v, *nv + 1, sizeof(**v));
+			if (nvp == NULL) {
+				tk_errf(L->err, L->errlen, "out of memory");
+				return -1;
+			}
+			*v = nvp;
+			GEOSGeometry *p = kml_polygon(L, c);
+			if (p == NULL)
+				return -1;
+			(*v)[(*nv)++] = p;
+		} else if (is_el(c, "MultiGeometry") && depth < 16) {
+			if (kml_collect(L, c, v, nv, depth + 1) != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Text of <name>, whitespace runs (newlines too) made one space. */
+static void
+kml_name(const xmlNode *pm, char *out, size_t cap)
+{
+	const xmlNode *nm = child(pm, "name");
+	xmlChar *t = nm ? xmlNodeGetContent(nm) : NULL;
+	size_t w = 0;
+	out[0] = '\0';
+	if (t == NULL)
+		return;
+	bool sp = false;
+	for (const unsigned char *p = t; *p && w + 1 < cap; p++) {
+		if (isspace(*p) || *p < 0x20) {
+			sp = w > 0;
+			continue;
+		}
+		if (sp && w + 2 < cap)
+			out[w++] = ' ';
+		sp = false;
+		out[w++] = (char)*p;
+	}
+	out[w] = '\0';
+	xmlFree(t);
+}
+
+static int
+kml_placemark(struct load *L, const xmlNode *pm, size_t idx, size_t *nskip)
+{
+	char name[TK_FENCE_ID_MAX], src[64], defname[64];
+	xmlChar *id = xmlGetProp(pm, BAD_CAST "id");
+	kml_name(pm, name, sizeof(name));
+	snprintf(src, sizeof(src), "placemark %zu (line %d)", idx, pm->line);
+	if (name[0] == '\0' && id == NULL) {
+		const char *base = strrchr(L->label, '/');
+		snprintf(defname, sizeof(defname), "%s#%zu", base ? base + 1 : L->label, idx);
+		snprintf(name, sizeof(name), "%s", defname);
+	}
+	/* the id is the name, as for the GeoJSON ogr2ogr makes of the file;
+	 * the Placemark's id attribute only when it has no name */
+	const char *ids = id && name[0] == '\0' ? (const char *)id : "";
+	struct tk_fence *f = begin(L, ids, strlen(ids), name, strlen(name), src);
+	xmlFree(id);
+	if (f == NULL)
+		return -1;
+	GEOSGeometry **v = NULL;
+	size_t nv = 0;
+	L->g.msg[0] = '\0';
+	if (kml_collect(L, pm, &v, &nv, 0) != 0) {
+		for (size_t i = 0; i < nv; i++)
+			GEOSGeom_destroy_r(L->g.h, v[i]);
+		free(v);
+		return end(L, -1);
+	}
+	if (nv == 0) {
+		free(v);
+		(*nskip)++;
+		return skip(L);
+	}
+	GEOSGeometry *g = nv == 1 ? v[0] :
+	    GEOSGeom_createCollection_r(L->g.h, GEOS_MULTIPOLYGON, v, (unsigned)nv);
+	if (g == NULL) {
+		for (size_t i = 0; i < nv; i++)
+			GEOSGeom_destroy_r(L->g.h, v[i]);
+		free(v);
+		tk_errf(L->err, L->errlen, "out of memory");
+		return end(L, -1);
+	}
+	free(v);
+	return end(L, finish_polygon(L, g));
+}
+
+static int
+kml_walk(struct load *L, const xmlNode *n, size_t *idx, size_t *nskip, int depth)
+{
+	for (const xmlNode *c = n; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (is_el(c, "Placemark")) {
+			if (kml_placemark(L, c, ++*idx, nskip) != 0)
+				return -1;
+		} else if (depth < 64 && kml_walk(L, c->children, idx, nskip, depth + 1) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* KML through libxml2: no network, no DTD (so no entities to expand),
+ * libxml2's default depth and size limits, KML_MAX bytes. */
+static int
+load_kml(struct load *L, const char *text, size_t n)
+{
+	L->fmt = "KML";
+	if (n > KML_MAX) {
+		tk_errf(L->err, L->errlen, "%s: KML larger than %u bytes", L->label, KML_MAX);
+		return -1;
+	}
+	xmlParserCtxtPtr ctx = xmlNewParserCtxt();
+	if (ctx == NULL) {
+		tk_errf(L->err, L->errlen, "out of memory");
+		return -1;
+	}
+	xmlDocPtr doc = xmlCtxtReadMemory(ctx, text, (int)n, NULL, NULL,
+	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	int rc = -1;
+	if (doc == NULL) {
+		const xmlError *e = &ctx->lastError;
+		char msg[160];
+		snprintf(msg, sizeof(msg), "%s", e->message ? e->message : "unreadable");
+		msg[strcspn(msg, "\n")] = '\0';
+		tk_errf(L->err, L->errlen, "%s:%d: not well-formed XML: %s", L->label,
+		    e->line, msg);
+		goto out;
+	}
+	if (doc->intSubset != NULL || doc->extSubset != NULL) {
+		tk_errf(L->err, L->errlen, "%s: a DOCTYPE in KML is not accepted", L->label);
+		goto out;
+	}
+	const xmlNode *root = xmlDocGetRootElement(doc);
+	if (!is_el(root, "kml")) {
+		tk_errf(L->err, L->errlen, "%s: not KML (the root element is <%s>)",
+		    L->label, root ? (const char *)root->name : "");
+		goto out;
+	}
+	size_t idx = 0, nskip = 0;
+	if (kml_walk(L, root->children, &idx, &nskip, 0) != 0)
+		goto out;
+	if (nskip)
+		warnf(L, "%s: %zu placemark%s without a Polygon (pins, paths) "
+		    "skipped", L->label, nskip, nskip == 1 ? "" : "s");
+	rc = 0;
+out:
+	if (doc)
+		xmlFreeDoc(doc);
+	xmlFreeParserCtxt(ctx);
+	return rc;
+}
+
 int
 tk_fenceset_load_mem(struct tk_fenceset *s, const char *label, const char *text,
     size_t n, const struct tk_fence_opts *o, tk_fence_warn_fn *warn, void *warnarg,
@@ -1093,7 +1594,16 @@ tk_fenceset_load_mem(struct tk_fenceset *s, const char *label, const char *text,
 	size_t i = 0;
 	while (i < n && isspace((unsigned char)text[i]))
 		i++;
-	int rc = i < n && text[i] == '{' ? load_geojson(&L, text, n) : load_wkt(&L, text, n);
+	int rc;
+	if (i < n && (text[i] == '{' || text[i] == '['))
+		rc = load_geojson(&L, text, n);	/* or Traccar's array */
+	else if (i < n && text[i] == '<')
+		rc = load_kml(&L, text, n);
+	else if (n >= 4 && memcmp(text, "PK\3\4", 4) == 0)
+		rc = tk_errf(err, errlen, "%s: a zip archive (KMZ?): unzip it and "
+		    "give the KML inside (doc.kml)", label);
+	else
+		rc = load_wkt(&L, text, n);
 	GEOS_finish_r(L.g.h);
 	return rc;
 }
@@ -1369,4 +1879,52 @@ tk_fenceset_query(const struct tk_fenceset *s, double lon, double lat,
 		}
 	}
 	return n;
+}
+
+/* ---- a fence that looks swapped ---------------------------------------- */
+
+/* Gap in degrees between [a0, a1] and [b0, b1]; 0 when they overlap. */
+static double
+gap(double a0, double a1, double b0, double b1)
+{
+	return a1 < b0 ? b0 - a1 : b1 < a0 ? a0 - b1 : 0;
+}
+
+/* A lower bound of the distance in km between two boxes (the longitude
+ * gap measured at the latitude nearest a pole: short, never long). */
+static double
+box_km(double ax0, double ay0, double ax1, double ay1, double bx0, double by0,
+    double bx1, double by1)
+{
+	double dy = gap(ay0, ay1, by0, by1);
+	double dx = gap(ax0, ax1, bx0, bx1);
+	if (dx > 180)
+		dx = 360 - dx;
+	double maxlat = fmin(90, fmax(fmax(fabs(ay0), fabs(ay1)), fmax(fabs(by0), fabs(by1))));
+	double kx = cos(maxlat * DEG);
+	double k = TK_EARTH_RADIUS * DEG / 1000;
+	return k * sqrt(dy * dy + dx * kx * dx * kx);
+}
+
+double
+tk_fence_swapped_km(const struct tk_fence *f, double lon0, double lat0, double lon1,
+    double lat1, double min_km)
+{
+	if (!(lon0 <= lon1 && lat0 <= lat1))
+		return -1;
+	double d = box_km(f->minx, f->miny, f->maxx, f->maxy, lon0, lat0, lon1, lat1);
+	if (!(d > min_km))
+		return -1;
+	/* swapped: x is the latitude, y the longitude */
+	double sx0 = f->miny, sx1 = f->maxy, sy0 = f->minx, sy1 = f->maxx;
+	if (f->kind == TK_FENCE_CIRCLE) {
+		double r = (f->maxy - f->miny) / 2;
+		sx0 = f->clat - r;
+		sx1 = f->clat + r;
+		sy0 = f->clon - r;
+		sy1 = f->clon + r;
+	}
+	if (box_km(sx0, sy0, sx1, sy1, lon0, lat0, lon1, lat1) > 100)
+		return -1;
+	return d;
 }

@@ -57,7 +57,8 @@ struct tk_fence {
 
 struct tk_fence_opts {
 	bool	 repair;	/* GEOSMakeValid invalid polygons (with a warning) */
-	bool	 wkt_lonlat;	/* WKT in x y = lon lat order (default lat lon) */
+	bool	 wkt_latlon;	/* WKT lines in Traccar's lat lon order (default:
+				 * OGC x y = lon lat) */
 	double	 width;		/* default corridor width in metres, 0 = none */
 };
 
@@ -88,9 +89,12 @@ struct tk_fenceset {
 void	tk_fenceset_init(struct tk_fenceset *);
 void	tk_fenceset_free(struct tk_fenceset *);
 
-/* Load every fence of a file (GeoJSON if it starts with '{', else WKT
- * lines "NAME<TAB>WKT[<TAB>WIDTH]").  label names the file in messages.
- * Returns 0, or -1 with a reason naming label, the fence and the cause. */
+/* Load every fence of a file, by its first non-blank byte: '{' GeoJSON,
+ * '[' Traccar's geofence export (/api/geofences: areas in lat lon order),
+ * '<' KML (Placemark polygons, through libxml2), else WKT lines
+ * "NAME<TAB>WKT[<TAB>WIDTH]".  label names the file in messages.
+ * Returns 0, or -1 with a reason naming label, the fence and the cause.
+ * Skipped shapes (a KML pin, a Point without a radius) are warnings. */
 int	tk_fenceset_load_file(struct tk_fenceset *, const char *path,
 	    const struct tk_fence_opts *, tk_fence_warn_fn *, void *warnarg,
 	    char *err, size_t errlen);
@@ -117,5 +121,13 @@ bool	tk_fence_contains(const struct tk_fence *, double lon, double lat);
  * equirectangular approximation for polygons, exact on the sphere for
  * circles). */
 double	tk_fence_boundary_dist(const struct tk_fence *, double lon, double lat);
+
+/* A fence whose axes look swapped: more than min_km from every position
+ * of the box [lon0, lon1] x [lat0, lat1] (the positions seen), while with
+ * longitude and latitude exchanged it would overlap that box.  Returns the
+ * fence's distance from the box in km, or -1 when it does not look
+ * swapped. */
+double	tk_fence_swapped_km(const struct tk_fence *, double lon0, double lat0,
+	    double lon1, double lat1, double min_km);
 
 #endif

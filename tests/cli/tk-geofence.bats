@@ -184,22 +184,33 @@ $output" "$whole"
 	run_tk tk-geofence -q -i -r -f "$G/bowtie.wkt" "$TK_TMP/in"
 	assert_success
 	[[ "$stderr" == *"Self-intersection at (0.5 0.5): repaired"* ]]
-	# lat lon order: the repaired bow tie is two triangles, bottom and top
-	assert_output '{"latitude":0.25,"longitude":0.5}'
+	# lon lat order: the repaired bow tie is two triangles, left and right
+	assert_output '{"latitude":0.5,"longitude":0.25}'
+}
+
+@test "tk-geofence: an unclosed ring is closed, as Traccar does" {
 	printf 'x\tPOLYGON ((0 0, 1 0, 1 1))\n' > "$TK_TMP/open.wkt"
-	run_tk tk-geofence -i -f "$TK_TMP/open.wkt" < /dev/null
+	printf '{"latitude":0.25,"longitude":0.75}\n{"latitude":0.75,"longitude":0.25}\n' > "$TK_TMP/in"
+	run_tk tk-geofence -q -i -f "$TK_TMP/open.wkt" "$TK_TMP/in"
+	assert_success
+	assert_output '{"latitude":0.25,"longitude":0.75}'
+	# too few positions even closed: an error naming file and fence
+	printf 'y\tPOLYGON ((0 0, 1 0))\n' > "$TK_TMP/two.wkt"
+	run_tk tk-geofence -i -f "$TK_TMP/two.wkt" < /dev/null
 	assert_failure 1
-	[[ "$stderr" == *"open.wkt:1: fence 'x': bad WKT"* ]]
+	[[ "$stderr" == *"two.wkt:1: fence 'y': invalid Polygon: Too few points"* ]]
 }
 
 @test "tk-geofence: WKT axis order and corridor width options" {
 	printf 'sq\tPOLYGON ((20 10, 21 10, 21 11, 20 11, 20 10))\n' > "$TK_TMP/xy.wkt"
 	printf '{"latitude":10.5,"longitude":20.5}\n' > "$TK_TMP/in"
-	run_tk tk-geofence -q -i --wkt-order lonlat -f "$TK_TMP/xy.wkt" "$TK_TMP/in"
-	assert_output '{"latitude":10.5,"longitude":20.5}'
 	run_tk tk-geofence -q -i -f "$TK_TMP/xy.wkt" "$TK_TMP/in"
+	assert_output '{"latitude":10.5,"longitude":20.5}'
+	run_tk tk-geofence -q -i --wkt-order ogc -f "$TK_TMP/xy.wkt" "$TK_TMP/in"
+	assert_output '{"latitude":10.5,"longitude":20.5}'
+	run_tk tk-geofence -q -i --wkt-order latlon -f "$TK_TMP/xy.wkt" "$TK_TMP/in"
 	assert_output ""
-	printf 'road\tLINESTRING (10.5 20, 10.5 21)\n' > "$TK_TMP/road.wkt"
+	printf 'road\tLINESTRING (20 10.5, 21 10.5)\n' > "$TK_TMP/road.wkt"
 	run_tk tk-geofence -q -i -f "$TK_TMP/road.wkt" "$TK_TMP/in"
 	assert_failure 1
 	[[ "$stderr" == *"fence 'road': corridor needs a width"* ]]

@@ -158,7 +158,7 @@ FENCES="$BATS_TEST_DIRNAME/../data/track/fences.geojson"
 	printf '{"type":' > "$TK_TMP/bad.geojson"
 	run_tk tk-track -f svg -g "$TK_TMP/bad.geojson" "$DAY"
 	assert_failure 1
-	[[ "$stderr" == *"bad.geojson: not JSON"* ]]
+	[[ "$stderr" == *"bad.geojson: not valid JSON"* ]]
 	run_tk tk-track "$TK_TMP/missing.jsonl"
 	assert_failure 3
 }

@@ -12,7 +12,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct tk_fenceset fs;
-	struct tk_fence_opts o = {.repair = size % 2, .wkt_lonlat = size % 3 == 0, .width = 100};
+	struct tk_fence_opts o = {.repair = size % 2, .wkt_latlon = size % 3 == 0, .width = 100};
 	char err[512];
 	if (size > 1 << 14)
 		return 0;

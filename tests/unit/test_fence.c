@@ -100,7 +100,7 @@ load_wkt(struct tk_fenceset *fs, const char *name, const char *wkt, bool lonlat,
     char *err, size_t errlen)
 {
 	char line[1 << 16];
-	struct tk_fence_opts o = {.wkt_lonlat = lonlat};
+	struct tk_fence_opts o = {.wkt_latlon = !lonlat};
 	int k = snprintf(line, sizeof(line), "%s\t%s\n", name, wkt);
 	assert_true(k > 0 && (size_t)k < sizeof(line));
 	int rc = tk_fenceset_load_mem(fs, "test.wkt", line, strlen(line), &o, NULL, NULL,
@@ -286,8 +286,8 @@ test_corridor(void **state)
 	double d = 180 / M_PI / TK_EARTH_RADIUS;
 	(void)state;
 	tk_fenceset_init(&fs);
-	/* lat 12, lon 20..22, 2000 m wide: 1000 m each side */
-	const char *t = "route\tLINESTRING (12 20, 12 22)\t2000\n";
+	/* lat 12, lon 20..22, 2000 m wide: 1000 m each side (OGC lon lat) */
+	const char *t = "route\tLINESTRING (20 12, 22 12)\t2000\n";
 	assert_int_equal(tk_fenceset_load_mem(&fs, "r.wkt", t, strlen(t), NULL, NULL, NULL,
 	    err, sizeof(err)), 0);
 	assert_int_equal(tk_fenceset_build(&fs, err, sizeof(err)), 0);
@@ -299,7 +299,7 @@ test_corridor(void **state)
 	tk_fenceset_free(&fs);
 	/* without a width: an error naming the fence */
 	tk_fenceset_init(&fs);
-	t = "route\tLINESTRING (12 20, 12 22)\n";
+	t = "route\tLINESTRING (20 12, 22 12)\n";
 	assert_int_equal(tk_fenceset_load_mem(&fs, "r.wkt", t, strlen(t), NULL, NULL, NULL,
 	    err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "'route'"));
@@ -364,7 +364,6 @@ test_invalid(void **state)
 		const char *legend, *wkt, *reason;
 	} cases[] = {
 		{"bow tie", "POLYGON ((0 0, 1 1, 1 0, 0 1, 0 0))", "Self-intersection"},
-		{"ring not closed", "POLYGON ((0 0, 1 0, 1 1, 0 1))", "closed"},
 		{"hole outside", "POLYGON ((0 0, 1 0, 1 1, 0 1, 0 0), (5 5, 6 5, 6 6, 5 5))",
 		    "Hole lies outside shell"},
 		{"too few points", "POLYGON ((0 0, 1 0, 0 0))", "point"},
@@ -389,7 +388,7 @@ test_invalid(void **state)
 	}
 	/* the repair option: GEOSMakeValid, with a warning */
 	struct tk_fenceset fs;
-	struct tk_fence_opts o = {.repair = true, .wkt_lonlat = true};
+	struct tk_fence_opts o = {.repair = true};
 	const char *t = "bow\tPOLYGON ((0 0, 1 1, 1 0, 0 1, 0 0))\n";
 	tk_fenceset_init(&fs);
 	warned[0] = '\0';
@@ -503,7 +502,7 @@ test_index_vs_scan(void **state)
 			sbf(b, ")\n");
 		}
 	}
-	struct tk_fence_opts o = {.wkt_lonlat = true};
+	struct tk_fence_opts o = {.wkt_latlon = false};
 	tk_fenceset_init(&fs);
 	if (tk_fenceset_load_mem(&fs, "many.wkt", b->p, b->n, &o, NULL, NULL, err,
 	    sizeof(err)) != 0 || tk_fenceset_build(&fs, err, sizeof(err)) != 0)
@@ -532,6 +531,154 @@ test_index_vs_scan(void **state)
 	free(b);
 }
 
+
+/* Load text as file label with opts; build; the count of fences. */
+static size_t
+load_text(struct tk_fenceset *fs, const char *label, const char *t,
+    const struct tk_fence_opts *o, char *err, size_t errlen)
+{
+	tk_fenceset_init(fs);
+	warned[0] = '\0';
+	if (tk_fenceset_load_mem(fs, label, t, strlen(t), o, warn_cb, NULL, err, errlen) != 0)
+		fail_msg("%s: %s", label, err);
+	if (tk_fenceset_build(fs, err, errlen) != 0)
+		fail_msg("%s: %s", label, err);
+	return fs->n;
+}
+
+/* The formats of one reader: GeoJSON with z and m and GDAL's "Name",
+ * KML, Traccar's /api/geofences, WKT in either order, unclosed rings. */
+static void
+test_formats(void **state)
+{
+	struct tk_fenceset fs;
+	char err[512];
+	(void)state;
+	/* GeoJSON as ogr2ogr makes it of Google Earth's KML: z, "Name", a pin */
+	const char *gj = "{\"type\":\"FeatureCollection\",\"features\":["
+	    "{\"type\":\"Feature\",\"properties\":{\"Name\":\"Depot\"},\"geometry\":"
+	    "{\"type\":\"Polygon\",\"coordinates\":[[[20,10,0],[21,10,0],[21,11,0],"
+	    "[20,11,0],[20,10,0]]]}},"
+	    "{\"type\":\"Feature\",\"properties\":{\"NAME\":\"M\"},\"geometry\":"
+	    "{\"type\":\"Polygon\",\"coordinates\":[[[0,0,1,7],[1,0,1,7],[1,1,1,7],"
+	    "[0,0,1,7]]]}},"
+	    "{\"type\":\"Feature\",\"properties\":{\"Name\":\"Pin\"},\"geometry\":"
+	    "{\"type\":\"Point\",\"coordinates\":[5,5,0]}}]}";
+	assert_int_equal(load_text(&fs, "g.geojson", gj, NULL, err, sizeof(err)), 2);
+	assert_string_equal(fs.f[0].name, "Depot");
+	assert_string_equal(fs.f[0].id, "Depot");
+	assert_string_equal(fs.f[1].name, "M");
+	assert_non_null(strstr(warned, "'Pin'"));
+	assert_non_null(strstr(warned, "skipped"));
+	assert_true(in(&fs, 20.5, 10.5));
+	assert_false(in(&fs, 10.5, 20.5));
+	tk_fenceset_free(&fs);
+
+	/* KML: holes, MultiGeometry, altitudes, a pin skipped, no ring closed */
+	const char *kml = "<?xml version=\"1.0\"?>\n"
+	    "<kml xmlns=\"http://www.opengis.net/kml/2.2\"><Document><Folder>\n"
+	    "<Placemark id=\"x\"><name>\n  Depot\n</name><Polygon><outerBoundaryIs>"
+	    "<LinearRing><coordinates>20,10,0 21,10,0 21,11,0 20,11,0 20,10,0"
+	    "</coordinates></LinearRing></outerBoundaryIs><innerBoundaryIs><LinearRing>"
+	    "<coordinates>20.4,10.4 20.6,10.4 20.6,10.6 20.4,10.6</coordinates>"
+	    "</LinearRing></innerBoundaryIs></Polygon></Placemark>\n"
+	    "<Placemark><name>Two</name><MultiGeometry><Polygon><outerBoundaryIs>"
+	    "<LinearRing><coordinates>0,0 1,0 1,1 0,1 0,0</coordinates></LinearRing>"
+	    "</outerBoundaryIs></Polygon><Polygon><outerBoundaryIs><LinearRing>"
+	    "<coordinates>2,0 3,0 3,1 2,1 2,0</coordinates></LinearRing>"
+	    "</outerBoundaryIs></Polygon></MultiGeometry></Placemark>\n"
+	    "<Placemark><name>Pin</name><Point><coordinates>5,5</coordinates></Point>"
+	    "</Placemark></Folder></Document></kml>\n";
+	assert_int_equal(load_text(&fs, "s.kml", kml, NULL, err, sizeof(err)), 2);
+	assert_string_equal(fs.f[0].name, "Depot");
+	assert_string_equal(fs.f[0].id, "Depot");
+	assert_int_equal(fs.f[0].nholes, 1);
+	assert_int_equal(fs.f[1].nparts, 2);
+	assert_true(in(&fs, 20.2, 10.5));
+	assert_false(in(&fs, 20.5, 10.5));	/* in the hole */
+	assert_true(in(&fs, 2.5, 0.5));
+	assert_non_null(strstr(warned, "1 placemark without a Polygon"));
+	tk_fenceset_free(&fs);
+	/* hostile KML: a DOCTYPE (entities), broken XML, bad coordinates */
+	static const struct {
+		const char *legend, *text, *reason;
+	} bad[] = {
+		{"DTD", "<?xml version=\"1.0\"?><!DOCTYPE kml [<!ENTITY a \"aaaa\">]>"
+		    "<kml><Placemark><name>&a;</name></Placemark></kml>", "DOCTYPE"},
+		{"not well-formed", "<kml><Placemark></kml>", "not well-formed"},
+		{"not kml", "<gpx></gpx>", "not KML"},
+		{"coordinates", "<kml><Placemark><name>p</name><Polygon><outerBoundaryIs>"
+		    "<LinearRing><coordinates>1;2 3,4 5,6</coordinates></LinearRing>"
+		    "</outerBoundaryIs></Polygon></Placemark></kml>", "bad KML coordinates"},
+		{"zip", "PK\003\004zzzz", "KMZ"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tk_fenceset_init(&fs);
+		assert_int_equal(tk_fenceset_load_mem(&fs, "b.kml", bad[i].text,
+		    strlen(bad[i].text), NULL, NULL, NULL, err, sizeof(err)), -1);
+		if (strstr(err, bad[i].reason) == NULL || strstr(err, "b.kml") == NULL)
+			fail_msg("%s: %s", bad[i].legend, err);
+		assert_int_equal(fs.n, 0);
+		tk_fenceset_free(&fs);
+	}
+
+	/* Traccar's /api/geofences: lat lon whatever the option, an unclosed
+	 * polygon closed, a circle, a polyline with its polylineDistance */
+	const char *tr = "[{\"id\":7,\"name\":\"Depot\",\"description\":\"d\","
+	    "\"area\":\"POLYGON((10 20, 10 21, 11 21, 11 20))\",\"calendarId\":0,"
+	    "\"attributes\":{}},"
+	    "{\"id\":8,\"name\":\"Yard\",\"area\":\"CIRCLE (52 4, 500)\"},"
+	    "{\"id\":9,\"name\":\"Road\",\"area\":\"LINESTRING (30 40, 30 41)\","
+	    "\"attributes\":{\"polylineDistance\":100}}]";
+	struct tk_fence_opts lonlat = {0};
+	assert_int_equal(load_text(&fs, "api.json", tr, &lonlat, err, sizeof(err)), 3);
+	assert_string_equal(fs.f[0].id, "7");
+	assert_string_equal(fs.f[0].name, "Depot");
+	assert_null(strstr(fs.f[0].props, "area"));
+	assert_non_null(strstr(fs.f[0].props, "\"description\":\"d\""));
+	assert_true(in(&fs, 20.5, 10.5));
+	assert_true(in(&fs, 4.001, 52.001));
+	assert_true(in(&fs, 40.5, 30 + 90.0 / 111195));
+	assert_false(in(&fs, 40.5, 30 + 110.0 / 111195));
+	tk_fenceset_free(&fs);
+
+	/* WKT lines: OGC lon lat by default, lat lon with the option; the
+	 * same unclosed Traccar polygon either way */
+	const char *w = "depot\tPOLYGON ((20 10, 21 10, 21 11, 20 11))\n";
+	assert_int_equal(load_text(&fs, "o.wkt", w, NULL, err, sizeof(err)), 1);
+	assert_true(in(&fs, 20.5, 10.5));
+	assert_false(in(&fs, 10.5, 20.5));
+	tk_fenceset_free(&fs);
+	struct tk_fence_opts latlon = {.wkt_latlon = true};
+	assert_int_equal(load_text(&fs, "t.wkt", w, &latlon, err, sizeof(err)), 1);
+	assert_true(in(&fs, 10.5, 20.5));
+	assert_false(in(&fs, 20.5, 10.5));
+	tk_fenceset_free(&fs);
+	/* a latitude beyond 90 names the option that would fix it */
+	w = "east\tPOLYGON ((35 139, 35 140, 36 140, 36 139, 35 139))\n";
+	tk_fenceset_init(&fs);
+	assert_int_equal(tk_fenceset_load_mem(&fs, "x.wkt", w, strlen(w), NULL, NULL,
+	    NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "swapped"));
+	assert_non_null(strstr(err, "--wkt-order latlon"));
+	tk_fenceset_free(&fs);
+
+	/* looks swapped: Traccar-order Rotterdam read as lon lat lies in the
+	 * Indian Ocean, far from positions in Rotterdam */
+	w = "rdam\tPOLYGON ((51.9 4.4, 51.9 4.5, 52 4.5, 52 4.4, 51.9 4.4))\n";
+	assert_int_equal(load_text(&fs, "r.wkt", w, NULL, err, sizeof(err)), 1);
+	double km = tk_fence_swapped_km(&fs.f[0], 4.3, 51.8, 4.6, 52.1, 1000);
+	assert_true(km > 4000 && km < 8000);
+	/* a fence merely far away (not near when swapped) is not suspect */
+	assert_true(tk_fence_swapped_km(&fs.f[0], -74, 40, -73, 41, 1000) < 0);
+	/* nor one the positions come near */
+	assert_true(tk_fence_swapped_km(&fs.f[0], 51, 4, 52, 5, 1000) < 0);
+	/* no positions at all: nothing to say */
+	assert_true(tk_fence_swapped_km(&fs.f[0], INFINITY, INFINITY, -INFINITY,
+	    -INFINITY, 1000) < 0);
+	tk_fenceset_free(&fs);
+}
+
 int
 main(void)
 {
@@ -545,6 +692,7 @@ main(void)
 		cmocka_unit_test(test_invalid),
 		cmocka_unit_test(test_geojson),
 		cmocka_unit_test(test_index_vs_scan),
+		cmocka_unit_test(test_formats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

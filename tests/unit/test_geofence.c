@@ -17,7 +17,7 @@
 /* Two fences: "sq" lon 0..1 lat 0..1 and "far" lon 10..11 lat 0..1. */
 static const char fences[] =
     "sq\tPOLYGON ((0 0, 0 1, 1 1, 1 0, 0 0))\n"
-    "far\tPOLYGON ((0 10, 0 11, 1 11, 1 10, 0 10))\n";
+    "far\tPOLYGON ((10 0, 11 0, 11 1, 10 1, 10 0))\n";
 
 struct evlog {
 	char	 s[1024];

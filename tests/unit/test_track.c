@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "tk_export.h"
+#include "tk_fence.h"
 #include "tk_track.h"
 
 #define T0	1795420800000LL		/* 2026-11-23T00:00:00Z */
@@ -254,7 +255,7 @@ static void
 test_export_escaping(void **state)
 {
 	struct tk_track t;
-	struct tk_xfences fs;
+	struct tk_fenceset fs;
 	char e[200];
 	const char *fj = "{\"type\":\"FeatureCollection\",\"features\":["
 	    "{\"type\":\"Feature\",\"properties\":{\"name\":\"yard <A&B>\"},"
@@ -263,14 +264,14 @@ test_export_escaping(void **state)
 	    "{\"type\":\"Feature\",\"properties\":{\"name\":\"ring\",\"radius\":300},"
 	    "\"geometry\":{\"type\":\"Point\",\"coordinates\":[4.02,52.02]}}]}";
 	(void)state;
-	assert_int_equal(tk_xfences_parse(fj, strlen(fj), &fs, e, sizeof(e)), 0);
+	/* the fences come through the one reader (tk_fence.h) */
+	tk_fenceset_init(&fs);
+	assert_int_equal(tk_fenceset_load_mem(&fs, "f.geojson", fj, strlen(fj), NULL,
+	    NULL, NULL, e, sizeof(e)), 0);
 	assert_int_equal(fs.n, 2);
 	assert_string_equal(fs.f[0].name, "yard <A&B>");
-	assert_int_equal(fs.f[0].n, 4);
-	assert_true(fs.f[1].radius == 300);
-	struct tk_xfences bad;
-	assert_int_equal(tk_xfences_parse("{\"type\":", 8, &bad, e, sizeof(e)), -1);
-	assert_int_equal(bad.n, 0);
+	assert_int_equal(fs.f[0].nedges, 3);
+	assert_true(fs.f[1].kind == TK_FENCE_CIRCLE && fs.f[1].radius == 300);
 
 	tk_track_init(&t, NULL);
 	for (int m = 0; m <= 10; m++)
@@ -293,6 +294,7 @@ test_export_escaping(void **state)
 	s = export(tk_export_svg, &t, &o);
 	assert_non_null(strstr(s, "yard &lt;A&amp;B&gt;"));
 	assert_non_null(strstr(s, "<circle"));
+	assert_non_null(strstr(s, "fill-rule=\"evenodd\""));
 	free(s);
 	s = export(tk_export_geojson, &t, &o);
 	assert_non_null(strstr(s, "\"uniqueId\":\"<a&b>\\\"\""));
@@ -300,7 +302,7 @@ test_export_escaping(void **state)
 	s = export(tk_export_csv, &t, &o);
 	assert_non_null(strstr(s, "trip,\"<a&b>\"\"\","));
 	free(s);
-	tk_xfences_free(&fs);
+	tk_fenceset_free(&fs);
 	tk_track_free(&t);
 }
 
