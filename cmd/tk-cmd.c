@@ -156,7 +156,11 @@ ctl_connect(struct conn *c)
 		return -1;
 	}
 	if (connect(c->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		warn("%s", o.sock);
+		if (errno == ENOENT || errno == ECONNREFUSED || errno == ENOTSOCK)
+			warnx("%s: %s (is tk-listen running with -S %s?)", o.sock,
+			    strerror(errno), o.sock);
+		else
+			warn("%s", o.sock);
 		close(c->fd);
 		c->fd = -1;
 		return -1;
@@ -251,11 +255,13 @@ err_exit(const char *line, const char *dev)
 {
 	const char *code = line + 4;
 	if (strncmp(code, "offline", 7) == 0) {
-		warnx("%s: device offline", dev ? dev : "?");
+		warnx("%s: device offline%s", dev ? dev : "?", o.queue && !o.have_dialect ?
+		    ": give -d DIALECT to queue for it" : "");
 		return TK_EXIT_OFFLINE;
 	}
 	if (strncmp(code, "unknown", 7) == 0) {
-		warnx("%s: unknown device (never seen by tk-listen)", dev ? dev : "?");
+		warnx("%s: unknown device (never seen by tk-listen)%s", dev ? dev : "?",
+		    o.queue && !o.have_dialect ? ": give -d DIALECT to queue for it" : "");
 		return TK_EXIT_OFFLINE;
 	}
 	if (strncmp(code, "nocmd", 5) == 0) {
@@ -571,19 +577,22 @@ ctl_request(struct conn *c, const char *req, int (*cb)(const char *, void *), vo
 
 struct find {
 	const char	*id;
-	bool		 found;
+	bool		 found, online;
 	enum tk_dialect	 d;
+	char		 last[40];	/* when it was last heard from */
 };
 
 static int
 find_dev(const char *line, void *arg)
 {
 	struct find *f = arg;
-	char id[64], dn[32];
+	char id[64], dn[32], tr[8], last[40];
 
-	if (sscanf(line, "DEV %63s %31s", id, dn) == 2 && strcmp(id, f->id) == 0) {
-		if (tk_dialect_parse(dn, &f->d) == 0)
-			f->found = true;
+	if (sscanf(line, "DEV %63s %31s %7s %*s %*s %*s %39s", id, dn, tr, last) == 4 &&
+	    strcmp(id, f->id) == 0 && tk_dialect_parse(dn, &f->d) == 0) {
+		f->found = true;
+		f->online = strcmp(tr, "-") != 0;	/* "-": known, offline */
+		strlcpy(f->last, last, sizeof(f->last));
 	}
 	return 0;
 }
@@ -834,10 +843,13 @@ run_send(const char *dev, int argc, char **argv)
 		return TK_EXIT_IO;
 	cli_harden(net_profile());
 
-	/* the dialect: given, or asked of tk-listen */
+	/* the dialect: given, or asked of tk-listen (which knows it for a
+	 * device it has seen, online or not) */
 	if (!o.have_dialect) {
-		struct find f = {dev, false, TK_D_UNKNOWN};
-		if (ctl_request(&c, "LIST\n", find_dev, &f, final, sizeof(final)) != 0) {
+		struct find f = {dev, false, false, TK_D_UNKNOWN, ""};
+		char lreq[64];
+		snprintf(lreq, sizeof(lreq), "LIST %s\n", dev);
+		if (ctl_request(&c, lreq, find_dev, &f, final, sizeof(final)) != 0) {
 			close(c.fd);
 			return TK_EXIT_IO;
 		}
@@ -847,8 +859,14 @@ run_send(const char *dev, int argc, char **argv)
 		}
 		if (!f.found) {
 			close(c.fd);
-			warnx("%s: device not online%s", dev,
-			    o.queue ? " (give -d DIALECT to queue for it)" : "");
+			warnx("%s: unknown device (never seen by tk-listen)%s", dev,
+			    o.queue ? ": give -d DIALECT to queue for it" : "");
+			return TK_EXIT_OFFLINE;
+		}
+		if (!f.online && !o.queue) {
+			close(c.fd);
+			warnx("%s: device offline (last heard from %s); -q queues the command "
+			    "for when it comes back", dev, f.last);
 			return TK_EXIT_OFFLINE;
 		}
 		o.dialect = f.d;
@@ -1006,9 +1024,30 @@ main(int argc, char **argv)
 		{NULL, 0, NULL, 0}
 	};
 	int ch, rc;
+	/* the operands, in order: options may follow them (GNU style), but a
+	 * command parameter such as a negative time zone (-5) is an operand,
+	 * and everything after "--" is */
+	char **operands = calloc((size_t)argc + 1, sizeof(char *));
+	int nop = 0;
+	bool q_bare = false;	/* -q without an attached ttl */
 
 	cli_init(argc, argv);
-	while ((ch = getopt_long(argc, argv, "+aC:Dd:hlLpP:q::rRsS:tTVw:", longopts, NULL)) != -1) {
+	if (operands == NULL)
+		err(TK_EXIT_IO, "calloc");
+	for (;;) {
+		if (optind < argc && (argv[optind][0] != '-' || argv[optind][1] == '\0' ||
+		    (argv[optind][1] >= '0' && argv[optind][1] <= '9'))) {
+			operands[nop++] = argv[optind++];
+			continue;
+		}
+		if (optind < argc && strcmp(argv[optind], "--") == 0) {
+			for (optind++; optind < argc; optind++)
+				operands[nop++] = argv[optind];
+			break;
+		}
+		if ((ch = getopt_long(argc, argv, "+aC:Dd:hlLpP:q::rRsS:tTVw:", longopts,
+		    NULL)) == -1)
+			break;
 		switch (ch) {
 		case 'a':
 			o.alt = true;
@@ -1047,6 +1086,7 @@ main(int argc, char **argv)
 			break;
 		case 'q':
 			o.queue = true;
+			q_bare = optarg == NULL;
 			if (optarg != NULL)
 				o.ttl = (long)cli_duration("-q", optarg, 1, 30 * 86400);
 			break;
@@ -1081,9 +1121,16 @@ main(int argc, char **argv)
 	cli_nats_check(&no, false, usage_text);
 	if (no.urls != NULL)
 		o.sock = "(nats)";	/* the bus stands in for the control socket */
-	argc -= optind;
+	argc = nop;
+	argv = operands;
 	cli_need_stdout();
-	argv += optind;
+	/* "-q 3600 ID cmd": the ttl is an optional argument, so it must be
+	 * attached; a short duration where the device goes is that mistake */
+	uint64_t qv;
+	if (q_bare && argc >= 3 && strlen(argv[0]) <= 7 &&
+	    tk_parse_duration(argv[0], strlen(argv[0]), UINT64_MAX, &qv) == 0)
+		cli_usage_error(usage_text, "-q %s: the ttl goes attached to -q (-q%s), or "
+		    "'%s' is taken for the device", argv[0], argv[0], argv[0]);
 
 	/* conflicting options */
 	int modes = o.list + o.pending + (o.cancel != NULL) + o.devices + o.stats;
@@ -1166,5 +1213,6 @@ main(int argc, char **argv)
 		rc = out.err == EPIPE ? TK_EXIT_PIPE : TK_EXIT_IO;
 	cli_out_free(&out);
 	tk_nats_free(bus);
+	free(operands);
 	return cli_close_stdout(rc);
 }

@@ -40,7 +40,7 @@ static const struct {
 	enum tk_ctl_verb verb;
 	size_t		 min, max;	/* argument counts */
 } verbs[] = {
-	{"LIST", TK_CTL_LIST, 0, 0},
+	{"LIST", TK_CTL_LIST, 0, 1},
 	{"STATS", TK_CTL_STATS, 0, 0},
 	{"SEND", TK_CTL_SEND, 2, 3},
 	{"WATCH", TK_CTL_WATCH, 1, 1},
@@ -105,6 +105,9 @@ tk_ctl_parse(const char *line, size_t n, struct tk_ctl_req *r, char *err, size_t
 	r->verb = verbs[v].verb;
 	switch (r->verb) {
 	case TK_CTL_LIST:
+		if (nf == 2)
+			return parse_id(f[1], r, err, errlen);
+		break;
 	case TK_CTL_STATS:
 		break;
 	case TK_CTL_SEND:

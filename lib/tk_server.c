@@ -1615,7 +1615,25 @@ ctl_request(struct ctl *c, const char *line, size_t n)
 	switch (r.verb) {
 	case TK_CTL_LIST: {
 		size_t k = 0;
+		if (r.id[0]) {
+			/* one device, online or not: its dialect is known */
+			struct tk_dev *d = tk_reg_find(s->reg, r.id);
+			if (d == NULL) {
+				ctl_printf(c, "ERR unknown %s\n", r.id);
+				break;
+			}
+			if (live(d) == NULL) {
+				tk_fmt_time(t1, d->since);
+				tk_fmt_time(t2, d->last ? d->last : d->since);
+				ctl_printf(c, "DEV %s %s - - 0 %s %s %llu\nOK 1\n", d->id,
+				    tk_dialect_name(d->dialect), t1, t2,
+				    (unsigned long long)d->frames);
+				break;
+			}
+		}
 		for (struct tk_dev *d = NULL; (d = tk_reg_next(s->reg, d)) != NULL;) {
+			if (r.id[0] && strcmp(d->id, r.id) != 0)
+				continue;
 			struct sess *x = live(d);
 			if (x == NULL)
 				continue;

@@ -52,6 +52,11 @@ test_simple_verbs(void **state)
 	(void)state;
 	assert_int_equal(parse("LIST"), 0);
 	assert_int_equal(r.verb, TK_CTL_LIST);
+	assert_string_equal(r.id, "");
+	/* one device, online or not */
+	assert_int_equal(parse("LIST 027044702512"), 0);
+	assert_int_equal(r.verb, TK_CTL_LIST);
+	assert_string_equal(r.id, "027044702512");
 	assert_int_equal(parse("STATS\r"), 0);	/* CR LF tolerated */
 	assert_int_equal(r.verb, TK_CTL_STATS);
 	assert_int_equal(parse("PENDING"), 0);
@@ -97,7 +102,8 @@ test_errors(void **state)
 		{"", "badrequest"},
 		{"list", "badrequest"},			/* verbs are upper case */
 		{"FOO", "badrequest"},
-		{"LIST extra", "badrequest"},
+		{"LIST a b", "badrequest"},		/* one device at most */
+		{"LIST bad!id", "badrequest"},
 		{"LIST ", "badrequest"},		/* trailing space: empty token */
 		{"SEND  1234 00", "badrequest"},	/* double space */
 		{"SEND 1234", "badrequest"},
