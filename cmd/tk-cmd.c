@@ -311,6 +311,7 @@ struct lister {
 	void	*arg;
 	size_t	 n;
 	const char *id;		/* PENDING: one device's, or NULL */
+	bool	 offline;	/* LIST ID: an offline device too (transport "-") */
 	uint64_t qid;		/* CANCEL: the one to find */
 	char	 key[TK_ID_MAX + 32];	/* CANCEL: its key */
 };
@@ -323,8 +324,11 @@ list_one(void *arg, const char *key, const char *v, size_t n)
 	struct tk_fleet_value fv;
 	char since[32], last[32], line[512];
 
-	if (tk_fleet_value_parse(v, n, &fv) != 0 || !fv.online || !id_ok(key))
+	if (tk_fleet_value_parse(v, n, &fv) != 0 || (!fv.online && !l->offline) ||
+	    !id_ok(key))
 		return;
+	if (!fv.online)
+		strlcpy(fv.transport, "-", sizeof(fv.transport));
 	tk_fmt_time(since, fv.since);
 	tk_fmt_time(last, fv.last);
 	/* a name with blanks would shift the columns */
@@ -423,7 +427,7 @@ bus_queue(struct conn *c, const char *id, long ttl, const char *hex)
 static int
 bus_pending(struct conn *c, const char *req, int (*cb)(const char *, void *), void *arg)
 {
-	struct lister l = {cb, arg, 0, NULL, 0, ""};
+	struct lister l = {cb, arg, 0, NULL, false, 0, ""};
 	char id[TK_ID_MAX] = "", e[256];
 	unsigned long long qid = 0;
 
@@ -538,12 +542,31 @@ ctl_request(struct conn *c, const char *req, int (*cb)(const char *, void *), vo
 
 	if (bus != NULL && strcmp(req, "LIST\n") == 0) {
 		/* the whole fleet: the registry */
-		struct lister l = {cb, arg, 0, NULL, 0, ""};
+		struct lister l = {cb, arg, 0, NULL, false, 0, ""};
 		char e[256];
 		if (tk_nats_kv_each(bus, TK_NATS_REGISTRY, list_one, &l, e, sizeof(e)) != 0) {
 			warnx("%s", e);
 			return -1;
 		}
+		snprintf(final, cap, "OK %zu", l.n);
+		return 0;
+	}
+	if (bus != NULL && strncmp(req, "LIST ", 5) == 0) {
+		/* one device, online or not: its registry entry */
+		struct lister l = {cb, arg, 0, NULL, true, 0, ""};
+		struct tk_buf v = {0};
+		char e[256], id[TK_ID_MAX];
+		strlcpy(id, req + 5, sizeof(id));
+		id[strcspn(id, "\n")] = '\0';
+		int got = tk_nats_kv_get(bus, TK_NATS_REGISTRY, id, &v, e, sizeof(e));
+		if (got < 0) {
+			warnx("%s", e);
+			free(v.p);
+			return -1;
+		}
+		if (got > 0)
+			list_one(&l, id, (const char *)v.p, v.len);
+		free(v.p);
 		snprintf(final, cap, "OK %zu", l.n);
 		return 0;
 	}

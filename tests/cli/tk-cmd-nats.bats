@@ -67,7 +67,7 @@ ncmd() {
 	# same exit codes as -S: unknown and offline 5, -T needs -S (2)
 	ncmd 999999999999 locate
 	assert_failure 5
-	[[ "$stderr" == *"not online"* ]]
+	[[ "$stderr" == *"unknown device"* ]]
 	ncmd -T
 	assert_failure 2
 	# a device that went away: offline in the registry, exit 5
@@ -75,7 +75,7 @@ ncmd() {
 	TK_WAIT=20 wait_for eval '! on_instance 860000070000004 b'
 	ncmd 860000070000004 engine-stop
 	assert_failure 5
-	[[ "$stderr" == *"not online"* ]]
+	[[ "$stderr" == *"device offline"* ]]
 	ncmd -d gps103 860000070000004 engine-stop
 	assert_failure 5
 	[[ "$stderr" == *"device offline"* ]]
