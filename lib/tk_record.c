@@ -348,8 +348,10 @@ static const double p10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
 static const uint32_t u10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
     100000000, 1000000000};
 
-size_t
-tk_fmt_num(char *out, double v, int prec)
+/* tk_fmt_num's body: inlined where prec is a constant, so its switches
+ * fold away */
+static inline __attribute__((always_inline)) size_t
+fmt_num(char *out, double v, int prec)
 {
 	if (!isfinite(v)) {
 		memcpy(out, "null", 5);
@@ -400,6 +402,12 @@ tk_fmt_num(char *out, double v, int prec)
 	}
 	out[n] = '\0';
 	return n;
+}
+
+size_t
+tk_fmt_num(char *out, double v, int prec)
+{
+	return fmt_num(out, v, prec);
 }
 
 /* ---- JSON --------------------------------------------------------- */
@@ -648,6 +656,13 @@ w_num(char *o, double v, int prec)
 	return o + tk_fmt_num(o, v, prec);
 }
 
+/* w_num for a constant precision (folded in) */
+static inline __attribute__((always_inline)) char *
+w_num_c(char *o, double v, int prec)
+{
+	return o + fmt_num(o, v, prec);
+}
+
 static char *
 w_i64(char *o, int64_t v)
 {
@@ -843,21 +858,21 @@ tk_json_record(struct tk_buf *b, const struct tk_record *r, int flags)
 			LIT(o, ",\"valid\":true,\"latitude\":");
 		else
 			LIT(o, ",\"valid\":false,\"latitude\":");
-		o = w_num(o, r->lat, 6);
+		o = w_num_c(o, r->lat, 6);
 		LIT(o, ",\"longitude\":");
-		o = w_num(o, r->lon, 6);
+		o = w_num_c(o, r->lon, 6);
 	}
 	if (r->has_alt) {
 		LIT(o, ",\"altitude\":");
-		o = w_num(o, r->alt, 2);
+		o = w_num_c(o, r->alt, 2);
 	}
 	if (r->has_speed) {
 		LIT(o, ",\"speed\":");
-		o = w_num(o, r->speed, 3);
+		o = w_num_c(o, r->speed, 3);
 	}
 	if (r->has_course) {
 		LIT(o, ",\"course\":");
-		o = w_num(o, r->course, 2);
+		o = w_num_c(o, r->course, 2);
 	}
 	if (r->ncell || r->nwifi) {
 		if ((size_t)(end - o) < r->ncell * CELL_MAX + r->nwifi * WIFI_MAX + 64)

@@ -365,17 +365,63 @@ coord(const char *p, size_t n, char h, double lim, double *out)
 	return 0;
 }
 
+/*
+ * The usual fixed-width NMEA coordinate at p: ideg degree digits, two of
+ * minutes, '.', four fraction digits, then the hemisphere letter h1 or h2
+ * (e.g. "5237.3913N").  The value tk_parse_nmea gives those bytes, by the
+ * same arithmetic, when it is at most lim; false for anything else (the
+ * general path decides).  p has at least ideg + 8 bytes.
+ */
+static inline bool
+nmea_fixed(const char *p, int ideg, char h1, char h2, double lim, double *out)
+{
+	uint64_t dd = 0, m;
+	char h = p[ideg + 7];
+
+	if ((h != h1 && h != h2) || p[ideg + 2] != '.')
+		return false;
+	for (int i = 0; i < ideg + 2; i++) {
+		unsigned d = (unsigned)(unsigned char)p[i] - '0';
+		if (d > 9)
+			return false;
+		dd = dd * 10 + d;
+	}
+	m = dd % 100;
+	for (int i = ideg + 3; i < ideg + 7; i++) {
+		unsigned d = (unsigned)(unsigned char)p[i] - '0';
+		if (d > 9)
+			return false;
+		m = m * 10 + d;
+	}
+	double v = (double)m / 1e4;
+	if (v >= 60)
+		return false;
+	v = (double)(dd / 100) + v / 60.0;
+	if (v > lim)
+		return false;
+	*out = h == h2 ? -v : v;
+	return true;
+}
+
+/* two decimal digits, or -1 */
+static inline int
+two(const char *p)
+{
+	unsigned a = (unsigned)(unsigned char)p[0] - '0', b = (unsigned)(unsigned char)p[1] - '0';
+	return a > 9 || b > 9 ? -1 : (int)(a * 10 + b);
+}
+
 /* Date (classic YYMMDD or comma DDMMYY) and HHMMSS to a fix time; false
  * (and a warning) when it is no calendar date. */
 static bool
 fix_time(struct tk_dctx *c, const char *d, bool ddmmyy, const char *t, int64_t *out)
 {
-	unsigned a, b, y, hh, mm, ss;
-	if (uint_n(d, 2, 99, &a) || uint_n(d + 2, 2, 99, &b) || uint_n(d + 4, 2, 99, &y) ||
-	    uint_n(t, 2, 99, &hh) || uint_n(t + 2, 2, 99, &mm) || uint_n(t + 4, 2, 99, &ss))
+	int a = two(d), b = two(d + 2), y = two(d + 4), hh = two(t), mm = two(t + 2),
+	    ss = two(t + 4);
+	if ((a | b | y | hh | mm | ss) < 0)
 		return false;
-	unsigned yy = ddmmyy ? y : a, mo = b, dd = ddmmyy ? a : y;
-	if (tk_time_utc(2000 + (int)yy, (int)mo, (int)dd, (int)hh, (int)mm, (int)ss, 0, out) != 0) {
+	int yy = ddmmyy ? y : a, mo = b, dd = ddmmyy ? a : y;
+	if (tk_time_utc(2000 + yy, mo, dd, hh, mm, ss, 0, out) != 0) {
 		tk_dctx_warn(c, "date %.6s time %.6s is no valid UTC time: fix time left out",
 		    d, t);
 		return false;
@@ -540,18 +586,29 @@ classic_block(struct tk_dctx *c, const char *p, size_t n)
 	r->valid = *p++ == 'A';
 	if (p < e && *p == ',')
 		p++;
-	/* latitude up to N/S, longitude up to E/W (space padding allowed) */
-	for (q = p; q < e && q - p < 12 && *q != 'N' && *q != 'S'; q++)
-		;
-	if (q >= e || (*q != 'N' && *q != 'S') || coord(p, (size_t)(q - p), *q, 90, &r->lat))
-		return tk_dctx_reject(c, "position block: bad latitude");
+	/* latitude up to N/S, longitude up to E/W (space padding allowed);
+	 * the usual "ddmm.mmmmN" and "dddmm.mmmmE" first */
+	if (e - p >= 10 && nmea_fixed(p, 2, 'N', 'S', 90, &r->lat)) {
+		q = p + 9;
+	} else {
+		for (q = p; q < e && q - p < 12 && *q != 'N' && *q != 'S'; q++)
+			;
+		if (q >= e || (*q != 'N' && *q != 'S') ||
+		    coord(p, (size_t)(q - p), *q, 90, &r->lat))
+			return tk_dctx_reject(c, "position block: bad latitude");
+	}
 	p = q + 1;
 	if (p < e && *p == ',')
 		p++;
-	for (q = p; q < e && q - p < 13 && *q != 'E' && *q != 'W'; q++)
-		;
-	if (q >= e || (*q != 'E' && *q != 'W') || coord(p, (size_t)(q - p), *q, 180, &r->lon))
-		return tk_dctx_reject(c, "position block: bad longitude");
+	if (e - p >= 11 && nmea_fixed(p, 3, 'E', 'W', 180, &r->lon)) {
+		q = p + 10;
+	} else {
+		for (q = p; q < e && q - p < 13 && *q != 'E' && *q != 'W'; q++)
+			;
+		if (q >= e || (*q != 'E' && *q != 'W') ||
+		    coord(p, (size_t)(q - p), *q, 180, &r->lon))
+			return tk_dctx_reject(c, "position block: bad longitude");
+	}
 	p = q + 1;
 	if (p < e && *p == ',')
 		p++;
