@@ -14,6 +14,7 @@
 #include "tk_decode.h"
 #include "tk_dialect_int.h"
 #include "tk_util.h"
+#include "tk_word_int.h"
 
 static bool
 isdig(uint8_t c)
@@ -215,6 +216,18 @@ tk_xexun_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 		 */
 		size_t i = s, rmc = n, imei = n;
 		while (i < n) {
+			if (n - i >= 8) {
+				/* eight bytes at a time past those the walk
+				 * only steps over (none of i G CR LF) */
+				uint64_t w = tk_word(p + i);
+				uint64_t m = tk_word_eq(w, 'i') | tk_word_eq(w, 'G') |
+				    tk_word_eq(w, '\r') | tk_word_eq(w, '\n');
+				if (m == 0) {
+					i += 8;
+					continue;
+				}
+				i += tk_word_first(m);
+			}
 			uint8_t c = p[i];
 			if (c == 'i' && i + 5 <= n && memcmp(p + i, "imei:", 5) == 0) {
 				imei = i;
@@ -317,6 +330,15 @@ tk_xexun_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 			if (ext == 1 || (k == 0 && ext == 0)) {
 				/* extended (or other text) trailer: to the line end */
 				size_t le = e;
+				while (n - le >= 8) {
+					uint64_t w = tk_word(p + le);
+					uint64_t m = tk_word_eq(w, '\r') | tk_word_eq(w, '\n');
+					if (m) {
+						le += tk_word_first(m);
+						break;
+					}
+					le += 8;
+				}
 				while (le < n && !iseol(p[le]))
 					le++;
 				if (le == n && !eof)
