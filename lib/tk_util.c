@@ -246,6 +246,33 @@ tk_parse_nmea(const char *p, size_t n, double *deg)
 	 * same way; anything else goes to nmea_split. */
 	size_t ip = 0;
 	uint64_t dd = 0;
+	if ((n == 9 || n == 10) && p[n - 5] == '.') {
+		/* the usual width, "ddmm.mmmm" or "dddmm.mmmm": fixed loops,
+		 * the same integers and arithmetic as below */
+		uint64_t f = 0;
+		unsigned bad = 0;
+		for (size_t i = 0; i < n - 5; i++) {
+			unsigned c = (unsigned)(unsigned char)p[i] - '0';
+			bad |= c > 9;
+			dd = dd * 10 + c;
+		}
+		for (size_t i = n - 4; i < n; i++) {
+			unsigned c = (unsigned)(unsigned char)p[i] - '0';
+			bad |= c > 9;
+			f = f * 10 + c;
+		}
+		if (!bad) {
+			uint64_t d = dd / 100, m = dd % 100 * 10000 + f;
+			if (d > 180)
+				return -1;
+			double v = (double)m / pow10tab[4];
+			if (v >= 60)
+				return -1;
+			*deg = (double)d + v / 60.0;
+			return 0;
+		}
+		dd = 0;
+	}
 	while (ip < n && ip < 6 && (unsigned)(unsigned char)p[ip] - '0' <= 9)
 		dd = dd * 10 + ((unsigned char)p[ip++] - '0');
 	if (ip < 3 || ip > 5 || n - ip > 17 || (ip < n && p[ip] != '.'))
