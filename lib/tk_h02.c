@@ -30,6 +30,7 @@
 #include "tk_h02.h"
 #include "tk_loop.h"
 #include "tk_util.h"
+#include "tk_word_int.h"
 
 #define H02_ID_MAX	20	/* characters of a device id we accept */
 #define H02_FIELDS	128	/* fields kept per sentence */
@@ -186,6 +187,17 @@ tk_h02_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 	}
 	if (p[0] == '*') {
 		for (size_t i = 4; i < n; i++) {
+			if (n - i >= 8) {
+				/* eight bytes at a time past those that are
+				 * neither '#' nor '*' */
+				uint64_t w = tk_word(p + i);
+				uint64_t m = tk_word_eq(w, '#') | tk_word_eq(w, '*');
+				if (m == 0) {
+					i += 7;
+					continue;
+				}
+				i += tk_word_first(m);
+			}
 			if (p[i] == '#') {
 				o->len = i + 1;
 				return TK_SCAN_FRAME;
