@@ -11,6 +11,7 @@
 #include "tk_decode.h"
 #include "tk_dialect_int.h"
 #include "tk_util.h"
+#include "tk_word_int.h"
 #include "tk_xexun2.h"
 
 #define FRAME_MAX	4096	/* as tk_frame_max(TK_D_XEXUN2) */
@@ -25,6 +26,19 @@ tk_xexun2_unescape(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
 	if (cap < n)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
+		if (n - i >= 8) {
+			/* eight bytes at a time up to the next FB */
+			uint64_t m = tk_word_eq(tk_word(in + i), 0xFB);
+			memmove(out + o, in + i, 8);
+			if (m == 0) {
+				o += 8;
+				i += 7;
+				continue;
+			}
+			size_t k = tk_word_first(m);
+			o += k;
+			i += k;
+		}
 		if (in[i] == 0xFB && i + 2 < n && in[i + 1] == 0xBF &&
 		    (in[i + 2] == 0x01 || in[i + 2] == 0x02)) {
 			out[o++] = in[i + 2] == 0x01 ? 0xFA : 0xFB;
@@ -135,6 +149,17 @@ tk_xexun2_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 	for (;;) {
 		size_t i = s + 2, body = 0;
 		for (;;) {
+			if (n - i > 8) {
+				/* eight body bytes at a time up to the next
+				 * FA or FB (a byte after them is there) */
+				uint64_t w = tk_word(p + i);
+				uint64_t m = tk_word_eq(w, 0xFA) | tk_word_eq(w, 0xFB);
+				size_t k = m ? tk_word_first(m) : 8;
+				i += k;
+				body += k;
+				if (k == 8)
+					continue;
+			}
 			if (i + 1 >= n)
 				return TK_SCAN_MORE;	/* o->skip = s */
 			if (p[i] == 0xFA && p[i + 1] == 0xAF)
