@@ -79,16 +79,16 @@ with open(sys.argv[2], "a") as f:
 	p=$(free_port)
 	NATS_URLS=nats://127.0.0.1:$p
 	NOTIFY_SOCKET=$TK_TMP/notify.sock listen_nats a
-	TK_WAIT=10 wait_for grep -q 'no server reachable' "$TK_TMP/err.a"
+	TK_WAIT=$(( ${TK_WAIT:-5} + 5 )) wait_for grep -q 'no server reachable' "$TK_TMP/err.a"
 	[ ! -s "$TK_TMP/states" ]
 	NATS_ARGS1="-p $p"
 	nats_up 1 $NATS_ARGS1
-	TK_WAIT=30 wait_for grep -qx 'READY=1' "$TK_TMP/states"
+	TK_WAIT=$(( ${TK_WAIT:-5} + 25 )) wait_for grep -qx 'READY=1' "$TK_TMP/states"
 	# ready: the stream exists, a frame goes into it
 	PORT=$PORT_a
 	login 5
 	exec 5>&-
-	TK_WAIT=10 wait_for acked_all a
+	TK_WAIT=$(( ${TK_WAIT:-5} + 5 )) wait_for acked_all a
 	stream_frames d1 >"$TK_TMP/stream"
 	grep -q 359586015829802 "$TK_TMP/stream"
 	kill -TERM "$PID_a"
