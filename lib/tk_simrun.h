@@ -48,7 +48,7 @@ struct tk_simrun_server {
 
 struct tk_simrun_opts {
 	enum tk_dialect	 dialect;	/* one of tk_sim's dialects */
-	bool		 mix;		/* the four dialects in turn */
+	bool		 mix;		/* the six dialects in turn (five with udp: no gt06) */
 	bool		 udp;		/* datagrams (and "udp" in frame lines) */
 	long		 ndev;		/* devices, 1 to 1000000 */
 	/* live mode */
