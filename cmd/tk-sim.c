@@ -28,10 +28,10 @@
 static const char usage_text[] =
     "usage: tk-sim [-qu] [-a rate] [-d dialect] [-H host[:port][,...]] [-i seconds]\n"
     "              [-N frames] [-n devices] [-o file] [-p port[,...]] [-r route]\n"
-    "              [-s seed] [-T seconds] [--check] [--heartbeat seconds]\n"
-    "              [--misbehave mode] [--raw] [--reconnect seconds]\n"
-    "              [--source addr[-addr]] [--spread] [--start lat,lon]\n"
-    "              [--stats-json file]\n";
+    "              [-s seed] [-T seconds] [--check] [--h02-binary]\n"
+    "              [--heartbeat seconds] [--misbehave mode] [--raw]\n"
+    "              [--reconnect seconds] [--source addr[-addr]] [--spread]\n"
+    "              [--start lat,lon] [--stats-json file]\n";
 
 static const char help_text[] =
     "Simulate TK103-family GPS trackers against a server, or write their frames.\n"
@@ -59,6 +59,7 @@ static const char help_text[] =
     "      --check            exit 1 if any reply was wrong or missing or a\n"
     "                         connection failed\n"
     "      --grace SECS       after stopping, wait up to SECS for replies (default 2)\n"
+    "      --h02-binary       h02 devices report in binary $ records (no answer due)\n"
     "      --heartbeat SECS   heartbeat interval (tk103 BP00, gps103, gt06 0x13, h02\n"
     "                         HTBT; default 60, 0 off)\n"
     "      --misbehave MODE   idle, slow, oversize, random, flood, impersonate,\n"
@@ -383,7 +384,7 @@ raise_nofile(const struct tk_simrun_opts *o, bool quiet)
 }
 
 enum {
-	OPT_CHECK = 256, OPT_GRACE, OPT_HEARTBEAT, OPT_MISBEHAVE, OPT_RAMP, OPT_RAW,
+	OPT_CHECK = 256, OPT_GRACE, OPT_H02_BINARY, OPT_HEARTBEAT, OPT_MISBEHAVE, OPT_RAMP, OPT_RAW,
 	OPT_RECONNECT, OPT_SOURCE, OPT_SPEED, OPT_SPREAD, OPT_START, OPT_STATS
 };
 
@@ -408,6 +409,7 @@ main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{"check", no_argument, NULL, OPT_CHECK},
 		{"grace", required_argument, NULL, OPT_GRACE},
+		{"h02-binary", no_argument, NULL, OPT_H02_BINARY},
 		{"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
 		{"misbehave", required_argument, NULL, OPT_MISBEHAVE},
 		{"ramp", required_argument, NULL, OPT_RAMP},
@@ -486,6 +488,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_GRACE:
 			o->grace = parse_double("--grace", optarg, 0, 600);
+			break;
+		case OPT_H02_BINARY:
+			o->h02_binary = true;
 			break;
 		case OPT_HEARTBEAT:
 			o->heartbeat = parse_double("--heartbeat", optarg, 0, 86400);

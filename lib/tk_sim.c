@@ -602,6 +602,63 @@ h02_status(bool alarm, enum tk_sim_alarm a)
 	return s;
 }
 
+static uint8_t
+bcd2(int v)
+{
+	return (uint8_t)((v / 10 % 10) << 4 | v % 10);
+}
+
+/* The 32-byte binary record (h02.md 3.4): $, the 10-digit id, hh mm ss,
+ * DD MM YY, latitude DD MM mm mm, battery, longitude DDD MM mmmm and the
+ * flags nibble, speed (knots) and course SS SC CC, the status word, 3
+ * bytes not decoded. */
+static size_t
+h02_binary(const struct tk_sim_dev *d, bool alarm, enum tk_sim_alarm a,
+    const struct tk_sim_pos *p, uint8_t *out, size_t cap)
+{
+	if (cap < 32 || strlen(d->id) != 10)
+		return 0;
+	struct tm_utc t = utc(p->time_ms);
+	size_t n = 0;
+	out[n++] = '$';
+	for (int i = 0; i < 10; i += 2)
+		out[n++] = (uint8_t)((d->id[i] - '0') << 4 | (d->id[i + 1] - '0'));
+	out[n++] = bcd2(t.h);
+	out[n++] = bcd2(t.mi);
+	out[n++] = bcd2(t.s);
+	out[n++] = bcd2(t.d);
+	out[n++] = bcd2(t.mo);
+	out[n++] = bcd2(t.y % 100);
+	/* 1e-4 minutes, in integers so that 59.99999' never becomes 60' */
+	long long la = llround(clampd(fabs(p->lat), 0, 90) * 600000.0);
+	long long lo = llround(clampd(fabs(p->lon), 0, 180) * 600000.0);
+	int lad = (int)(la / 600000), lam = (int)(la % 600000);
+	int lod = (int)(lo / 600000), lom = (int)(lo % 600000);
+	out[n++] = bcd2(lad);
+	out[n++] = bcd2(lam / 10000);
+	out[n++] = bcd2(lam / 100 % 100);
+	out[n++] = bcd2(lam % 100);
+	out[n++] = d->battery;
+	/* DDD MM mmmm as 9 digits, then the flags: 2 valid, 4 north, 8 east */
+	char digits[24];
+	snprintf(digits, sizeof(digits), "%03d%02d%04d", lod % 1000, lom / 10000, lom % 10000);
+	unsigned flags = (p->valid ? 2u : 0) | (p->lat >= 0 ? 4u : 0) | (p->lon >= 0 ? 8u : 0);
+	for (int i = 0; i < 8; i += 2)
+		out[n++] = (uint8_t)((digits[i] - '0') << 4 | (digits[i + 1] - '0'));
+	out[n++] = (uint8_t)((digits[8] - '0') << 4 | flags);
+	int kn = (int)lround(clampd(p->speed_kmh, 0, 1800) / 1.852);
+	int co = (int)lround(clampd(p->course, 0, 359.4));
+	kn = kn > 999 ? 999 : kn;
+	out[n++] = (uint8_t)((kn / 100) << 4 | (kn / 10 % 10));
+	out[n++] = (uint8_t)((kn % 10) << 4 | co / 100);
+	out[n++] = bcd2(co % 100);
+	n += be32(out + n, h02_status(alarm, a));
+	out[n++] = 0xFF;
+	out[n++] = 0x00;
+	out[n++] = 0x00;
+	return n;
+}
+
 static void
 h02_frame(struct w *w, const struct tk_sim_dev *d, enum tk_sim_kind k,
     const struct tk_sim_pos *p, enum tk_sim_alarm a)
@@ -651,6 +708,8 @@ tk_sim_frame(struct tk_sim_dev *d, enum tk_sim_kind k, const struct tk_sim_pos *
 	case TK_D_GT06:
 		return gt06_frame(d, k, p, a, out, cap);
 	case TK_D_H02:
+		if (d->binary && k != TK_SIM_HEARTBEAT && k != TK_SIM_LOGIN)
+			return h02_binary(d, k == TK_SIM_ALARM, a, p, out, cap);
 		h02_frame(&w, d, k, p, a);
 		break;
 	default:

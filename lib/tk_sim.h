@@ -33,6 +33,7 @@ struct tk_sim_dev {
 	uint8_t		 rec_index;	/* xexun2 record index */
 	uint32_t	 odometer_m;	/* tk103 odometer */
 	uint8_t		 battery;	/* percent, 0-100 */
+	bool		 binary;	/* h02: reports as binary $ records (no answer due) */
 };
 
 /* A fix to report. */
@@ -50,7 +51,7 @@ enum tk_sim_kind {
 	TK_SIM_LOGIN = 0,	/* tk103 BP05, gps103 ##, gt06 0x01; xexun2: a position (acked) */
 	TK_SIM_HEARTBEAT,	/* tk103 BP00 handshake, gps103 bare IMEI, gt06 0x13, h02 HTBT */
 	TK_SIM_POSITION,	/* tk103 BR00, gps103 tracker, xexun GPRMC, xexun2 0x14,
-				 * gt06 0x22, h02 V1 */
+				 * gt06 0x22, h02 V1 (or a binary $ record) */
 	TK_SIM_ALARM,		/* tk103 BO01n, gps103/xexun keyword, xexun2 alarm bits,
 				 * gt06 0x26 alarm code, h02 V1 status bits */
 	TK_SIM_ANSWER,		/* a position sent in answer to a command (tk103 BP04) */

@@ -355,6 +355,7 @@ dev_setup(struct tk_simrun *s, uint32_t i)
 	d->s = s;
 	tk_sim_dev_init(&d->sd, dl, s->o.seed % 1000000 * 1000000, i);
 	d->sd.tz_min = (int)(tk_sim_rand(&s->rng) % 24) * 60 - 660;	/* UTC-11 .. UTC+12 */
+	d->sd.binary = s->o.h02_binary && dl == TK_D_H02;
 	d->fd = -1;
 	d->hpos = UINT32_MAX;
 	d->speed = (float)(s->o.speed / 3.6 * (0.5 + tk_sim_rand01(&s->rng)));
@@ -806,7 +807,8 @@ handle_rx(struct dev *d, int64_t now)
 			return true;
 		if (d->nexp > 0) {
 			struct exp *x = &d->exp[0];
-			int mr = tk_sim_reply_match(d->sd.dialect, x->b, x->len, d->rx, d->rxlen, tk_wall_ms());
+			int mr = tk_sim_reply_match(d->sd.dialect, x->b, x->len, d->rx, d->rxlen,
+			    tk_wall_ms());
 			if (mr >= 0) {
 				if (mr == 0)
 					return true;	/* wait for the rest */

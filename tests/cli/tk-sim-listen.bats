@@ -103,6 +103,30 @@ sim() {
 	grep -q ' send udp .* h02 .*,V4,V1,' "$TK_TMP/frames"
 }
 
+@test "tk-sim -d h02 --h02-binary | tk-listen: binary records framed and decoded, HTBT answered" {
+	start_listen -C 0
+	for u in "" -u; do
+		# shellcheck disable=SC2086
+		sim $u -n 4 -d h02 --h02-binary -i 0.2 -T 1.5 --heartbeat 0.4 -a 0.3 --check \
+			--stats-json "$TK_TMP/s"
+		assert_success
+		[[ "$stderr" == *", wrong 0, missing 0"* ]]
+		# only the heartbeats are answered
+		[ "$(json replies_ok "$TK_TMP/s")" -eq "$(json heartbeats "$TK_TMP/s")" ]
+		[ "$(json positions "$TK_TMP/s")" -gt 10 ]
+	done
+	stop_listen
+	run_tk tk-decode -s "$TK_TMP/frames"
+	assert_success
+	[[ "$stderr" == *" 0 rejected,"* ]]
+	# every record sent came through, over TCP (framed as the next frame
+	# began, or at the close) and over UDP
+	printf '%s\n' "$output" | grep '"type":"position","protocol":"h02"' > "$TK_TMP/p"
+	[ "$(wc -l < "$TK_TMP/p")" -gt 20 ]
+	grep -q ' frame tcp .* h02 [0-9]* - \$' "$TK_TMP/frames"
+	grep -q ' frame udp .* h02 [0-9]* - \$' "$TK_TMP/frames"
+}
+
 # peer MODE [--udp]: the tiny wrong server of sim_peer.py on a free port
 peer() {
 	python3 "$BATS_TEST_DIRNAME/sim_peer.py" --port-file "$TK_TMP/pport" --mode "$@" &

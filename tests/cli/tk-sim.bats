@@ -210,6 +210,14 @@ xexun2 10"
 	[ "$(grep -c '"type":"position","protocol":"h02","uniqueId":"[0-9]\{10\}"' "$TK_TMP/h")" -eq 60 ]
 	run sh -c "grep -o '\"alarm\":\"[A-Za-z]*\"' '$TK_TMP/h' | sort -u | tr '\n' ' '"
 	assert_output '"alarm":"overspeed" "alarm":"powerCut" "alarm":"sos" "alarm":"vibration" '
+	# --h02-binary: the same as 32-byte $ records
+	"$TK_BIN/tk-sim" -o - -d h02 --h02-binary -n 3 -N 30 -i 1 -a 1 --heartbeat 0 -q \
+		> "$TK_TMP/hb"
+	[ "$(grep -c ' frame tcp .* h02 [0-9]\{10\} - \$' "$TK_TMP/hb")" -eq 30 ]
+	"$TK_BIN/tk-decode" "$TK_TMP/hb" > "$TK_TMP/h"
+	[ "$(grep -c '"type":"position","protocol":"h02","uniqueId":"[0-9]\{10\}"' "$TK_TMP/h")" -eq 30 ]
+	# every report is an alarm but each device's first (no login: it opens)
+	[ "$(grep -c '"alarm":"' "$TK_TMP/h")" -eq 27 ]
 	# without -a: positions with no alarm at all
 	"$TK_BIN/tk-sim" -o - -d h02 -n 2 -N 10 -i 1 --heartbeat 0 -q | "$TK_BIN/tk-decode" > "$TK_TMP/h"
 	[ "$(grep -c '"type":"position"' "$TK_TMP/h")" -eq 10 ]

@@ -815,6 +815,59 @@ test_decode_roundtrip(void **state)
 	}
 }
 
+/* h02 --h02-binary: the 32-byte $ record, exactly for the worked position,
+ * then decoded back over random fixes in both hemispheres; no reply due. */
+static void
+test_h02_binary(void **state)
+{
+	struct tk_sim_dev d;
+	struct tk_sim_pos p = example_pos();
+	uint8_t b[TK_SIM_FRAME_MAX], e[TK_SIM_REPLY_MAX];
+	uint64_t seed = 3;
+	(void)state;
+	tk_sim_dev_init(&d, TK_D_H02, 0, 0);
+	memcpy(d.id, "4210051415", 11);
+	d.binary = true;
+	size_t n = tk_sim_frame(&d, TK_SIM_ALARM, &p, TK_SIM_A_SOS, b, sizeof(b));
+	static const uint8_t want[] = {'$', 0x42, 0x10, 0x05, 0x14, 0x15, 0x05, 0x51, 0x48,
+	    0x24, 0x10, 0x15, 0x25, 0x55, 0x35, 0x31, 90, 0x02, 0x85, 0x53, 0x32, 0x9A,
+	    0x00, 0x32, 0x76, 0xFF, 0xFF, 0xFF, 0xFD, 0xFF, 0x00, 0x00};
+	assert_int_equal(n, sizeof(want));
+	assert_memory_equal(b, want, sizeof(want));
+	assert_int_equal(tk_sim_expect(TK_D_H02, b, n, e, sizeof(e)), 0);
+	/* heartbeats stay text */
+	n = tk_sim_frame(&d, TK_SIM_HEARTBEAT, &p, TK_SIM_A_SOS, b, sizeof(b));
+	assert_bytes(b, n, "*HQ,4210051415,HTBT,90#");
+	for (int i = 0; i < 300; i++) {
+		p.time_ms = t_utc(2020, 1, 1, 0, 0, 0) +
+		    (int64_t)(tk_sim_rand(&seed) % (3u * 365 * 86400)) * 1000;
+		p.lat = tk_sim_rand01(&seed) * 170 - 85;
+		p.lon = tk_sim_rand01(&seed) * 358 - 179;
+		p.speed_kmh = tk_sim_rand01(&seed) * 300;
+		p.course = tk_sim_rand01(&seed) * 359;
+		enum tk_sim_kind k = i % 2 ? TK_SIM_ALARM : TK_SIM_POSITION;
+		n = tk_sim_frame(&d, k, &p, TK_SIM_A_OVERSPEED, b, sizeof(b));
+		assert_int_equal(n, 32);
+		enum tk_dialect got = TK_D_UNKNOWN;
+		size_t skip = 99;
+		assert_int_equal(tk_classify(b, n, true, &got, &skip), TK_CLASS_OK);
+		assert_int_equal(got, TK_D_H02);
+		struct last l;
+		assert_true(decode_after(TK_D_H02, NULL, 0, b, n, &l) >= 1);
+		assert_int_equal(l.positions, 1);
+		assert_true(fabs(l.r.lat - p.lat) < 1e-5);
+		assert_true(fabs(l.r.lon - p.lon) < 1e-5);
+		assert_true(l.r.fix_time == p.time_ms);
+		assert_true(l.r.valid);
+		assert_true(fabs(l.r.speed - p.speed_kmh / 1.852) <= 0.5);	/* whole knots */
+		assert_string_equal(l.r.id, "4210051415");
+		if (k == TK_SIM_ALARM)
+			assert_string_equal(l.r.alarm, "overspeed");
+		else
+			assert_string_equal(l.r.alarm, "");
+	}
+}
+
 /* tk_reply() (the server's) and tk_sim_expect() (the device's), written
  * apart from the same document, agree on every generated frame. */
 static void
@@ -873,6 +926,7 @@ main(void)
 		cmocka_unit_test(test_classify_generated),
 		cmocka_unit_test(test_gt06_frames),
 		cmocka_unit_test(test_h02_frames),
+		cmocka_unit_test(test_h02_binary),
 		cmocka_unit_test(test_expect),
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_routes),
