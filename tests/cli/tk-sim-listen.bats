@@ -129,9 +129,10 @@ sim() {
 
 # peer MODE [--udp]: the tiny wrong server of sim_peer.py on a free port
 peer() {
-	python3 "$BATS_TEST_DIRNAME/sim_peer.py" --port-file "$TK_TMP/pport" --mode "$@" &
+	python3 "$BATS_TEST_DIRNAME/sim_peer.py" --port-file "$TK_TMP/pport" --mode "$@" 3>&- &
 	TK_PIDS="${TK_PIDS:-} $!"
-	wait_for test -s "$TK_TMP/pport"
+	# python3 can take seconds to start on a loaded machine (a pyenv shim)
+	TK_WAIT=$(( ${TK_WAIT:-5} + 15 )) wait_for test -s "$TK_TMP/pport"
 	PORT=$(cat "$TK_TMP/pport")
 	rm -f "$TK_TMP/pport"
 }
