@@ -28,16 +28,17 @@
 static const char usage_text[] =
     "usage: tk-sim [-qu] [-a rate] [-d dialect] [-H host[:port][,...]] [-i seconds]\n"
     "              [-N frames] [-n devices] [-o file] [-p port[,...]] [-r route]\n"
-    "              [-s seed] [-T seconds] [--check] [--heartbeat seconds]\n"
-    "              [--misbehave mode] [--raw] [--reconnect seconds]\n"
-    "              [--source addr[-addr]] [--spread] [--start lat,lon]\n"
-    "              [--stats-json file]\n";
+    "              [-s seed] [-T seconds] [--check] [--h02-binary]\n"
+    "              [--heartbeat seconds] [--misbehave mode] [--raw]\n"
+    "              [--reconnect seconds] [--source addr[-addr]] [--spread]\n"
+    "              [--start lat,lon] [--stats-json file]\n";
 
 static const char help_text[] =
     "Simulate TK103-family GPS trackers against a server, or write their frames.\n"
     "\n"
     "  -a, --alarms RATE      probability (0-1) that a report is an alarm (default 0)\n"
-    "  -d, --dialect NAME     xexun, tk103, gps103, xexun2 or mix (default tk103)\n"
+    "  -d, --dialect NAME     xexun, tk103, gps103, xexun2, gt06, h02 or mix\n"
+    "                         (default tk103; mix: all in turn, no gt06 with -u)\n"
     "  -H, --host HOST[:PORT][,...]\n"
     "                         server address (default 127.0.0.1); a list is a\n"
     "                         primary and its backups, tried in turn\n"
@@ -58,7 +59,9 @@ static const char help_text[] =
     "      --check            exit 1 if any reply was wrong or missing or a\n"
     "                         connection failed\n"
     "      --grace SECS       after stopping, wait up to SECS for replies (default 2)\n"
-    "      --heartbeat SECS   tk103 BP00 / gps103 heartbeat interval (default 60, 0 off)\n"
+    "      --h02-binary       h02 devices report in binary $ records (no answer due)\n"
+    "      --heartbeat SECS   heartbeat interval (tk103 BP00, gps103, gt06 0x13, h02\n"
+    "                         HTBT; default 60, 0 off)\n"
     "      --misbehave MODE   idle, slow, oversize, random, flood, impersonate,\n"
     "                         trickle, halfframe (idle-unidentified: idle)\n"
     "      --ramp N           new connections per second (default 5000)\n"
@@ -381,7 +384,7 @@ raise_nofile(const struct tk_simrun_opts *o, bool quiet)
 }
 
 enum {
-	OPT_CHECK = 256, OPT_GRACE, OPT_HEARTBEAT, OPT_MISBEHAVE, OPT_RAMP, OPT_RAW,
+	OPT_CHECK = 256, OPT_GRACE, OPT_H02_BINARY, OPT_HEARTBEAT, OPT_MISBEHAVE, OPT_RAMP, OPT_RAW,
 	OPT_RECONNECT, OPT_SOURCE, OPT_SPEED, OPT_SPREAD, OPT_START, OPT_STATS
 };
 
@@ -406,6 +409,7 @@ main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{"check", no_argument, NULL, OPT_CHECK},
 		{"grace", required_argument, NULL, OPT_GRACE},
+		{"h02-binary", no_argument, NULL, OPT_H02_BINARY},
 		{"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
 		{"misbehave", required_argument, NULL, OPT_MISBEHAVE},
 		{"ramp", required_argument, NULL, OPT_RAMP},
@@ -434,9 +438,9 @@ main(int argc, char **argv)
 			if (strcmp(optarg, "mix") == 0)
 				o->mix = true;
 			else if (tk_dialect_parse(optarg, &o->dialect) != 0 ||
-			    !tk_dialect_decodable(o->dialect) || o->dialect == TK_D_GT06)
+			    !tk_dialect_decodable(o->dialect))
 				cli_usage_error(usage_text, "-d %s: expected xexun, tk103, gps103, "
-				    "xexun2 or mix", optarg);
+				    "xexun2, gt06, h02 or mix", optarg);
 			break;
 		case 'h':
 			printf("%s\n%s", usage_text, help_text);
@@ -485,6 +489,9 @@ main(int argc, char **argv)
 		case OPT_GRACE:
 			o->grace = parse_double("--grace", optarg, 0, 600);
 			break;
+		case OPT_H02_BINARY:
+			o->h02_binary = true;
+			break;
 		case OPT_HEARTBEAT:
 			o->heartbeat = parse_double("--heartbeat", optarg, 0, 86400);
 			break;
@@ -526,6 +533,8 @@ main(int argc, char **argv)
 		cli_usage_error(usage_text, "unexpected argument: %s", argv[optind]);
 	if (c.out == NULL || c.ports != NULL)
 		parse_servers(&c);
+	if (o->udp && !o->mix && o->dialect == TK_D_GT06)
+		cli_usage_error(usage_text, "-d gt06: GT06 units use TCP only (no -u)");
 	if (c.out != NULL && (o->udp && o->raw))
 		cli_usage_error(usage_text, "--raw writes bytes: -u has no meaning there");
 	if (c.out != NULL && (o->mis != TK_SIMRUN_NONE || o->reconnect > 0 || o->src_lo != 0 ||

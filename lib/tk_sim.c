@@ -9,6 +9,7 @@
 #include <json-c/json.h>
 
 #include "tk_cmd.h"
+#include "tk_gt06.h"
 #include "tk_sim.h"
 #include "tk_util.h"
 
@@ -71,12 +72,36 @@ tk_sim_dev_init(struct tk_sim_dev *d, enum tk_dialect dialect, uint64_t base, ui
 	memcpy(d->imei, digits, 14);
 	d->imei[14] = (char)('0' + (10 - sum % 10) % 10);
 	d->imei[15] = '\0';
-	memcpy(d->id, d->imei + 3, 12);
-	d->id[12] = '\0';
+	if (dialect == TK_D_H02) {
+		/* a Sinotrack-style 10-digit serial, from the IMEI */
+		memcpy(d->id, d->imei + 5, 10);
+		d->id[10] = '\0';
+	} else {
+		memcpy(d->id, d->imei + 3, 12);
+		d->id[12] = '\0';
+	}
 	snprintf(d->phone, sizeof(d->phone), "+4917%08llu",
 	    (unsigned long long)((base + n) % 100000000ull));
 	d->battery = 90;
 	d->odometer_m = (uint32_t)((n * 7919u) % 1000000u);
+}
+
+const char *
+tk_sim_dev_id(const struct tk_sim_dev *d)
+{
+	return d->dialect == TK_D_TK103 || d->dialect == TK_D_H02 ? d->id : d->imei;
+}
+
+bool
+tk_sim_has_login(enum tk_dialect d)
+{
+	return d != TK_D_XEXUN && d != TK_D_H02;
+}
+
+bool
+tk_sim_login_gates(enum tk_dialect d)
+{
+	return d == TK_D_GT06;
 }
 
 /* ---- small writers ---------------------------------------------------- */
@@ -434,6 +459,232 @@ xexun2_frame(struct tk_sim_dev *d, enum tk_sim_kind k, const struct tk_sim_pos *
 	return len;
 }
 
+/* ---- gt06 (docs/protocol/gt06.md) ---------------------------------------- */
+
+/* The login's IMEI: 16 BCD digits, a padding 0 first. */
+static void
+gt06_imei(const char *imei, uint8_t o[8])
+{
+	for (int i = 0; i < 8; i++) {
+		unsigned hi = i == 0 ? 0 : (unsigned)(imei[2 * i - 1] - '0');
+		unsigned lo = (unsigned)(imei[2 * i] - '0');
+		o[i] = (uint8_t)(hi << 4 | lo);
+	}
+}
+
+/* The 18-byte GPS block: binary UTC date, satellites, 1/1 800 000 degrees,
+ * km/h, the course/status word (north, west, fixed, ignition on). */
+static size_t
+gt06_gps(uint8_t *o, const struct tk_sim_pos *p)
+{
+	struct tm_utc t = utc(p->time_ms);
+	size_t n = 0;
+	o[n++] = (uint8_t)(t.y % 100);
+	o[n++] = (uint8_t)t.mo;
+	o[n++] = (uint8_t)t.d;
+	o[n++] = (uint8_t)t.h;
+	o[n++] = (uint8_t)t.mi;
+	o[n++] = (uint8_t)t.s;
+	o[n++] = (uint8_t)(0xC0 | (p->sats < 0 ? 0 : p->sats > 15 ? 15 : p->sats));
+	n += be32(o + n, (uint32_t)llround(clampd(fabs(p->lat), 0, 90) * 1800000.0));
+	n += be32(o + n, (uint32_t)llround(clampd(fabs(p->lon), 0, 180) * 1800000.0));
+	o[n++] = (uint8_t)lround(clampd(p->speed_kmh, 0, 255));
+	unsigned w = (unsigned)lround(clampd(p->course, 0, 359.4)) & 0x3FF;
+	if (p->lat >= 0)
+		w |= 1u << 10;
+	if (p->lon < 0)
+		w |= 1u << 11;
+	if (p->valid)
+		w |= 1u << 12;
+	w |= 3u << 14;	/* the ignition bit is there, and on */
+	n += be16(o + n, w);
+	return n;
+}
+
+/* LBS without the length byte: MCC 262 (Germany), MNC 1, LAC, 3-byte cell
+ * id, both from the IMEI so that each device stays in its cell. */
+static size_t
+gt06_lbs(uint8_t *o, const struct tk_sim_dev *d)
+{
+	unsigned v = (unsigned)strtoul(d->imei + 9, NULL, 10);	/* 6 digits */
+	size_t n = be16(o, 262);
+	o[n++] = 1;
+	n += be16(o + n, 1000 + v % 50000);
+	o[n++] = (uint8_t)(v >> 16);
+	n += be16(o + n, v & 0xFFFF);
+	return n;
+}
+
+/* The status block: terminal info (GPS on, charging, ignition), voltage
+ * level 0-6, GSM level 0-4, alarm code, language (English). */
+static size_t
+gt06_status(uint8_t *o, const struct tk_sim_dev *d, uint8_t alarm)
+{
+	o[0] = 0x46;
+	o[1] = (uint8_t)(d->battery >= 100 ? 6 : d->battery * 6 / 100);
+	o[2] = 4;
+	o[3] = alarm;
+	o[4] = 0x02;
+	return 5;
+}
+
+/* Status-block alarm codes (docs/protocol/gt06.md, Common blocks). */
+static const uint8_t gt06_alarm_code[TK_SIM_A__COUNT] = {
+	[TK_SIM_A_SOS] = 0x01, [TK_SIM_A_LOWBATT] = 0x0F, [TK_SIM_A_OVERSPEED] = 0x06,
+	[TK_SIM_A_GEOFENCE] = 0x04, [TK_SIM_A_VIBRATION] = 0x03, [TK_SIM_A_ACCIDENT] = 0x2C
+};
+
+static size_t
+gt06_frame(struct tk_sim_dev *d, enum tk_sim_kind k, const struct tk_sim_pos *p,
+    enum tk_sim_alarm a, uint8_t *out, size_t cap)
+{
+	uint8_t c[64];
+	size_t n = 0;
+	uint8_t type;
+
+	switch (k) {
+	case TK_SIM_LOGIN:
+		/* IMEI, terminal type, time zone word: UTC, English */
+		type = 0x01;
+		gt06_imei(d->imei, c);
+		n = 8;
+		n += be16(c + n, 0x2203);
+		n += be16(c + n, 0x0002);
+		break;
+	case TK_SIM_HEARTBEAT:
+		type = 0x13;
+		n = gt06_status(c, d, 0);
+		break;
+	case TK_SIM_POSITION:
+	case TK_SIM_ANSWER:
+		/* GT06N GPS + LBS: then ACC, upload mode (0: fixed interval),
+		 * re-upload (0: real time), mileage in metres */
+		type = 0x22;
+		n = gt06_gps(c, p);
+		n += gt06_lbs(c + n, d);
+		c[n++] = 1;
+		c[n++] = 0;
+		c[n++] = 0;
+		n += be32(c + n, d->odometer_m);
+		break;
+	case TK_SIM_ALARM:
+		/* GPS + LBS with its length byte + status with the alarm code */
+		type = 0x26;
+		n = gt06_gps(c, p);
+		c[n++] = 9;
+		n += gt06_lbs(c + n, d);
+		n += gt06_status(c + n, d, gt06_alarm_code[(unsigned)a < TK_SIM_A__COUNT ? a : 0]);
+		break;
+	default:
+		return 0;
+	}
+	size_t len = tk_gt06_frame(type, c, n, d->index, out, cap);
+	if (len > 0)
+		d->index++;
+	return len;
+}
+
+/* ---- h02 (docs/protocol/h02.md) ----------------------------------------- */
+
+/* The status word, negative logic: all clear but ignition (bit 10) on;
+ * an alarm clears its bit (h02.md 3.3: bit 0 vibration, bit 1 sos, bit 2
+ * overspeed, bit 19 powerCut).  No bit says geofence: sos stands in. */
+static uint32_t
+h02_status(bool alarm, enum tk_sim_alarm a)
+{
+	static const unsigned bit[TK_SIM_A__COUNT] = {
+		[TK_SIM_A_SOS] = 1, [TK_SIM_A_LOWBATT] = 19, [TK_SIM_A_OVERSPEED] = 2,
+		[TK_SIM_A_GEOFENCE] = 1, [TK_SIM_A_VIBRATION] = 0, [TK_SIM_A_ACCIDENT] = 0
+	};
+	uint32_t s = 0xFFFFFFFFu;
+	if (alarm)
+		s &= ~(1u << bit[(unsigned)a < TK_SIM_A__COUNT ? a : 0]);
+	return s;
+}
+
+static uint8_t
+bcd2(int v)
+{
+	return (uint8_t)((v / 10 % 10) << 4 | v % 10);
+}
+
+/* The 32-byte binary record (h02.md 3.4): $, the 10-digit id, hh mm ss,
+ * DD MM YY, latitude DD MM mm mm, battery, longitude DDD MM mmmm and the
+ * flags nibble, speed (knots) and course SS SC CC, the status word, 3
+ * bytes not decoded. */
+static size_t
+h02_binary(const struct tk_sim_dev *d, bool alarm, enum tk_sim_alarm a,
+    const struct tk_sim_pos *p, uint8_t *out, size_t cap)
+{
+	if (cap < 32 || strlen(d->id) != 10)
+		return 0;
+	struct tm_utc t = utc(p->time_ms);
+	size_t n = 0;
+	out[n++] = '$';
+	for (int i = 0; i < 10; i += 2)
+		out[n++] = (uint8_t)((d->id[i] - '0') << 4 | (d->id[i + 1] - '0'));
+	out[n++] = bcd2(t.h);
+	out[n++] = bcd2(t.mi);
+	out[n++] = bcd2(t.s);
+	out[n++] = bcd2(t.d);
+	out[n++] = bcd2(t.mo);
+	out[n++] = bcd2(t.y % 100);
+	/* 1e-4 minutes, in integers so that 59.99999' never becomes 60' */
+	long long la = llround(clampd(fabs(p->lat), 0, 90) * 600000.0);
+	long long lo = llround(clampd(fabs(p->lon), 0, 180) * 600000.0);
+	int lad = (int)(la / 600000), lam = (int)(la % 600000);
+	int lod = (int)(lo / 600000), lom = (int)(lo % 600000);
+	out[n++] = bcd2(lad);
+	out[n++] = bcd2(lam / 10000);
+	out[n++] = bcd2(lam / 100 % 100);
+	out[n++] = bcd2(lam % 100);
+	out[n++] = d->battery;
+	/* DDD MM mmmm as 9 digits, then the flags: 2 valid, 4 north, 8 east */
+	char digits[24];
+	snprintf(digits, sizeof(digits), "%03d%02d%04d", lod % 1000, lom / 10000, lom % 10000);
+	unsigned flags = (p->valid ? 2u : 0) | (p->lat >= 0 ? 4u : 0) | (p->lon >= 0 ? 8u : 0);
+	for (int i = 0; i < 8; i += 2)
+		out[n++] = (uint8_t)((digits[i] - '0') << 4 | (digits[i + 1] - '0'));
+	out[n++] = (uint8_t)((digits[8] - '0') << 4 | flags);
+	int kn = (int)lround(clampd(p->speed_kmh, 0, 1800) / 1.852);
+	int co = (int)lround(clampd(p->course, 0, 359.4));
+	kn = kn > 999 ? 999 : kn;
+	out[n++] = (uint8_t)((kn / 100) << 4 | (kn / 10 % 10));
+	out[n++] = (uint8_t)((kn % 10) << 4 | co / 100);
+	out[n++] = bcd2(co % 100);
+	n += be32(out + n, h02_status(alarm, a));
+	out[n++] = 0xFF;
+	out[n++] = 0x00;
+	out[n++] = 0x00;
+	return n;
+}
+
+static void
+h02_frame(struct w *w, const struct tk_sim_dev *d, enum tk_sim_kind k,
+    const struct tk_sim_pos *p, enum tk_sim_alarm a)
+{
+	switch (k) {
+	case TK_SIM_HEARTBEAT:
+		wf(w, "*HQ,%s,HTBT,%u#", d->id, (unsigned)d->battery);
+		return;
+	case TK_SIM_POSITION:
+	case TK_SIM_ALARM:
+	case TK_SIM_ANSWER:
+		break;
+	default:
+		w->full = true;
+		return;
+	}
+	struct tm_utc t = utc(p->time_ms);
+	wf(w, "*HQ,%s,V1,%02d%02d%02d,%c,", d->id, t.h, t.mi, t.s, p->valid ? 'A' : 'V');
+	w_nmea(w, p->lat, 2);
+	wf(w, ",%c,", p->lat < 0 ? 'S' : 'N');
+	w_nmea(w, p->lon, 3);
+	wf(w, ",%c,%.2f,%d,%02d%02d%02d,%08X#", p->lon < 0 ? 'W' : 'E',
+	    clampd(p->speed_kmh, 0, 1800) / 1.852, (int)lround(clampd(p->course, 0, 359.4)),
+	    t.d, t.mo, t.y % 100, h02_status(k == TK_SIM_ALARM, a));
+}
+
 /* ---- the generator entry point ----------------------------------------- */
 
 size_t
@@ -454,6 +705,13 @@ tk_sim_frame(struct tk_sim_dev *d, enum tk_sim_kind k, const struct tk_sim_pos *
 		break;
 	case TK_D_XEXUN2:
 		return xexun2_frame(d, k, p, a, out, cap);
+	case TK_D_GT06:
+		return gt06_frame(d, k, p, a, out, cap);
+	case TK_D_H02:
+		if (d->binary && k != TK_SIM_HEARTBEAT && k != TK_SIM_LOGIN)
+			return h02_binary(d, k == TK_SIM_ALARM, a, p, out, cap);
+		h02_frame(&w, d, k, p, a);
+		break;
 	default:
 		return 0;
 	}
@@ -556,9 +814,91 @@ tk_sim_expect(enum tk_dialect d, const uint8_t *f, size_t n, uint8_t *out, size_
 		out[3 + e] = 0xAF;
 		return e + 4;
 	}
+	case TK_D_GT06: {
+		/* the short frames a unit sends here are each echoed with their
+		 * type and serial: 78 78 05 TT SS SS CRC 0D 0A (gt06.md, Replies) */
+		if (n < 10 || f[0] != 0x78 || f[1] != 0x78 || (size_t)f[2] + 5 != n ||
+		    f[n - 2] != 0x0D || f[n - 1] != 0x0A)
+			return 0;
+		switch (f[3]) {
+		case 0x01: case 0x12: case 0x13: case 0x16: case 0x22: case 0x26:
+			break;
+		default:
+			return 0;
+		}
+		return tk_gt06_frame(f[3], NULL, 0, (uint16_t)(f[n - 6] << 8 | f[n - 5]), out, cap);
+	}
+	case TK_D_H02: {
+		/* *XX,<id>,V1,...# -> *XX,<id>,V4,V1,<yyyyMMddHHmmss>#, NBR likewise;
+		 * HTBT and V0 echoed up to the type (h02.md, Replies) */
+		if (n < 6 || f[0] != '*' || f[3] != ',' || f[n - 1] != '#')
+			return 0;
+		const uint8_t *id = f + 4, *c = memchr(id, ',', n - 4);
+		if (c == NULL)
+			return 0;
+		size_t idn = (size_t)(c - id);
+		const uint8_t *ty = c + 1;
+		size_t tn = 0;
+		while (ty + tn < f + n && ty[tn] != ',' && ty[tn] != '#')
+			tn++;
+		if (idn == 0 || idn > 20)
+			return 0;
+		int l;
+		bool timed = (tn == 2 && memcmp(ty, "V1", 2) == 0) ||
+		    (tn == 3 && memcmp(ty, "NBR", 3) == 0);
+		if (timed)
+			l = snprintf(buf, sizeof(buf), "*%.2s,%.*s,V4,%.*s,%14s#", (const char *)f + 1,
+			    (int)idn, (const char *)id, (int)tn, (const char *)ty, "");
+		else if ((tn == 4 && memcmp(ty, "HTBT", 4) == 0) || (tn == 2 && memcmp(ty, "V0", 2) == 0))
+			l = snprintf(buf, sizeof(buf), "*%.2s,%.*s,%.*s#", (const char *)f + 1,
+			    (int)idn, (const char *)id, (int)tn, (const char *)ty);
+		else
+			return 0;
+		if (l <= 0 || (size_t)l >= sizeof(buf) || (size_t)l > cap)
+			return 0;
+		if (timed)
+			memset(buf + l - 15, TK_SIM_ANY_TIME, 14);	/* the time, any digits */
+		memcpy(out, buf, (size_t)l);
+		return (size_t)l;
+	}
 	default:
 		return 0;	/* xexun: the server never answers */
 	}
+}
+
+int
+tk_sim_reply_match(enum tk_dialect d, const uint8_t *e, size_t en, const uint8_t *r, size_t rn,
+    int64_t now_ms)
+{
+	size_t m = rn < en ? rn : en, t = SIZE_MAX;
+	bool timed = d == TK_D_H02;	/* the binary replies may hold any byte */
+	for (size_t i = 0; i < m; i++) {
+		if (timed && e[i] == TK_SIM_ANY_TIME) {
+			if (r[i] < '0' || r[i] > '9')
+				return -1;
+			if (t == SIZE_MAX)
+				t = i;
+		} else if (e[i] != r[i])
+			return -1;
+	}
+	if (rn < en)
+		return 0;
+	if (t != SIZE_MAX) {
+		/* yyyyMMddHHmmss: a calendar time near ours */
+		int v[6] = {0}, w[6] = {4, 2, 2, 2, 2, 2};
+		size_t k = t;
+		for (int f = 0; f < 6; f++)
+			for (int j = 0; j < w[f]; j++, k++) {
+				if (k >= en || e[k] != TK_SIM_ANY_TIME)
+					return -1;
+				v[f] = v[f] * 10 + (r[k] - '0');
+			}
+		int64_t ms;
+		if (tk_time_utc(v[0], v[1], v[2], v[3], v[4], v[5], 0, &ms) != 0 ||
+		    ms < now_ms - TK_SIM_CLOCK_SKEW_MS || ms > now_ms + TK_SIM_CLOCK_SKEW_MS)
+			return -1;
+	}
+	return 1;
 }
 
 /* ---- answers to commands ------------------------------------------------ */
@@ -580,7 +920,7 @@ tk_sim_answer(struct tk_sim_dev *d, const struct tk_sim_pos *p, const uint8_t *c
 {
 	struct tk_cmd cmd;
 	char id[TK_ID_MAX], err[200];
-	const char *own = d->dialect == TK_D_TK103 ? d->id : d->imei;
+	const char *own = tk_sim_dev_id(d);
 
 	memset(eff, 0, sizeof(*eff));
 	if (tk_cmd_recognize(d->dialect, c, n, &cmd, id, sizeof(id), err, sizeof(err)) != 0)

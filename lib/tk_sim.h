@@ -1,5 +1,5 @@
 /*
- * tk_sim.h: the device side of the four dialects, for tk-sim, the tests
+ * tk_sim.h: the device side of the six dialects, for tk-sim, the tests
  * and the benchmarks: frame generators (login, heartbeat, position, alarm),
  * the reply a correct server owes each generated frame (written from
  * docs/protocol/README.md, Replies at a glance, independently of tk_reply()), the answers a
@@ -23,15 +23,17 @@
 
 /* One simulated device: its identity and the counters its frames carry. */
 struct tk_sim_dev {
-	enum tk_dialect	 dialect;	/* TK_D_XEXUN, TK_D_TK103, TK_D_GPS103, TK_D_XEXUN2 */
+	enum tk_dialect	 dialect;	/* TK_D_XEXUN, TK_D_TK103, TK_D_GPS103, TK_D_XEXUN2,
+					 * TK_D_GT06, TK_D_H02 */
 	char		 imei[16];	/* 15 digits */
-	char		 id[13];	/* tk103 device id, 12 characters */
+	char		 id[13];	/* tk103 device id, 12 characters; h02: 10 digits */
 	char		 phone[16];	/* xexun phone field, may be "" */
 	int		 tz_min;	/* gps103 local time offset from UTC, minutes */
-	uint16_t	 index;		/* xexun2 frame index, incremented per frame */
+	uint16_t	 index;		/* xexun2 frame index, gt06 serial: +1 per frame */
 	uint8_t		 rec_index;	/* xexun2 record index */
 	uint32_t	 odometer_m;	/* tk103 odometer */
 	uint8_t		 battery;	/* percent, 0-100 */
+	bool		 binary;	/* h02: reports as binary $ records (no answer due) */
 };
 
 /* A fix to report. */
@@ -46,10 +48,12 @@ struct tk_sim_pos {
 };
 
 enum tk_sim_kind {
-	TK_SIM_LOGIN = 0,	/* tk103 BP05, gps103 ##; xexun2: a position (acked) */
-	TK_SIM_HEARTBEAT,	/* tk103 BP00 handshake, gps103 bare IMEI */
-	TK_SIM_POSITION,	/* tk103 BR00, gps103 tracker, xexun GPRMC, xexun2 0x14 */
-	TK_SIM_ALARM,		/* tk103 BO01n, gps103/xexun keyword, xexun2 alarm bits */
+	TK_SIM_LOGIN = 0,	/* tk103 BP05, gps103 ##, gt06 0x01; xexun2: a position (acked) */
+	TK_SIM_HEARTBEAT,	/* tk103 BP00 handshake, gps103 bare IMEI, gt06 0x13, h02 HTBT */
+	TK_SIM_POSITION,	/* tk103 BR00, gps103 tracker, xexun GPRMC, xexun2 0x14,
+				 * gt06 0x22, h02 V1 (or a binary $ record) */
+	TK_SIM_ALARM,		/* tk103 BO01n, gps103/xexun keyword, xexun2 alarm bits,
+				 * gt06 0x26 alarm code, h02 V1 status bits */
 	TK_SIM_ANSWER,		/* a position sent in answer to a command (tk103 BP04) */
 	TK_SIM__KINDS
 };
@@ -75,11 +79,22 @@ const char	*tk_sim_alarm_name(enum tk_sim_alarm);
  */
 void	 tk_sim_dev_init(struct tk_sim_dev *, enum tk_dialect, uint64_t base, uint64_t n);
 
+/* The id the device reports: the tk103 id, the h02 id, else the IMEI. */
+const char *tk_sim_dev_id(const struct tk_sim_dev *);
+
+/* Does the dialect open a session with a login frame (TK_SIM_LOGIN)?
+ * xexun and h02 have none: their first report stands in. */
+bool	 tk_sim_has_login(enum tk_dialect);
+/* Does a device of the dialect wait for the login's answer before it
+ * sends anything else (gt06: a unit never reports before its login ACK)? */
+bool	 tk_sim_login_gates(enum tk_dialect);
+
 /*
  * Generate one frame of the given kind (alarm is used by TK_SIM_ALARM only).
- * Returns its length, or 0 when this dialect has no such frame (xexun has
- * no login or heartbeat; xexun2 has no heartbeat) or cap is too small.
- * xexun2 frames advance dev->index and dev->rec_index.
+ * Returns its length, or 0 when this dialect has no such frame (xexun and
+ * h02 have no login, xexun has no heartbeat; xexun2 has no heartbeat) or
+ * cap is too small.  xexun2 frames advance dev->index and dev->rec_index,
+ * gt06 frames dev->index (the serial).
  */
 size_t	 tk_sim_frame(struct tk_sim_dev *, enum tk_sim_kind, const struct tk_sim_pos *,
 	    enum tk_sim_alarm alarm, uint8_t *out, size_t cap);
@@ -88,9 +103,23 @@ size_t	 tk_sim_frame(struct tk_sim_dev *, enum tk_sim_kind, const struct tk_sim_
  * The reply a correct server sends for frame f of dialect d (docs/protocol/
  * README.md, Replies at a glance), or 0 when none is due.  Written from the document, not from
  * tk_reply(), so that the two can check each other.  The optional tk103
- * alarm acknowledgement (AS01) is not counted as due.
+ * alarm acknowledgement (AS01) is not counted as due.  A reply that carries
+ * the server's clock (h02 V4: yyyyMMddHHmmss) has TK_SIM_ANY_TIME bytes in
+ * its place: compare with tk_sim_reply_match().
  */
 size_t	 tk_sim_expect(enum tk_dialect, const uint8_t *f, size_t n, uint8_t *out, size_t cap);
+
+#define TK_SIM_ANY_TIME		0x01	/* in an expected h02 reply: a digit of the server's time */
+#define TK_SIM_CLOCK_SKEW_MS	300000	/* how far the server's time may be from ours */
+
+/*
+ * Compare the bytes received so far (r, rn) with an expected reply e of the
+ * dialect from tk_sim_expect(): 1 when r starts with the whole reply (a time in it is a
+ * calendar time within TK_SIM_CLOCK_SKEW_MS of now_ms), 0 when r is a
+ * proper prefix of it (wait for more), -1 when it differs.
+ */
+int	 tk_sim_reply_match(enum tk_dialect, const uint8_t *e, size_t en, const uint8_t *r,
+	    size_t rn, int64_t now_ms);
 
 /* What a command asks the device to do, besides the answer bytes. */
 struct tk_sim_effect {

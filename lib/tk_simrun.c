@@ -72,6 +72,7 @@ struct dev {
 	uint8_t	 srv;		/* the server it uses now */
 	uint8_t	 state, nexp, rxlen, sats;
 	bool	 ever_up;
+	bool	 await_login;	/* logged in, no answer yet: nothing else goes out */
 	uint32_t txoff, txlen, txcap;
 	uint8_t	*tx;		/* pending output, allocated only when needed */
 	uint32_t mis_sent;
@@ -344,13 +345,17 @@ static void
 dev_setup(struct tk_simrun *s, uint32_t i)
 {
 	struct dev *d = &s->devs[i];
-	static const enum tk_dialect mix[] = {TK_D_XEXUN, TK_D_TK103, TK_D_GPS103, TK_D_XEXUN2};
-	enum tk_dialect dl = s->o.mix ? mix[i % 4] : s->o.dialect;
+	/* gt06 units use TCP only: a UDP mix leaves them out */
+	static const enum tk_dialect mix[] = {TK_D_XEXUN, TK_D_TK103, TK_D_GPS103, TK_D_XEXUN2,
+	    TK_D_H02, TK_D_GT06};
+	size_t nmix = s->o.udp ? 5 : 6;
+	enum tk_dialect dl = s->o.mix ? mix[i % nmix] : s->o.dialect;
 
 	memset(d, 0, sizeof(*d));
 	d->s = s;
 	tk_sim_dev_init(&d->sd, dl, s->o.seed % 1000000 * 1000000, i);
 	d->sd.tz_min = (int)(tk_sim_rand(&s->rng) % 24) * 60 - 660;	/* UTC-11 .. UTC+12 */
+	d->sd.binary = s->o.h02_binary && dl == TK_D_H02;
 	d->fd = -1;
 	d->hpos = UINT32_MAX;
 	d->speed = (float)(s->o.speed / 3.6 * (0.5 + tk_sim_rand01(&s->rng)));
@@ -459,7 +464,7 @@ file_line(struct tk_simrun *s, struct dev *d, uint32_t i, enum tk_fkind kind, in
 	l.conn = (uint64_t)i + 1;
 	l.dialect = d->sd.dialect;
 	l.dialect_known = true;
-	const char *id = d->sd.dialect == TK_D_TK103 ? d->sd.id : d->sd.imei;
+	const char *id = tk_sim_dev_id(&d->sd);
 	tk_strlcpyn(l.id, sizeof(l.id), id, strlen(id));
 	if (kind == TK_F_CLOSE) {
 		l.data = (const uint8_t *)"eof";
@@ -507,7 +512,7 @@ file_turn(struct tk_simrun *s)
 	if (!d->ever_up) {
 		d->ever_up = true;
 		file_line(s, d, i, TK_F_OPEN, t, NULL, 0);
-		k = d->sd.dialect == TK_D_XEXUN ? TK_SIM_POSITION : TK_SIM_LOGIN;
+		k = tk_sim_has_login(d->sd.dialect) ? TK_SIM_LOGIN : TK_SIM_POSITION;
 	} else {
 		if (t >= d->hb_due) {
 			/* heartbeats ride along with the next report */
@@ -619,6 +624,7 @@ dev_close(struct dev *d, bool peer)
 	/* replies still awaited are missing */
 	missed(d, d->nexp);
 	d->nexp = 0;
+	d->await_login = false;
 	if (peer)
 		next_server(d);
 	d->rxlen = 0;
@@ -776,6 +782,17 @@ command_len(const struct dev *d, const uint8_t *r, size_t n)
 				return i + 2;
 		return 0;
 	}
+	case TK_D_GT06:
+		/* 78 78 <len> ...: len + 5 bytes (a 0x80 command) */
+		if (n < 3 || r[0] != 0x78 || r[1] != 0x78)
+			return n < 3 && r[0] == 0x78 ? 0 : n;
+		return n >= (size_t)r[2] + 5 ? (size_t)r[2] + 5 : 0;
+	case TK_D_H02: {
+		if (r[0] != '*')
+			return n;
+		const uint8_t *c = memchr(r, '#', n);
+		return c ? (size_t)(c - r) + 1 : 0;
+	}
 	default:
 		return n;
 	}
@@ -790,10 +807,17 @@ handle_rx(struct dev *d, int64_t now)
 			return true;
 		if (d->nexp > 0) {
 			struct exp *x = &d->exp[0];
-			size_t m = d->rxlen < x->len ? d->rxlen : x->len;
-			if (memcmp(d->rx, x->b, m) == 0) {
-				if (d->rxlen < x->len)
+			int mr = tk_sim_reply_match(d->sd.dialect, x->b, x->len, d->rx, d->rxlen,
+			    tk_wall_ms());
+			if (mr >= 0) {
+				if (mr == 0)
 					return true;	/* wait for the rest */
+				if (x->login && d->await_login) {
+					/* logged in: the reports may start */
+					d->await_login = false;
+					if (s->o.interval == 0)
+						want_write(d, true);
+				}
 				s->st.ok++;
 				s->st.server[d->srv].ok++;
 				lat_add(s, x->login ? &s->login_lat : &s->reply_lat, now - x->sent_us);
@@ -872,6 +896,15 @@ opener(const struct dev *d, uint8_t *b, size_t cap)
 	case TK_D_XEXUN:
 		n = snprintf((char *)b, cap, "261124080000,%s,GPRMC,", d->sd.phone);
 		break;
+	case TK_D_H02:
+		n = snprintf((char *)b, cap, "*HQ,%s,V1,", d->sd.id);
+		break;
+	case TK_D_GT06:
+		/* a long frame declaring more than a frame may hold */
+		b[0] = b[1] = 0x79;
+		b[2] = b[3] = 0xFF;
+		n = 4;
+		break;
 	default:
 		b[0] = 0xFA;
 		b[1] = 0xAF;
@@ -884,7 +917,7 @@ opener(const struct dev *d, uint8_t *b, size_t cap)
 static uint8_t
 filler(const struct dev *d)
 {
-	return d->sd.dialect == TK_D_XEXUN2 ? 0x00 : 'A';
+	return d->sd.dialect == TK_D_XEXUN2 || d->sd.dialect == TK_D_GT06 ? 0x00 : 'A';
 }
 
 /* Oversize / random payloads for the misbehaving modes. */
@@ -1028,8 +1061,8 @@ dev_up(struct dev *d, int64_t now)
 	default:
 		break;
 	}
-	/* xexun has no login: its first report stands in */
-	enum tk_sim_kind k = d->sd.dialect == TK_D_XEXUN ? TK_SIM_POSITION : TK_SIM_LOGIN;
+	/* xexun and h02 have no login: the first report stands in */
+	enum tk_sim_kind k = tk_sim_has_login(d->sd.dialect) ? TK_SIM_LOGIN : TK_SIM_POSITION;
 	if (s->o.mis == TK_SIMRUN_SLOW) {
 		/* queue the login; it trickles out a byte at a time */
 		uint8_t f[TK_SIM_FRAME_MAX];
@@ -1050,6 +1083,9 @@ dev_up(struct dev *d, int64_t now)
 	}
 	if (!send_frame(d, k, TK_SIM_A_SOS, now))
 		return false;
+	/* a gt06 unit sends nothing more before its login is answered */
+	d->await_login = s->o.mis == TK_SIMRUN_NONE && tk_sim_login_gates(d->sd.dialect) &&
+	    d->nexp > 0;
 	if (s->o.mis == TK_SIMRUN_TRICKLE || s->o.mis == TK_SIMRUN_HALFFRAME) {
 		s->st.due -= d->nexp;	/* not waiting for it */
 		d->nexp = 0;
@@ -1098,6 +1134,10 @@ flood_frames(struct dev *d, int64_t now)
 	uint8_t b[16384], f[TK_SIM_FRAME_MAX];
 	size_t bn = 0;
 	struct tk_sim_pos p;
+	if (d->await_login) {
+		want_write(d, false);	/* again when the login is answered */
+		return true;
+	}
 	position_now(d, now, &p);
 	for (int i = 0; i < 32 && !s->stopping; i++) {
 		if (s->o.frames_max > 0 && s->st.frames >= s->o.frames_max)
@@ -1113,6 +1153,8 @@ flood_frames(struct dev *d, int64_t now)
 				if (d->sd.dialect == TK_D_XEXUN2) {
 					d->sd.index--;
 					d->sd.rec_index--;
+				} else if (d->sd.dialect == TK_D_GT06) {
+					d->sd.index--;	/* the serial */
 				}
 				break;
 			}
@@ -1277,7 +1319,7 @@ mis_due(struct dev *d, int64_t now, bool *ok)
 	case TK_SIMRUN_IMPERSONATE:
 		/* the shortest frame that names the id, again and again */
 		*ok = send_frame(d, d->sd.dialect == TK_D_XEXUN ? TK_SIM_POSITION :
-		    TK_SIM_HEARTBEAT, TK_SIM_A_SOS, now);
+		    d->sd.dialect == TK_D_GT06 ? TK_SIM_LOGIN : TK_SIM_HEARTBEAT, TK_SIM_A_SOS, now);
 		return now + iv_us(d);
 	case TK_SIMRUN_HALFFRAME:
 		return d->up_until ? d->up_until : INT64_MAX / 2;
@@ -1320,6 +1362,17 @@ dev_due(struct dev *d, int64_t now)
 		}
 		dev_close(d, false);
 		schedule(d, now);
+		return;
+	}
+	if (d->await_login) {
+		if (d->nexp == 0) {
+			/* the login's answer never came (or came wrong): a real
+			 * unit hangs up and logs in again */
+			dev_close(d, false);
+			schedule(d, now + 1000000);
+			return;
+		}
+		schedule(d, now + 100000);
 		return;
 	}
 	int64_t next;

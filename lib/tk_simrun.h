@@ -48,8 +48,9 @@ struct tk_simrun_server {
 
 struct tk_simrun_opts {
 	enum tk_dialect	 dialect;	/* one of tk_sim's dialects */
-	bool		 mix;		/* the four dialects in turn */
+	bool		 mix;		/* the six dialects in turn (five with udp: no gt06) */
 	bool		 udp;		/* datagrams (and "udp" in frame lines) */
+	bool		 h02_binary;	/* h02 reports as binary $ records */
 	long		 ndev;		/* devices, 1 to 1000000 */
 	/* live mode */
 	const struct tk_simrun_server *servers;	/* borrowed; nservers of them */

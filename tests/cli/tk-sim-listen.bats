@@ -60,6 +60,116 @@ sim() {
 	grep -q ' frame udp .* gps103 ' "$TK_TMP/frames"
 }
 
+@test "tk-sim -d gt06 | tk-listen: login ACK before any report, every ACK right" {
+	start_listen -C 0
+	sim -n 6 -d gt06 -i 0.2 -T 2 --heartbeat 0.5 -a 0.3 --check --stats-json "$TK_TMP/s"
+	assert_success
+	[[ "$stderr" == *"6 gt06 devices over tcp"* ]]
+	[[ "$stderr" == *", wrong 0, missing 0"* ]]
+	[ "$(json logins "$TK_TMP/s")" -eq 6 ]
+	[ "$(json positions "$TK_TMP/s")" -gt 20 ]
+	[ "$(json alarms "$TK_TMP/s")" -gt 0 ]
+	[ "$(json heartbeats "$TK_TMP/s")" -gt 6 ]
+	# every frame (login 0x01, 0x22, 0x13, 0x26) is acknowledged
+	frames=$(json frames "$TK_TMP/s")
+	[ "$(json replies_ok "$TK_TMP/s")" -eq "$frames" ]
+	stop_listen
+	# per connection: the login, its ACK sent, and only then the reports
+	awk '$2 == "frame" || $2 == "send" { k[$5] = k[$5] $2 " " }
+	     END { for (c in k) if (k[c] !~ /^frame send /) { print c, k[c]; bad = 1 }
+	           exit bad }' "$TK_TMP/frames"
+	run_tk tk-decode -s "$TK_TMP/frames"
+	assert_success
+	[[ "$stderr" == *"$frames frames, $frames decoded, 0 rejected"* ]]
+	[ "$(printf '%s\n' "$output" | grep -c '"type":"login","protocol":"gt06"')" -eq 6 ]
+}
+
+@test "tk-sim -d h02 | tk-listen, TCP and UDP: every V4 (with the time) and HTBT right" {
+	start_listen -C 0
+	for u in "" -u; do
+		# shellcheck disable=SC2086
+		sim $u -n 5 -d h02 -i 0.2 -T 1.5 --heartbeat 0.4 -a 0.3 --check \
+			--stats-json "$TK_TMP/s"
+		assert_success
+		[[ "$stderr" == *", wrong 0, missing 0"* ]]
+		[ "$(json logins "$TK_TMP/s")" -eq 0 ]		# h02 has no login
+		[ "$(json heartbeats "$TK_TMP/s")" -gt 5 ]
+		frames=$(json frames "$TK_TMP/s")
+		[ "$(json replies_ok "$TK_TMP/s")" -eq "$frames" ]
+	done
+	stop_listen
+	grep -q ' frame tcp .* h02 ' "$TK_TMP/frames"
+	grep -q ' frame udp .* h02 ' "$TK_TMP/frames"
+	grep -q ' send udp .* h02 .*,V4,V1,' "$TK_TMP/frames"
+}
+
+@test "tk-sim -d h02 --h02-binary | tk-listen: binary records framed and decoded, HTBT answered" {
+	start_listen -C 0
+	for u in "" -u; do
+		# shellcheck disable=SC2086
+		sim $u -n 4 -d h02 --h02-binary -i 0.2 -T 1.5 --heartbeat 0.4 -a 0.3 --check \
+			--stats-json "$TK_TMP/s"
+		assert_success
+		[[ "$stderr" == *", wrong 0, missing 0"* ]]
+		# only the heartbeats are answered
+		[ "$(json replies_ok "$TK_TMP/s")" -eq "$(json heartbeats "$TK_TMP/s")" ]
+		[ "$(json positions "$TK_TMP/s")" -gt 10 ]
+	done
+	stop_listen
+	run_tk tk-decode -s "$TK_TMP/frames"
+	assert_success
+	[[ "$stderr" == *" 0 rejected,"* ]]
+	# every record sent came through, over TCP (framed as the next frame
+	# began, or at the close) and over UDP
+	printf '%s\n' "$output" | grep '"type":"position","protocol":"h02"' > "$TK_TMP/p"
+	[ "$(wc -l < "$TK_TMP/p")" -gt 20 ]
+	grep -q ' frame tcp .* h02 [0-9]* - \$' "$TK_TMP/frames"
+	grep -q ' frame udp .* h02 [0-9]* - \$' "$TK_TMP/frames"
+}
+
+# peer MODE [--udp]: the tiny wrong server of sim_peer.py on a free port
+peer() {
+	python3 "$BATS_TEST_DIRNAME/sim_peer.py" --port-file "$TK_TMP/pport" --mode "$@" 3>&- &
+	TK_PIDS="${TK_PIDS:-} $!"
+	# python3 can take seconds to start on a loaded machine (a pyenv shim)
+	TK_WAIT=$(( ${TK_WAIT:-5} + 15 )) wait_for test -s "$TK_TMP/pport"
+	PORT=$(cat "$TK_TMP/pport")
+	rm -f "$TK_TMP/pport"
+}
+
+@test "tk-sim -d gt06 --check: a wrong or missing login ACK fails, and no report goes out" {
+	for m in gt06-serial gt06-crc silent; do
+		peer "$m"
+		sim -n 2 -d gt06 -i 0.2 -T 1 --grace 0.5 --check --stats-json "$TK_TMP/s"
+		assert_failure 1
+		[ "$(json logins "$TK_TMP/s")" -ge 2 ]
+		[ "$(json positions "$TK_TMP/s")" -eq 0 ]	# a unit waits for its ACK
+		[ "$(json replies_ok "$TK_TMP/s")" -eq 0 ]
+		if [ "$m" = silent ]; then
+			[ "$(json replies_missing "$TK_TMP/s")" -eq 2 ]
+		else
+			[ "$(json replies_wrong "$TK_TMP/s")" -ge 2 ]
+		fi
+	done
+}
+
+@test "tk-sim -d h02 --check: a V4 answer an hour off is wrong, none at all is missing" {
+	for u in "" --udp; do
+		peer h02-skew $u
+		# shellcheck disable=SC2086
+		sim ${u:+-u} -n 2 -d h02 -i 0.2 -T 1 --heartbeat 0 --grace 0.5 --check \
+			--stats-json "$TK_TMP/s"
+		assert_failure 1
+		[ "$(json replies_ok "$TK_TMP/s")" -eq 0 ]
+		[ "$(json replies_wrong "$TK_TMP/s")" -ge 4 ]
+		[[ "$stderr" == *"wrong "[1-9]* ]]
+	done
+	peer silent
+	sim -n 2 -d h02 -i 0.2 -T 1 --heartbeat 0 --grace 0.5 --check --stats-json "$TK_TMP/s"
+	assert_failure 1
+	[ "$(json replies_missing "$TK_TMP/s")" -ge 4 ]
+}
+
 @test "tk-sim --reconnect: new connections from new ports, logging in again" {
 	start_listen -C 0
 	sim -n 4 -d gps103 --reconnect 0.5 -T 2.2 -i 0.1 --check --stats-json "$TK_TMP/s"

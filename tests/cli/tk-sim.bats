@@ -29,11 +29,11 @@ xexun2 10"
 }
 
 @test "tk-sim -o: every frame line parses as a frame of its dialect (tk-decode -f frames)" {
-	run_tk tk-sim -o "$TK_TMP/c" -n 40 -d mix -T 300 -i 5 -a 0.2 --heartbeat 0 -q
+	run_tk tk-sim -o "$TK_TMP/c" -n 60 -d mix -T 300 -i 5 -a 0.2 --heartbeat 0 -q
 	assert_success
 	frames=$(grep -c ' frame ' "$TK_TMP/c")
-	[ "$frames" -eq 2400 ]
-	for d in xexun tk103 gps103 xexun2; do
+	[ "$frames" -eq 3600 ]
+	for d in xexun tk103 gps103 xexun2 gt06 h02; do
 		want=$(awk -v d="$d" '$2 == "frame" && $6 == d' "$TK_TMP/c" | wc -l)
 		[ "$want" -eq 600 ]
 		run_tk tk-decode -q -f frames -d "$d" "$TK_TMP/c"
@@ -109,7 +109,7 @@ xexun2 10"
 		""				# no port, no -o
 		"-p 0"
 		"-p 70000"
-		"-p 1 -d gt06"
+		"-p 1 -d gt06 -u"		# GT06 units use TCP only
 		"-p 1 -d nonsense"
 		"-p 1 -a 1.5"
 		"-p 1 -n 0"
@@ -152,21 +152,26 @@ xexun2 10"
 }
 
 @test "tk-sim -o | tk-decode: every frame decodes, positions and alarms come back" {
-	run_tk tk-sim -o "$TK_TMP/c" -n 40 -d mix -T 300 -i 5 -a 0.2 --heartbeat 60 \
+	run_tk tk-sim -o "$TK_TMP/c" -n 60 -d mix -T 300 -i 5 -a 0.2 --heartbeat 60 \
 		--stats-json "$TK_TMP/s.json" -q
 	assert_success
 	run_tk tk-decode -s "$TK_TMP/c"
 	assert_success
-	[[ "$stderr" == *"2480 frames, 2480 decoded, 0 rejected"* ]]
+	# 10 devices of each of the six dialects, 60 reports each; 4 heartbeats
+	# each from tk103, gps103, gt06 and h02
+	[[ "$stderr" == *"3760 frames, 3760 decoded, 0 rejected"* ]]
 	printf '%s\n' "$output" > "$TK_TMP/j"
-	# 60 reports per device; the tk103 login (BP05) carries a position too
-	for d in xexun tk103 gps103 xexun2; do
+	# the tk103 login (BP05) carries a position too, h02 has no login
+	for d in xexun tk103 gps103 xexun2 gt06 h02; do
 		n=$(grep -c "\"type\":\"position\",\"protocol\":\"$d\"" "$TK_TMP/j")
 		want=600
-		[ "$d" = gps103 ] && want=590	# its login (##) has no position
+		# their logins (##, 0x01) have no position
+		[ "$d" = gps103 ] || [ "$d" = gt06 ] && want=590
 		[ "$n" -eq "$want" ] || { echo "$d: $n positions"; return 1; }
 	done
-	[ "$(grep -c '"type":"heartbeat"' "$TK_TMP/j")" -eq 80 ]
+	# tk103, gps103 and h02 HTBT heartbeats; the gt06 0x13 status is an event
+	[ "$(grep -c '"type":"heartbeat"' "$TK_TMP/j")" -eq 120 ]
+	[ "$(grep -c '"type":"event","protocol":"gt06"' "$TK_TMP/j")" -eq 40 ]
 	alarms=$(sed -n 's/.*"alarms":\([0-9]*\),.*/\1/p' "$TK_TMP/s.json")
 	[ "$alarms" -gt 300 ]
 	[ "$(grep -c '"alarm":' "$TK_TMP/j")" -eq "$alarms" ]
@@ -187,4 +192,34 @@ xexun2 10"
 	# without --check the same run succeeds
 	run --separate-stderr timeout 10 "$TK_BIN/tk-sim" -u -p 9 -n 2 -N 4 -i 0.05 --grace 0 -q
 	assert_success
+}
+
+@test "tk-sim -o - -d gt06|h02 | tk-decode: logins, positions and Traccar's alarm names" {
+	# gt06: a login (IMEI BCD) then 0x26 alarms only (-a 1), CRC-16/X-25 right
+	"$TK_BIN/tk-sim" -o - -d gt06 -n 3 -N 60 -i 1 -a 1 --heartbeat 0 -q |
+		"$TK_BIN/tk-decode" > "$TK_TMP/g"
+	[ "$(grep -c '"type":"login","protocol":"gt06","uniqueId":"86[0-9]\{13\}"' "$TK_TMP/g")" -eq 3 ]
+	[ "$(grep -c '"type":"position","protocol":"gt06","uniqueId":"86' "$TK_TMP/g")" -eq 57 ]
+	! grep '"protocol":"gt06"' "$TK_TMP/g" | grep -v '"crcValid":true' | grep -v '"type":"login"' |
+		grep -q .
+	run sh -c "grep -o '\"alarm\":\"[A-Za-z]*\"' '$TK_TMP/g' | sort -u | tr '\n' ' '"
+	assert_output '"alarm":"accident" "alarm":"geofenceEnter" "alarm":"lowBattery" "alarm":"overspeed" "alarm":"sos" "alarm":"vibration" '
+	# h02: V1 positions, alarms in the negative-logic status word
+	"$TK_BIN/tk-sim" -o - -d h02 -n 3 -N 60 -i 1 -a 1 --heartbeat 0 -q |
+		"$TK_BIN/tk-decode" > "$TK_TMP/h"
+	[ "$(grep -c '"type":"position","protocol":"h02","uniqueId":"[0-9]\{10\}"' "$TK_TMP/h")" -eq 60 ]
+	run sh -c "grep -o '\"alarm\":\"[A-Za-z]*\"' '$TK_TMP/h' | sort -u | tr '\n' ' '"
+	assert_output '"alarm":"overspeed" "alarm":"powerCut" "alarm":"sos" "alarm":"vibration" '
+	# --h02-binary: the same as 32-byte $ records
+	"$TK_BIN/tk-sim" -o - -d h02 --h02-binary -n 3 -N 30 -i 1 -a 1 --heartbeat 0 -q \
+		> "$TK_TMP/hb"
+	[ "$(grep -c ' frame tcp .* h02 [0-9]\{10\} - \$' "$TK_TMP/hb")" -eq 30 ]
+	"$TK_BIN/tk-decode" "$TK_TMP/hb" > "$TK_TMP/h"
+	[ "$(grep -c '"type":"position","protocol":"h02","uniqueId":"[0-9]\{10\}"' "$TK_TMP/h")" -eq 30 ]
+	# every report is an alarm but each device's first (no login: it opens)
+	[ "$(grep -c '"alarm":"' "$TK_TMP/h")" -eq 27 ]
+	# without -a: positions with no alarm at all
+	"$TK_BIN/tk-sim" -o - -d h02 -n 2 -N 10 -i 1 --heartbeat 0 -q | "$TK_BIN/tk-decode" > "$TK_TMP/h"
+	[ "$(grep -c '"type":"position"' "$TK_TMP/h")" -eq 10 ]
+	! grep -q '"alarm"' "$TK_TMP/h"
 }

@@ -14,10 +14,13 @@
 #include <string.h>
 
 #include "tk103.h"
+#include "tk_gt06.h"
+#include "tk_loop.h"
 #include "tk_sim.h"
 #include "tk_test.h"
 
-static const enum tk_dialect dialects[] = {TK_D_XEXUN, TK_D_TK103, TK_D_GPS103, TK_D_XEXUN2};
+static const enum tk_dialect dialects[] = {TK_D_XEXUN, TK_D_TK103, TK_D_GPS103, TK_D_XEXUN2,
+    TK_D_GT06, TK_D_H02};
 
 static int64_t
 t_utc(int y, int mo, int d, int h, int mi, int s)
@@ -408,7 +411,8 @@ test_classify_generated(void **state)
 				if (n == 0) {
 					/* only the documented absences */
 					assert_true((dialects[di] == TK_D_XEXUN && k <= TK_SIM_HEARTBEAT) ||
-					    (dialects[di] == TK_D_XEXUN2 && k == TK_SIM_HEARTBEAT));
+					    (dialects[di] == TK_D_XEXUN2 && k == TK_SIM_HEARTBEAT) ||
+					    (dialects[di] == TK_D_H02 && k == TK_SIM_LOGIN));
 					continue;
 				}
 				enum tk_dialect got = TK_D_UNKNOWN;
@@ -616,6 +620,103 @@ test_rand_reproducible(void **state)
 	}
 }
 
+/* gt06: the login of docs/protocol/gt06.md's worked example and its ACK,
+ * a report's CRC-16/X-25, the serial counting frames. */
+static void
+test_gt06_frames(void **state)
+{
+	struct tk_sim_dev d;
+	struct tk_sim_pos p = example_pos();
+	uint8_t b[TK_SIM_FRAME_MAX], e[TK_SIM_REPLY_MAX];
+	(void)state;
+	tk_sim_dev_init(&d, TK_D_GT06, 0, 0);
+	memcpy(d.imei, "864717003283581", 16);
+	d.index = 9;
+	size_t n = tk_sim_frame(&d, TK_SIM_LOGIN, &p, TK_SIM_A_SOS, b, sizeof(b));
+	static const uint8_t login_head[] = {0x78, 0x78, 0x11, 0x01, 0x08, 0x64, 0x71, 0x70,
+	    0x03, 0x28, 0x35, 0x81};
+	assert_int_equal(n, 0x11 + 5);
+	assert_memory_equal(b, login_head, sizeof(login_head));
+	assert_int_equal(b[n - 6] << 8 | b[n - 5], 9);		/* serial */
+	assert_int_equal(d.index, 10);
+	static const uint8_t ack[] = {0x78, 0x78, 0x05, 0x01, 0x00, 0x09, 0x55, 0x94, 0x0D, 0x0A};
+	size_t en = tk_sim_expect(TK_D_GT06, b, n, e, sizeof(e));
+	assert_int_equal(en, sizeof(ack));
+	assert_memory_equal(e, ack, sizeof(ack));
+	/* the ACK holds a 0x01 byte: binary replies have no wildcard */
+	assert_int_equal(tk_sim_reply_match(TK_D_GT06, e, en, ack, sizeof(ack), 0), 1);
+	assert_int_equal(tk_sim_reply_match(TK_D_GT06, e, en, ack, 4, 0), 0);
+	uint8_t bad[sizeof(ack)];
+	memcpy(bad, ack, sizeof(ack));
+	bad[5] = 0x0A;		/* another serial */
+	assert_int_equal(tk_sim_reply_match(TK_D_GT06, e, en, bad, sizeof(bad), 0), -1);
+	memcpy(bad, ack, sizeof(ack));
+	bad[7] ^= 1;		/* a CRC off by a bit */
+	assert_int_equal(tk_sim_reply_match(TK_D_GT06, e, en, bad, sizeof(bad), 0), -1);
+	/* position 0x22, heartbeat 0x13, alarm 0x26: the CRC covers length ..
+	 * serial, each answered by its type and serial */
+	const enum tk_sim_kind kinds[] = {TK_SIM_POSITION, TK_SIM_HEARTBEAT, TK_SIM_ALARM};
+	const uint8_t types[] = {0x22, 0x13, 0x26};
+	for (int i = 0; i < 3; i++) {
+		n = tk_sim_frame(&d, kinds[i], &p, TK_SIM_A_OVERSPEED, b, sizeof(b));
+		assert_int_equal(n, (size_t)b[2] + 5);
+		assert_int_equal(b[3], types[i]);
+		assert_int_equal(b[n - 2], 0x0D);
+		assert_int_equal(b[n - 1], 0x0A);
+		assert_int_equal(tk_gt06_crc(b + 2, n - 6), b[n - 4] << 8 | b[n - 3]);
+		assert_int_equal(b[n - 6] << 8 | b[n - 5], 10 + i);
+		en = tk_sim_expect(TK_D_GT06, b, n, e, sizeof(e));
+		assert_int_equal(en, 10);
+		assert_int_equal(e[3], types[i]);
+		assert_int_equal(e[4] << 8 | e[5], 10 + i);
+	}
+	/* the alarm is the status block's code: overspeed 0x06 */
+	assert_int_equal(b[n - 8], 0x06);
+	/* 0x80 commands (the server's) are not answered by the server */
+	static const uint8_t cmd[] = {0x78, 0x78, 0x12, 0x80, 0x0C, 0, 0, 0, 0, 'R', 'e', 'l',
+	    'a', 'y', ',', '1', '#', 0x00, 0x00, 0x9D, 0xEE, 0x0D, 0x0A};
+	assert_int_equal(tk_sim_expect(TK_D_GT06, cmd, sizeof(cmd), e, sizeof(e)), 0);
+}
+
+/* h02: the V1 position and HTBT heartbeat, exactly; the V4 answer's time
+ * must be digits forming a calendar time within the allowed skew. */
+static void
+test_h02_frames(void **state)
+{
+	struct tk_sim_dev d;
+	struct tk_sim_pos p = example_pos();
+	uint8_t b[TK_SIM_FRAME_MAX], e[TK_SIM_REPLY_MAX];
+	(void)state;
+	tk_sim_dev_init(&d, TK_D_H02, 0, 0);
+	memcpy(d.id, "4210051415", 11);
+	assert_int_equal(tk_sim_frame(&d, TK_SIM_LOGIN, &p, TK_SIM_A_SOS, b, sizeof(b)), 0);
+	size_t n = tk_sim_frame(&d, TK_SIM_POSITION, &p, TK_SIM_A_SOS, b, sizeof(b));
+	assert_bytes(b, n, "*HQ,4210051415,V1,055148,A,2555.3531,S,02855.3329,E,2.54,276,"
+	    "241015,FFFFFFFF#");
+	n = tk_sim_frame(&d, TK_SIM_ALARM, &p, TK_SIM_A_SOS, b, sizeof(b));
+	assert_bytes(b, n, "*HQ,4210051415,V1,055148,A,2555.3531,S,02855.3329,E,2.54,276,"
+	    "241015,FFFFFFFD#");	/* bit 1 clear: sos */
+	size_t en = tk_sim_expect(TK_D_H02, b, n, e, sizeof(e));
+	assert_int_equal(en, strlen("*HQ,4210051415,V4,V1,20240102030405#"));
+	int64_t now = t_utc(2024, 1, 2, 3, 4, 5);
+	const char *ok = "*HQ,4210051415,V4,V1,20240102030405#";
+	assert_int_equal(tk_sim_reply_match(TK_D_H02, e, en, (const uint8_t *)ok, en, now), 1);
+	assert_int_equal(tk_sim_reply_match(TK_D_H02, e, en, (const uint8_t *)ok, 25, now), 0);
+	/* an hour off (a time zone), not digits, not a date, another id */
+	const char *bad[] = {"*HQ,4210051415,V4,V1,20240102040405#",
+	    "*HQ,4210051415,V4,V1,2024010203040x#", "*HQ,4210051415,V4,V1,20241302030405#",
+	    "*HQ,4210051416,V4,V1,20240102030405#"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(tk_sim_reply_match(TK_D_H02, e, en, (const uint8_t *)bad[i],
+		    strlen(bad[i]), now), -1);
+	n = tk_sim_frame(&d, TK_SIM_HEARTBEAT, &p, TK_SIM_A_SOS, b, sizeof(b));
+	assert_bytes(b, n, "*HQ,4210051415,HTBT,90#");
+	expect_str(TK_D_H02, "*HQ,4210051415,HTBT,90#", "*HQ,4210051415,HTBT#");
+	expect_str(TK_D_H02, "*TH,4210051415,V0#", "*TH,4210051415,V0#");
+	expect_str(TK_D_H02, "*HQ,4210051415,V4,S20,DONE#", "");
+	expect_str(TK_D_H02, "*HQ,4210051415,LINK,1#", "");
+}
+
 /* ---- round trip through the decoders and the server's replies ---------- */
 
 struct last {
@@ -635,9 +736,11 @@ keep_pos(void *arg, struct tk_record *r)
 	return 0;
 }
 
-/* Decode one generated frame; returns the records emitted. */
+/* Decode one generated frame (after the login lg when lgn > 0: a gt06
+ * session learns its IMEI there); returns the records of f emitted. */
 static int
-decode_one(enum tk_dialect d, const uint8_t *f, size_t n, struct last *l)
+decode_after(enum tk_dialect d, const uint8_t *lg, size_t lgn, const uint8_t *f, size_t n,
+    struct last *l)
 {
 	struct tk_session s;
 	static struct tk_record scratch;
@@ -645,6 +748,11 @@ decode_one(enum tk_dialect d, const uint8_t *f, size_t n, struct last *l)
 	tk_session_init(&s, d);
 	memset(l, 0, sizeof(*l));
 	err[0] = warn[0] = '\0';
+	if (lgn > 0) {
+		assert_true(tk_decode(&s, lg, lgn, TK_TIME_NONE, &scratch, keep_pos, l, err,
+		    sizeof(err), warn, sizeof(warn)) >= 1);
+		memset(l, 0, sizeof(*l));
+	}
 	int r = tk_decode(&s, f, n, TK_TIME_NONE, &scratch, keep_pos, l, err, sizeof(err),
 	    warn, sizeof(warn));
 	if (r < 0 || warn[0] != '\0')
@@ -661,6 +769,13 @@ test_decode_roundtrip(void **state)
 	for (size_t di = 0; di < sizeof(dialects) / sizeof(dialects[0]); di++) {
 		struct tk_sim_dev d;
 		tk_sim_dev_init(&d, dialects[di], 777, di);
+		uint8_t lg[TK_SIM_FRAME_MAX];
+		size_t lgn = 0;
+		if (dialects[di] == TK_D_GT06) {
+			struct tk_sim_pos p0 = example_pos();
+			lgn = tk_sim_frame(&d, TK_SIM_LOGIN, &p0, TK_SIM_A_SOS, lg, sizeof(lg));
+			assert_true(lgn > 0);
+		}
 		for (int i = 0; i < 300; i++) {
 			struct tk_sim_pos p = example_pos();
 			/* whole seconds over several years, both hemispheres */
@@ -679,7 +794,7 @@ test_decode_roundtrip(void **state)
 			    b, sizeof(b));
 			assert_true(n > 0);
 			struct last l;
-			assert_true(decode_one(dialects[di], b, n, &l) >= 1);
+			assert_true(decode_after(dialects[di], lg, lgn, b, n, &l) >= 1);
 			assert_int_equal(l.positions, 1);
 			assert_true(fabs(l.r.lat - p.lat) < 1e-5);
 			assert_true(fabs(l.r.lon - p.lon) < 1e-5);
@@ -690,11 +805,66 @@ test_decode_roundtrip(void **state)
 			assert_true(l.r.valid);
 			/* speed: knots in the record; within the wire's rounding */
 			assert_true(l.r.has_speed);
-			assert_true(fabs(l.r.speed * 1.852 - p.speed_kmh) < 0.11);
+			/* gt06 sends whole km/h */
+			assert_true(fabs(l.r.speed * 1.852 - p.speed_kmh) <
+			    (dialects[di] == TK_D_GT06 ? 0.51 : 0.11));
 			if (k == TK_SIM_ALARM)
 				assert_true(l.r.alarm[0] != '\0');
-			assert_string_equal(l.r.id, dialects[di] == TK_D_TK103 ? d.id : d.imei);
+			assert_string_equal(l.r.id, tk_sim_dev_id(&d));
 		}
+	}
+}
+
+/* h02 --h02-binary: the 32-byte $ record, exactly for the worked position,
+ * then decoded back over random fixes in both hemispheres; no reply due. */
+static void
+test_h02_binary(void **state)
+{
+	struct tk_sim_dev d;
+	struct tk_sim_pos p = example_pos();
+	uint8_t b[TK_SIM_FRAME_MAX], e[TK_SIM_REPLY_MAX];
+	uint64_t seed = 3;
+	(void)state;
+	tk_sim_dev_init(&d, TK_D_H02, 0, 0);
+	memcpy(d.id, "4210051415", 11);
+	d.binary = true;
+	size_t n = tk_sim_frame(&d, TK_SIM_ALARM, &p, TK_SIM_A_SOS, b, sizeof(b));
+	static const uint8_t want[] = {'$', 0x42, 0x10, 0x05, 0x14, 0x15, 0x05, 0x51, 0x48,
+	    0x24, 0x10, 0x15, 0x25, 0x55, 0x35, 0x31, 90, 0x02, 0x85, 0x53, 0x32, 0x9A,
+	    0x00, 0x32, 0x76, 0xFF, 0xFF, 0xFF, 0xFD, 0xFF, 0x00, 0x00};
+	assert_int_equal(n, sizeof(want));
+	assert_memory_equal(b, want, sizeof(want));
+	assert_int_equal(tk_sim_expect(TK_D_H02, b, n, e, sizeof(e)), 0);
+	/* heartbeats stay text */
+	n = tk_sim_frame(&d, TK_SIM_HEARTBEAT, &p, TK_SIM_A_SOS, b, sizeof(b));
+	assert_bytes(b, n, "*HQ,4210051415,HTBT,90#");
+	for (int i = 0; i < 300; i++) {
+		p.time_ms = t_utc(2020, 1, 1, 0, 0, 0) +
+		    (int64_t)(tk_sim_rand(&seed) % (3u * 365 * 86400)) * 1000;
+		p.lat = tk_sim_rand01(&seed) * 170 - 85;
+		p.lon = tk_sim_rand01(&seed) * 358 - 179;
+		p.speed_kmh = tk_sim_rand01(&seed) * 300;
+		p.course = tk_sim_rand01(&seed) * 359;
+		enum tk_sim_kind k = i % 2 ? TK_SIM_ALARM : TK_SIM_POSITION;
+		n = tk_sim_frame(&d, k, &p, TK_SIM_A_OVERSPEED, b, sizeof(b));
+		assert_int_equal(n, 32);
+		enum tk_dialect got = TK_D_UNKNOWN;
+		size_t skip = 99;
+		assert_int_equal(tk_classify(b, n, true, &got, &skip), TK_CLASS_OK);
+		assert_int_equal(got, TK_D_H02);
+		struct last l;
+		assert_true(decode_after(TK_D_H02, NULL, 0, b, n, &l) >= 1);
+		assert_int_equal(l.positions, 1);
+		assert_true(fabs(l.r.lat - p.lat) < 1e-5);
+		assert_true(fabs(l.r.lon - p.lon) < 1e-5);
+		assert_true(l.r.fix_time == p.time_ms);
+		assert_true(l.r.valid);
+		assert_true(fabs(l.r.speed - p.speed_kmh / 1.852) <= 0.5);	/* whole knots */
+		assert_string_equal(l.r.id, "4210051415");
+		if (k == TK_SIM_ALARM)
+			assert_string_equal(l.r.alarm, "overspeed");
+		else
+			assert_string_equal(l.r.alarm, "");
 	}
 }
 
@@ -729,7 +899,15 @@ test_reply_agrees(void **state)
 					continue;
 				}
 				assert_int_equal(rn, en);
+				if (dialects[di] == TK_D_H02 && en > 0) {
+					/* the V4 answer carries the server's clock */
+					assert_int_equal(tk_sim_reply_match(TK_D_H02, e, en, r, rn,
+					    tk_wall_ms()), 1);
+					continue;
+				}
 				assert_memory_equal(r, e, en);
+				if (en > 0)
+					assert_int_equal(tk_sim_reply_match(dialects[di], e, en, r, rn, 0), 1);
 			}
 		}
 	}
@@ -746,6 +924,9 @@ main(void)
 		cmocka_unit_test(test_xexun_checksums),
 		cmocka_unit_test(test_xexun2_frame),
 		cmocka_unit_test(test_classify_generated),
+		cmocka_unit_test(test_gt06_frames),
+		cmocka_unit_test(test_h02_frames),
+		cmocka_unit_test(test_h02_binary),
 		cmocka_unit_test(test_expect),
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_routes),
