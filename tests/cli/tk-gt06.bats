@@ -68,6 +68,12 @@ print((b"\x78\x78" + body + crc.to_bytes(2, "big") + b"\r\n").hex())
 PY
 }
 
+# recv_cmd FD N: as recv, but waits as long as wait_for (tk-cmd starts
+# under valgrind in CI before its bytes arrive)
+recv_cmd() {
+	timeout "${TK_WAIT:-5}" head -c "$2" <&"$1" | od -An -tx1 -v | tr -d ' \n'
+}
+
 # answers of real units (vectors/gt06.tsv): 0x15 "Cut off the fuel supply:
 # Success!", 0x21 (79 79) "Current position!Lat:N54.739332,...", and a 0x15
 # whose command length is 0 and whose text is NUL padded ("DYD=Success!")
@@ -88,7 +94,7 @@ ANS_DYD=7878661500000000004459443d5375636365737321000000000000000000000000000000
 	# the dialect is asked of tk-listen: no -d
 	bg tk-cmd -S "$TK_TMP/ctl" -w 10 864717003283581 engine-stop >"$TK_TMP/ans1"
 	local cpid=$BG_PID
-	run recv 5 23
+	run recv_cmd 5 23
 	assert_output "$(gt06_cmd 'Relay,1#')"
 	unhex "$ANS_STOP" >&5
 	reap "$cpid"
@@ -101,7 +107,7 @@ ANS_DYD=7878661500000000004459443d5375636365737321000000000000000000000000000000
 
 	bg tk-cmd -S "$TK_TMP/ctl" -w 5 864717003283581 locate >"$TK_TMP/ans2"
 	cpid=$BG_PID
-	run recv 5 21
+	run recv_cmd 5 21
 	assert_output "$(gt06_cmd 'WHERE#')"
 	# a position report first: not the answer; then the 0x21 text
 	unhex "$GPS$ANS_WHERE" >&5
@@ -119,7 +125,7 @@ ANS_DYD=7878661500000000004459443d5375636365737321000000000000000000000000000000
 	bg tk-cmd -S "$TK_TMP/ctl" -a -d gt06 -P 000000 -w 5 864717003283581 engine-stop \
 	    >"$TK_TMP/ans3"
 	cpid=$BG_PID
-	run recv 5 26
+	run recv_cmd 5 26
 	assert_output "$(gt06_cmd 'DYD,000000#')"
 	unhex "$ANS_DYD" >&5
 	reap "$cpid"
