@@ -20,7 +20,8 @@
 #include "tk_xexun2.h"
 
 #define DEFAULT_PW	"123456"
-/* the 0x80 length byte counts 4 + the text, in a short frame */
+/* gt06 0x80 text: a short frame's length byte counts text + 10 (<= 255),
+ * so 245 would fit; 240 leaves room for the optional language word */
 #define GT06_TEXT_MAX	240
 
 static const char *const set_names[TK_CS__COUNT] = {
