@@ -42,12 +42,13 @@ static const char usage_text[] =
 static const char help_text[] =
     "Send a command to a TK103-family tracker, or print its bytes.\n"
     "\n"
-    "  -a, --alt            tk103: the alternative [begin]sms2,...,[end] syntax\n"
+    "  -a, --alt            tk103: the alternative [begin]sms2,...,[end] syntax;\n"
+    "                       gt06: DYD,<password># and HFYD,<password>#\n"
     "  -C, --cancel QID     cancel a queued command\n"
     "  -D, --devices        list the devices online in tk-listen (id, dialect,\n"
     "                       transport, peer, connection, since, last frame, frames)\n"
-    "  -d, --dialect NAME   tk103, gps103, xexun, xexun2 or h02 (default: asked\n"
-    "                       of tk-listen for an online device)\n"
+    "  -d, --dialect NAME   tk103, gps103, xexun, xexun2, h02 or gt06 (default:\n"
+    "                       asked of tk-listen for an online device)\n"
     "  -l, --list           print the command catalogue (of one dialect with -d)\n"
     "  -L, --pending        list the queued commands (of one device)\n"
     "  -p, --print          print the bytes (escaped) instead of sending them\n"
@@ -652,7 +653,7 @@ print_catalogue(void)
 		enum tk_cmd_set set = (enum tk_cmd_set)s;
 		if (o.have_dialect && tk_cmd_set_dialect(set) != o.dialect)
 			continue;
-		if (o.alt && set != TK_CS_TK103_ALT)
+		if (o.alt && set != TK_CS_TK103_ALT && set != TK_CS_GT06_ALT)
 			continue;
 		if (o.sms && !tk_cmd_set_is_sms(set))
 			continue;
@@ -1083,9 +1084,9 @@ main(int argc, char **argv)
 			break;
 		case 'd':
 			if (tk_dialect_parse(optarg, &o.dialect) != 0 ||
-			    !tk_dialect_decodable(o.dialect) || o.dialect == TK_D_GT06)
+			    !tk_dialect_decodable(o.dialect))
 				cli_usage_error(usage_text,
-				    "unknown dialect '%s' (tk103, gps103, xexun, xexun2)", optarg);
+				    "unknown dialect '%s' (tk103, gps103, xexun, xexun2, h02, gt06)", optarg);
 			o.have_dialect = true;
 			break;
 		case 'h':
@@ -1169,8 +1170,8 @@ main(int argc, char **argv)
 		cli_usage_error(usage_text, "--queue excludes -w");
 	if (o.alt && o.sms)
 		cli_usage_error(usage_text, "--alt and --sms exclude each other");
-	if (o.alt && o.have_dialect && o.dialect != TK_D_TK103)
-		cli_usage_error(usage_text, "--alt is for tk103");
+	if (o.alt && o.have_dialect && o.dialect != TK_D_TK103 && o.dialect != TK_D_GT06)
+		cli_usage_error(usage_text, "--alt is for tk103 and gt06");
 	if (o.alt && !o.have_dialect) {
 		o.dialect = TK_D_TK103;
 		o.have_dialect = true;

@@ -16,9 +16,13 @@
 #include "tk_cmd.h"
 #include "tk_loop.h"
 #include "tk_util.h"
+#include "tk_gt06.h"
 #include "tk_xexun2.h"
 
 #define DEFAULT_PW	"123456"
+/* gt06 0x80 text: a short frame's length byte counts text + 10 (<= 255),
+ * so 245 would fit; 240 leaves room for the optional language word */
+#define GT06_TEXT_MAX	240
 
 static const char *const set_names[TK_CS__COUNT] = {
 	[TK_CS_TK103] = "tk103",
@@ -29,6 +33,8 @@ static const char *const set_names[TK_CS__COUNT] = {
 	[TK_CS_SMS_XEXUN] = "xexun-sms",
 	[TK_CS_SMS_COBAN] = "coban-sms",
 	[TK_CS_H02] = "h02",
+	[TK_CS_GT06] = "gt06",
+	[TK_CS_GT06_ALT] = "gt06-alt",
 };
 
 static const char *const cmd_names[TK_CMD__COUNT] = {
@@ -222,6 +228,29 @@ static const struct tk_cmd_info cat[TK_CS__COUNT][TK_CMD__COUNT] = {
 		[TK_CMD_REBOOT] = {"reboot", "reset<pw>", "SMS", C},
 		[TK_CMD_CUSTOM] = {"custom TEXT", "TEXT", "SMS", C},
 	},
+	/* docs/protocol/gt06.md, "Commands": the 0x80 frame carries the text */
+	[TK_CS_GT06] = {
+		[TK_CMD_ENGINE_STOP] = {"engine-stop", "0x80 text Relay,1#",
+		    "a 0x15/0x21 text frame", T},
+		[TK_CMD_ENGINE_RESUME] = {"engine-resume", "0x80 text Relay,0#",
+		    "a 0x15/0x21 text frame", T},
+		[TK_CMD_LOCATE] = {"locate", "0x80 text WHERE#", "a 0x15/0x21 text frame", C},
+		[TK_CMD_TRACK] = {"track INTERVAL", "0x80 text TIMER,<seconds>#",
+		    "a 0x15/0x21 text frame", C},
+		[TK_CMD_ARM] = {"arm", "0x80 text DEFENSE,1#", "a 0x15/0x21 text frame", C},
+		[TK_CMD_DISARM] = {"disarm", "0x80 text DEFENSE,0#", "a 0x15/0x21 text frame", C},
+		[TK_CMD_REBOOT] = {"reboot", "0x80 text RESET#", "a 0x15/0x21 text frame", C},
+		[TK_CMD_STATUS] = {"status", "0x80 text STATUS#", "a 0x15/0x21 text frame", C},
+		[TK_CMD_VERSION] = {"version", "0x80 text VERSION#", "a 0x15/0x21 text frame", C},
+		[TK_CMD_CUSTOM] = {"custom TEXT", "0x80 text TEXT", "a 0x15/0x21 text frame", T},
+	},
+	/* older GT06N firmware: the oil/electricity cut with the password */
+	[TK_CS_GT06_ALT] = {
+		[TK_CMD_ENGINE_STOP] = {"engine-stop", "0x80 text DYD,<password>#",
+		    "a 0x15/0x21 text frame", T},
+		[TK_CMD_ENGINE_RESUME] = {"engine-resume", "0x80 text HFYD,<password>#",
+		    "a 0x15/0x21 text frame", T},
+	},
 };
 
 #undef T
@@ -264,6 +293,9 @@ tk_cmd_set_dialect(enum tk_cmd_set s)
 		return TK_D_XEXUN2;
 	case TK_CS_H02:
 		return TK_D_H02;
+	case TK_CS_GT06:
+	case TK_CS_GT06_ALT:
+		return TK_D_GT06;
 	default:
 		return TK_D_UNKNOWN;
 	}
@@ -305,6 +337,11 @@ tk_cmd_set_for(enum tk_dialect d, bool alt, bool sms, enum tk_cmd_set *s)
 		if (alt || sms)
 			return -1;
 		*s = TK_CS_H02;
+		return 0;
+	case TK_D_GT06:
+		if (sms)
+			return -1;
+		*s = alt ? TK_CS_GT06_ALT : TK_CS_GT06;
 		return 0;
 	default:
 		return -1;
@@ -499,6 +536,11 @@ check_text(const struct tk_cmd *c, char *err, size_t errlen)
 	case TK_CS_SMS_COBAN:
 		bad = "";
 		max = 160;
+		break;
+	case TK_CS_GT06:
+	case TK_CS_GT06_ALT:
+		bad = "";
+		max = GT06_TEXT_MAX;
 		break;
 	default:
 		bad = "";
@@ -852,6 +894,61 @@ unsigned_coord(const char *s)
 	return *s == '-' ? s + 1 : s;
 }
 
+/* The 0x80 text of a GT06 command (docs/protocol/gt06.md, Commands). */
+static size_t
+gt06_text(const struct tk_cmd *c, const char *pw, char *t, size_t cap)
+{
+	bool alt = c->set == TK_CS_GT06_ALT;
+	int k;
+
+	switch (c->id) {
+	case TK_CMD_ENGINE_STOP:
+		k = alt ? snprintf(t, cap, "DYD,%s#", pw) : snprintf(t, cap, "Relay,1#");
+		break;
+	case TK_CMD_ENGINE_RESUME:
+		k = alt ? snprintf(t, cap, "HFYD,%s#", pw) : snprintf(t, cap, "Relay,0#");
+		break;
+	case TK_CMD_LOCATE: k = snprintf(t, cap, "WHERE#"); break;
+	case TK_CMD_TRACK: k = snprintf(t, cap, "TIMER,%ld#", c->num); break;
+	case TK_CMD_ARM: k = snprintf(t, cap, "DEFENSE,1#"); break;
+	case TK_CMD_DISARM: k = snprintf(t, cap, "DEFENSE,0#"); break;
+	case TK_CMD_REBOOT: k = snprintf(t, cap, "RESET#"); break;
+	case TK_CMD_STATUS: k = snprintf(t, cap, "STATUS#"); break;
+	case TK_CMD_VERSION: k = snprintf(t, cap, "VERSION#"); break;
+	case TK_CMD_CUSTOM:
+		if (c->textlen > cap)
+			return 0;
+		memcpy(t, c->text, c->textlen);
+		return c->textlen;
+	default: return 0;
+	}
+	return k > 0 && (size_t)k < cap ? (size_t)k : 0;
+}
+
+/*
+ * 78 78 <L> 80 <4 + text length> <server flag 00 00 00 00> <text>
+ * <serial 00 00> <CRC> 0D 0A, as Traccar sends it (no language field).
+ */
+static long
+encode_gt06(const struct tk_cmd *c, const char *pw, struct out *o, char *err, size_t errlen)
+{
+	char t[GT06_TEXT_MAX + 1];
+	uint8_t content[GT06_TEXT_MAX + 5];
+	size_t n = gt06_text(c, pw, t, sizeof(t));
+	if (n == 0 || n > GT06_TEXT_MAX)
+		return tk_errf(err, errlen, "gt06 cannot encode %s", cmd_names[c->id]);
+	content[0] = (uint8_t)(4 + n);
+	memset(content + 1, 0, 4);
+	memcpy(content + 5, t, n);
+	size_t k = tk_gt06_frame(0x80, content, 5 + n, 0, o->p + o->len, o->cap - o->len);
+	if (k == 0) {
+		o->over = true;
+		return -1;
+	}
+	o->len += k;
+	return 0;
+}
+
 static long
 encode_xexun2(const struct tk_cmd *c, const char *devid, struct out *o, char *err,
     size_t errlen)
@@ -1076,6 +1173,11 @@ tk_cmd_encode(const struct tk_cmd *c, const char *devid, const char *password,
 		break;
 	case TK_CS_XEXUN2:
 		if (encode_xexun2(c, devid, &o, err, errlen) != 0 && !o.over)
+			return -1;
+		break;
+	case TK_CS_GT06:
+	case TK_CS_GT06_ALT:
+		if (encode_gt06(c, pw, &o, err, errlen) != 0 && !o.over)
 			return -1;
 		break;
 	case TK_CS_SMS_XEXUN:
@@ -1352,6 +1454,11 @@ tk_cmd_answer_frame(const struct tk_cmd *c, const uint8_t *f, size_t n)
 		return n >= 6 && f[0] == 0xFA && f[1] == 0xAF && f[2] == 0x00 && f[3] == 0x07;
 	case TK_CS_H02:
 		return h02_answer(c, f, n);
+	case TK_CS_GT06:
+	case TK_CS_GT06_ALT:
+		/* the text answer: 0x15 in a short frame, 0x21 in a long one */
+		return (n >= 6 && f[0] == 0x78 && f[1] == 0x78 && f[3] == 0x15) ||
+		    (n >= 7 && f[0] == 0x79 && f[1] == 0x79 && f[4] == 0x21);
 	default:
 		return false;
 	}
@@ -1742,6 +1849,56 @@ rec_h02(const uint8_t *p, size_t n, struct tk_cmd *c, char *devid, size_t idcap,
 	return 0;
 }
 
+/*
+ * 78 78 <L> 80 <n> <flag u32> <text> [00 <language>] <serial> <CRC> 0D 0A
+ * back to a catalogue command; DYD,<pw>#/HFYD,<pw># are the alternative set.
+ */
+static int
+rec_gt06(const uint8_t *p, size_t n, struct tk_cmd *c, char *err, size_t errlen)
+{
+	if (n < 16 || p[0] != 0x78 || p[1] != 0x78 || p[3] != 0x80 || (size_t)p[2] + 5 != n ||
+	    p[n - 2] != 0x0D || p[n - 1] != 0x0A)
+		return tk_errf(err, errlen, "not a gt06 command frame (78 78 <L> 80 ... 0D 0A)");
+	if (tk_gt06_crc(p + 2, n - 6) != (uint16_t)(p[n - 4] << 8 | p[n - 3]))
+		return tk_errf(err, errlen, "gt06: CRC mismatch in the command frame");
+	/* after the text: the serial, CRC and stop bits (6), or a language
+	 * word 00 01 (Chinese) / 00 02 (English) before them (8) */
+	size_t cl = p[4], after = n >= 5 + cl ? n - 5 - cl : 0;
+	if (cl < 5 || !(after == 6 || (after == 8 && p[5 + cl] == 0 &&
+	    (p[6 + cl] == 1 || p[6 + cl] == 2))))
+		return tk_errf(err, errlen, "gt06: command length %zu does not match the frame", cl);
+	const char *t = (const char *)p + 9;
+	size_t tl = cl - 4;
+	static const struct { const char *s, *a0; } tab[] = {
+		{"Relay,1#", "engine-stop"}, {"Relay,0#", "engine-resume"},
+		{"WHERE#", "locate"}, {"DEFENSE,1#", "arm"}, {"DEFENSE,0#", "disarm"},
+		{"RESET#", "reboot"}, {"STATUS#", "status"}, {"VERSION#", "version"},
+	};
+	for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (strlen(tab[i].s) == tl && memcmp(tab[i].s, t, tl) == 0)
+			return rec_argv(TK_CS_GT06, c, 0, err, errlen, tab[i].a0, NULL, NULL, NULL,
+			    NULL);
+	char a[16];
+	if (tl > 7 && tl < 7 + sizeof(a) && memcmp(t, "TIMER,", 6) == 0 && t[tl - 1] == '#') {
+		memcpy(a, t + 6, tl - 7);
+		a[tl - 7] = '\0';
+		if (is_digits(a, 1, 5) && a[0] != '0' &&
+		    rec_argv(TK_CS_GT06, c, 0, err, errlen, "track", a, NULL, NULL, NULL) == 0)
+			return 0;
+	}
+	/* DYD,<6 digits># / HFYD,<6 digits>#: the password is not kept */
+	bool dyd = tl == 11 && memcmp(t, "DYD,", 4) == 0;
+	bool hfyd = tl == 12 && memcmp(t, "HFYD,", 5) == 0;
+	if ((dyd || hfyd) && t[tl - 1] == '#') {
+		memcpy(a, t + tl - 7, 6);
+		a[6] = '\0';
+		if (is_digits(a, 6, 6))
+			return rec_argv(TK_CS_GT06_ALT, c, 0, err, errlen,
+			    dyd ? "engine-stop" : "engine-resume", NULL, NULL, NULL, NULL);
+	}
+	return rec_custom(TK_CS_GT06, c, (const uint8_t *)t, tl, err, errlen);
+}
+
 int
 tk_cmd_recognize(enum tk_dialect d, const uint8_t *p, size_t n, struct tk_cmd *c,
     char *devid, size_t idcap, char *err, size_t errlen)
@@ -1759,6 +1916,8 @@ tk_cmd_recognize(enum tk_dialect d, const uint8_t *p, size_t n, struct tk_cmd *c
 		return rec_xexun2(p, n, c, devid, idcap, err, errlen);
 	case TK_D_H02:
 		return rec_h02(p, n, c, devid, idcap, err, errlen);
+	case TK_D_GT06:
+		return rec_gt06(p, n, c, err, errlen);
 	default:
 		return tk_errf(err, errlen, "no commands for dialect %s", tk_dialect_name(d));
 	}
@@ -1884,6 +2043,36 @@ tk_cmd_sim_answer(const struct tk_cmd *c, const char *devid, int64_t time_ms,
 		putf(&o, "*HQ,%s,V4,%s,%s,%02d%02d%02d,A,2212.8745,N,11346.6574,E,000.00,000,"
 		    "%02d%02d%02d,FFFFFBFF#", id, word, t, h, mi, s, d, mo, y);
 		break;
+	}
+	case TK_CS_GT06:
+	case TK_CS_GT06_ALT: {
+		/* a 0x15 text answer: its length (4 + text), the server flag
+		 * echoed, the text, language 00 02 (English); texts as GT06N
+		 * units answer (the vectors' 0x15 frames) */
+		char txt[96];
+		uint8_t ct[5 + sizeof(txt) + 2];
+		switch (c->id) {
+		case TK_CMD_ENGINE_STOP: strcpy(txt, "Cut off the fuel supply: Success!"); break;
+		case TK_CMD_ENGINE_RESUME: strcpy(txt, "Restore fuel supply: Success!"); break;
+		case TK_CMD_LOCATE:
+			snprintf(txt, sizeof(txt), "Lat:N22.214575,Lon:E113.777623,Course:0.00,"
+			    "Speed:0.00,DateTime:%04d-%02d-%02d %02d:%02d:%02d", 2000 + y, mo, d,
+			    h, mi, s);
+			break;
+		case TK_CMD_CUSTOM:
+			snprintf(txt, sizeof(txt), "%.*s OK!", (int)(c->textlen > 40 ? 40 :
+			    c->textlen), c->text);
+			break;
+		default: snprintf(txt, sizeof(txt), "%s OK!", cmd_names[c->id]); break;
+		}
+		size_t tl = strlen(txt);
+		ct[0] = (uint8_t)(4 + tl);
+		memset(ct + 1, 0, 4);
+		memcpy(ct + 5, txt, tl);
+		ct[5 + tl] = 0x00;
+		ct[6 + tl] = 0x02;
+		size_t k = tk_gt06_frame(0x15, ct, 7 + tl, 1, buf, cap);
+		return k > 0 ? (long)k : -1;
 	}
 	default:
 		/* xexun: no acknowledgement is known; SMS sets: not over GPRS */

@@ -30,6 +30,8 @@ enum tk_cmd_set {
 	TK_CS_SMS_XEXUN,	/* SMS, Xexun TK102-2/TK103-2 set */
 	TK_CS_SMS_COBAN,	/* SMS, Coban (gps103) set */
 	TK_CS_H02,		/* H02 text: *HQ,<id>,<CMD>,<HHMMSS>,...# */
+	TK_CS_GT06,		/* Concox GT06 online command 0x80 with text */
+	TK_CS_GT06_ALT,		/* GT06, Traccar's gt06.alternative: DYD,<pw># */
 	TK_CS__COUNT
 };
 

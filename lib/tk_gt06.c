@@ -1349,8 +1349,11 @@ decode_frame(struct tk_dctx *c, const struct gframe *g)
 			const uint8_t *p = take(&r, n);
 			if (p == NULL)
 				break;
-			if (enc == 1 && position_text(t, p, n))
+			if (enc == 1 && position_text(t, p, n)) {
+				/* the answer to WHERE#: keep its text for tk-cmd -w */
+				result_text(t, p, n);
 				return emit_as(c);
+			}
 			t->type = TK_R_REPLY;
 			if (enc == 1)
 				result_text(t, p, n);
@@ -1425,12 +1428,19 @@ decode_frame(struct tk_dctx *c, const struct gframe *g)
 		break;
 	}
 	case M_STRING: {
-		skip(&r, 5);		/* command length, server flag */
-		size_t n = left(&r);
+		/* command length (4 + text), server flag, text [, language].
+		 * Some units send a length of 0, or 2 more than the frame
+		 * holds: then the text runs to the end; it stops at a NUL
+		 * (padding, the language word 00 01/00 02). */
+		size_t cl = u8(&r);
+		skip(&r, 4);
+		size_t n = cl >= 4 && cl - 4 <= left(&r) ? cl - 4 : left(&r);
 		const uint8_t *p = take(&r, n);
 		t->type = TK_R_REPLY;
-		if (p)
-			result_text(t, p, n >= 2 && p[n - 2] == 0 ? n - 2 : n);
+		if (p) {
+			const uint8_t *z = memchr(p, 0, n);
+			result_text(t, p, z ? (size_t)(z - p) : n);
+		}
 		return tk_dctx_emit(c);
 	}
 	case M_ALARM:

@@ -154,7 +154,7 @@ load test_helper
 	assert_failure 2
 	run_tk tk-cmd -a -s -d tk103 locate
 	assert_failure 2
-	run_tk tk-cmd -d gt06 -p 1 locate
+	run_tk tk-cmd -a -d h02 -p 1 locate
 	assert_failure 2
 	run_tk tk-cmd -l -L
 	assert_failure 2

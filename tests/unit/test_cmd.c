@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "tk103.h"
+#include "tk_gt06.h"
 #include "tk_test.h"
 
 #define DEVID_TK103	"123456789012345"
@@ -215,7 +216,7 @@ test_vectors(void **state)
 		checked++;
 	}
 	fclose(f);
-	assert_int_equal(rows, 30);
+	assert_int_equal(rows, 31);
 	assert_int_equal(checked, rows);
 }
 
@@ -636,6 +637,168 @@ test_h02(void **state)
 	assert_non_null(memmem(a, (size_t)k, ",V4,S20,DONE,010203,", 20));
 }
 
+/* hex string -> bytes (test data only) */
+static size_t
+unhex(const char *h, uint8_t *out, size_t cap)
+{
+	long k = tk_hex_decode(h, strlen(h), out, cap);
+	assert_true(k > 0);
+	return (size_t)k;
+}
+
+/* gt06: the 0x80 frame, the alternative set, recognition, the answers */
+static void
+test_gt06(void **state)
+{
+	struct tk_cmd c, r;
+	char err[256], rid[32];
+	uint8_t out[TK_CMD_OUT_MAX], want[512];
+	(void)state;
+
+	/* engine-resume: the worked example of the wire reference (not a
+	 * commands.tsv row) */
+	char *resume[] = {S("engine-resume"), NULL};
+	assert_int_equal(tk_cmd_parse(TK_CS_GT06, 1, resume, 0, &c, err, sizeof(err)), 0);
+	long n = tk_cmd_encode(&c, "123456789012345", NULL, out, sizeof(out), err, sizeof(err));
+	size_t wl = unhex("787812800c0000000052656c61792c302300008155" "0d0a", want, sizeof(want));
+	assert_int_equal(n, (long)wl);
+	assert_memory_equal(out, want, wl);
+
+	/* community texts, framed as Traccar frames every 0x80 command: the
+	 * length counts type .. CRC, the command length 4 + the text */
+	static const struct { const char *in, *text; } t[] = {
+		{"locate", "WHERE#"}, {"track 5m", "TIMER,300#"}, {"arm", "DEFENSE,1#"},
+		{"disarm", "DEFENSE,0#"}, {"reboot", "RESET#"}, {"status", "STATUS#"},
+		{"version", "VERSION#"}, {"custom PARAM#", "PARAM#"},
+		{"custom GMT,E,8#", "GMT,E,8#"},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char buf[64], *argv[4];
+		int argc = 0;
+		strlcpy(buf, t[i].in, sizeof(buf));
+		for (char *w = strtok(buf, " "); w != NULL; w = strtok(NULL, " "))
+			argv[argc++] = w;
+		argv[argc] = NULL;
+		assert_int_equal(tk_cmd_parse(TK_CS_GT06, argc, argv, 0, &c, err, sizeof(err)), 0);
+		n = tk_cmd_encode(&c, NULL, NULL, out, sizeof(out), err, sizeof(err));
+		size_t tl = strlen(t[i].text);
+		assert_int_equal(n, (long)(tl + 15));
+		assert_int_equal(out[0], 0x78);
+		assert_int_equal(out[1], 0x78);
+		assert_int_equal(out[2], tl + 10);
+		assert_int_equal(out[3], 0x80);
+		assert_int_equal(out[4], tl + 4);
+		assert_memory_equal(out + 5, "\0\0\0\0", 4);
+		assert_memory_equal(out + 9, t[i].text, tl);
+		assert_int_equal(out[9 + tl], 0);
+		assert_int_equal(out[10 + tl], 0);
+		assert_int_equal(tk_gt06_crc(out + 2, (size_t)n - 6),
+		    out[11 + tl] << 8 | out[12 + tl]);
+		assert_memory_equal(out + n - 2, "\r\n", 2);
+	}
+
+	/* the alternative set (Traccar's gt06.alternative): DYD/HFYD with
+	 * the password, recognised back into that set */
+	char *stop[] = {S("engine-stop"), NULL};
+	assert_int_equal(tk_cmd_parse(TK_CS_GT06_ALT, 1, stop, 0, &c, err, sizeof(err)), 0);
+	n = tk_cmd_encode(&c, NULL, "000000", out, sizeof(out), err, sizeof(err));
+	assert_int_equal(n, 11 + 15);
+	assert_memory_equal(out + 9, "DYD,000000#", 11);
+	assert_int_equal(tk_cmd_recognize(TK_D_GT06, out, (size_t)n, &r, rid, sizeof(rid), err,
+	    sizeof(err)), 0);
+	assert_int_equal(r.set, TK_CS_GT06_ALT);
+	assert_int_equal(r.id, TK_CMD_ENGINE_STOP);
+	assert_int_equal(tk_cmd_parse(TK_CS_GT06_ALT, 1, resume, 0, &c, err, sizeof(err)), 0);
+	n = tk_cmd_encode(&c, NULL, NULL, out, sizeof(out), err, sizeof(err));
+	assert_memory_equal(out + 9, "HFYD,123456#", 12);
+	char *loc[] = {S("locate"), NULL};
+	assert_int_equal(tk_cmd_parse(TK_CS_GT06_ALT, 1, loc, 0, &c, err, sizeof(err)), -1);
+
+	/* recognition: a language word before the serial is the same
+	 * command; a bad CRC, a lying length or a short frame is not one */
+	uint8_t f[64];
+	size_t fl = unhex("78781480" "0c" "00000000" "52656c61792c3123" "0002" "0000" "0000" "0d0a",
+	    f, sizeof(f));
+	uint16_t crc = tk_gt06_crc(f + 2, fl - 6);
+	f[fl - 4] = (uint8_t)(crc >> 8);
+	f[fl - 3] = (uint8_t)crc;
+	assert_int_equal(tk_cmd_recognize(TK_D_GT06, f, fl, &r, rid, sizeof(rid), err,
+	    sizeof(err)), 0);
+	assert_int_equal(r.id, TK_CMD_ENGINE_STOP);
+	assert_int_equal(r.set, TK_CS_GT06);
+	f[fl - 3] ^= 1;
+	assert_int_equal(tk_cmd_recognize(TK_D_GT06, f, fl, &r, rid, sizeof(rid), err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "CRC"));
+	f[fl - 3] ^= 1;
+	for (uint8_t cl = 0; cl < 0x30; cl++) {
+		if (cl == 0x0c)
+			continue;
+		f[4] = cl;	/* a text length the frame does not hold */
+		crc = tk_gt06_crc(f + 2, fl - 6);
+		f[fl - 4] = (uint8_t)(crc >> 8);
+		f[fl - 3] = (uint8_t)crc;
+		if (tk_cmd_recognize(TK_D_GT06, f, fl, &r, rid, sizeof(rid), err,
+		    sizeof(err)) == 0)
+			fail_msg("command length %u recognised as %s", cl, tk_cmd_name(r.id));
+	}
+	assert_int_equal(tk_cmd_recognize(TK_D_GT06, f, 12, &r, rid, sizeof(rid), err,
+	    sizeof(err)), -1);
+	/* an unknown text is custom, kept byte for byte */
+	char *cu[] = {S("custom"), S("SERVER,1,example.org,5023,0#"), NULL};
+	assert_int_equal(tk_cmd_parse(TK_CS_GT06, 2, cu, 0, &c, err, sizeof(err)), 0);
+	n = tk_cmd_encode(&c, NULL, NULL, out, sizeof(out), err, sizeof(err));
+	assert_int_equal(tk_cmd_recognize(TK_D_GT06, out, (size_t)n, &r, rid, sizeof(rid), err,
+	    sizeof(err)), 0);
+	assert_int_equal(r.id, TK_CMD_CUSTOM);
+	assert_int_equal(r.textlen, strlen(cu[1]));
+	assert_memory_equal(r.text, cu[1], r.textlen);
+
+	/* the text fits a short frame: 240 bytes yes, 241 no */
+	static char big[300];
+	memset(big, 'A', 241);
+	char *cb[] = {S("custom"), big, NULL};
+	assert_int_equal(tk_cmd_parse(TK_CS_GT06, 2, cb, 0, &c, err, sizeof(err)), -1);
+	big[240] = '\0';
+	assert_int_equal(tk_cmd_parse(TK_CS_GT06, 2, cb, 0, &c, err, sizeof(err)), 0);
+	n = tk_cmd_encode(&c, NULL, NULL, out, sizeof(out), err, sizeof(err));
+	assert_int_equal(n, 240 + 15);
+	assert_int_equal(out[2], 250);
+	/* a TIMER the device cannot take */
+	char *tr[] = {S("track"), S("20h"), NULL};
+	assert_int_equal(tk_cmd_parse(TK_CS_GT06, 2, tr, 0, &c, err, sizeof(err)), -1);
+
+	/* answers: the vectors' 0x15 and 0x21 text frames are answers,
+	 * a position, a login or a heartbeat is not */
+	static const char *const yes[] = {
+		"78782d152500000000437574206f666620746865206675656c20737570706c793a2053756363657373210002013b898a0d0a",
+		"7979007121000000000143757272656e7420706f736974696f6e214c61743a4e35342e3733393333322c4c6f6e3a4532352e3237333237302c436f757273653a3132362e35332c53706565643a302e303030302c4461746554696d653a323031372d30352d3236202031303a32373a3437000bbee30d0a",
+	};
+	static const char *const no[] = {
+		"78780D01012345678901234500018CDD0D0A",
+		"78782912170316053b3bcf015b51220af1201105d56100000000000000000000869c0130010000000238d1af0d0a",
+		"78780a13460b120400160642c20d0a",
+	};
+	assert_int_equal(tk_cmd_parse(TK_CS_GT06, 1, stop, 0, &c, err, sizeof(err)), 0);
+	for (size_t i = 0; i < 2; i++) {
+		fl = unhex(yes[i], want, sizeof(want));
+		assert_true(tk_cmd_answer_frame(&c, want, fl));
+	}
+	for (size_t i = 0; i < 3; i++) {
+		fl = unhex(no[i], want, sizeof(want));
+		assert_false(tk_cmd_answer_frame(&c, want, fl));
+	}
+	/* the simulated answer: a 0x15 frame with a valid CRC, the server
+	 * flag echoed and the device's text */
+	long k = tk_cmd_sim_answer(&c, "123456789012345", 1700000000000, want, sizeof(want));
+	assert_true(k > 20);
+	assert_int_equal(want[3], 0x15);
+	assert_int_equal(want[2] + 5, k);
+	assert_int_equal(tk_gt06_crc(want + 2, (size_t)k - 6), want[k - 4] << 8 | want[k - 3]);
+	assert_int_equal(want[4], 4 + strlen("Cut off the fuel supply: Success!"));
+	assert_memory_equal(want + 9, "Cut off the fuel supply: Success!", want[4] - 4);
+}
+
 static void
 test_names(void **state)
 {
@@ -652,11 +815,18 @@ test_names(void **state)
 		assert_int_equal(id, i);
 		assert_string_not_equal(tk_cmd_summary(i), "?");
 	}
-	assert_int_equal(tk_cmd_set_parse("gt06", &s), -1);
+	assert_int_equal(tk_cmd_set_parse("gt06", &s), 0);
+	assert_int_equal(s, TK_CS_GT06);
+	assert_int_equal(tk_cmd_set_parse("gt07", &s), -1);
 	assert_int_equal(tk_cmd_set_for(TK_D_XEXUN, false, true, &s), 0);
 	assert_int_equal(s, TK_CS_SMS_XEXUN);
 	assert_int_equal(tk_cmd_set_for(TK_D_XEXUN2, false, true, &s), -1);
-	assert_int_equal(tk_cmd_set_for(TK_D_GT06, false, false, &s), -1);
+	assert_int_equal(tk_cmd_set_for(TK_D_GT06, false, false, &s), 0);
+	assert_int_equal(s, TK_CS_GT06);
+	assert_int_equal(tk_cmd_set_for(TK_D_GT06, true, false, &s), 0);
+	assert_int_equal(s, TK_CS_GT06_ALT);
+	assert_int_equal(tk_cmd_set_dialect(TK_CS_GT06_ALT), TK_D_GT06);
+	assert_int_equal(tk_cmd_set_for(TK_D_GT06, false, true, &s), -1);
 	tk_cmd_supported(TK_CS_XEXUN, buf, sizeof(buf));
 	assert_string_equal(buf, "engine-stop, engine-resume");
 	tk_cmd_supported(TK_CS_TK103, buf, 10);
@@ -674,6 +844,7 @@ main(void)
 		cmocka_unit_test(test_xexun2_frames),
 		cmocka_unit_test(test_answers),
 		cmocka_unit_test(test_h02),
+		cmocka_unit_test(test_gt06),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
