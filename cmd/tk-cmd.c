@@ -1051,7 +1051,10 @@ main(int argc, char **argv)
 	/* the operands, in order: options may follow them (GNU style), but a
 	 * command parameter such as a negative time zone (-5) is an operand,
 	 * and everything after "--" is */
-	char **operands = calloc((size_t)argc + 1, sizeof(char *));
+	/* static: the array lives as long as the process (and LeakSanitizer
+	 * sees it reachable on the early exits of --help and --version) */
+	static char **operands;
+	operands = calloc((size_t)argc + 1, sizeof(char *));
 	int nop = 0;
 	bool q_bare = false;	/* -q without an attached ttl */
 
