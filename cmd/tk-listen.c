@@ -24,6 +24,7 @@
 #include "tk_loop.h"
 #include "tk_nats.h"
 #include "tk_idset.h"
+#include "tk_notify.h"
 #include "tk_server.h"
 #include "tk_sink.h"
 
@@ -442,6 +443,13 @@ main(int argc, char *argv[])
 	char d[512];
 	tk_server_describe(s, d, sizeof(d));
 	fprintf(stderr, "%s: listening on %s\n", getprogname(), d);
+	/* systemd (Type=notify): ready once bound and, with --nats, once the
+	 * stream is reached (in the loop); the socket is connected now,
+	 * before hardening, and later states are a send() */
+	int nfd = tk_notify_open();
+	if (nfd < 0 && errno != 0)
+		warn("NOTIFY_SOCKET %s", getenv("NOTIFY_SOCKET"));
+	bool ready = false;
 	if (pw != NULL) {
 		if (setgroups(1, &pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
 		    setuid(pw->pw_uid) != 0)
@@ -453,6 +461,11 @@ main(int argc, char *argv[])
 
 	int64_t ticked = 0;
 	while (!got_stop) {
+		if (!ready && (bus == NULL || tk_nats_ready(bus))) {
+			ready = true;
+			if (tk_notify(nfd, "READY=1") != 0)
+				warn("NOTIFY_SOCKET: READY=1");
+		}
 		if (got_usr1) {
 			got_usr1 = 0;
 			print_stats(s);
@@ -480,6 +493,8 @@ main(int argc, char *argv[])
 			break;
 		}
 	}
+	if (tk_notify(nfd, "STOPPING=1") != 0)
+		warn("NOTIFY_SOCKET: STOPPING=1");
 	if (rc == TK_EXIT_OK) {
 		tk_server_shutdown(s);
 		int r;
@@ -516,5 +531,7 @@ main(int argc, char *argv[])
 	tk_server_free(s);
 	tk_fleet_free(fleet);
 	tk_nats_free(bus);
+	if (nfd >= 0)
+		close(nfd);
 	return cli_close_stdout(rc);
 }

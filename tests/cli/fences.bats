@@ -17,7 +17,7 @@ positions() {
 
 ids() { grep -o '"geofenceIds":\[[^]]*\]' | tr '\n' ' '; }
 
-@test "fences: KML and the 3-D GeoJSON ogr2ogr makes of it give the same result" {
+@test "fences: KML (as written by hand and by GDAL's KML and LIBKML drivers) and the 3-D GeoJSON ogr2ogr makes of it give the same result" {
 	positions > "$TK_TMP/in"
 	ogr2ogr -f GeoJSON "$TK_TMP/sites.geojson" "$G/sites.kml"
 	# ogr2ogr keeps the altitudes and names the property "Name"
@@ -32,6 +32,17 @@ ids() { grep -o '"geofenceIds":\[[^]]*\]' | tr '\n' ' '; }
 	assert_success
 	assert_equal "$(ids <<<"$output")" "$kml"
 	[[ "$stderr" == *"('office'): a Point without properties.radius is not a fence: skipped"* ]]
+	# KML as GDAL's two KML writers make it (a Schema and ExtendedData;
+	# libkml's nested Documents, one coordinate per line)
+	for drv in KML LIBKML; do
+		ogr2ogr -f "$drv" "$TK_TMP/$drv.kml" "$G/sites.kml" 2>/dev/null
+		grep -q '<Polygon>' "$TK_TMP/$drv.kml"
+		run_tk tk-geofence -a -f "$TK_TMP/$drv.kml" "$TK_TMP/in"
+		assert_success
+		assert_equal "$(ids <<<"$output")" "$kml"
+	done
+	grep -q '<SchemaData' "$TK_TMP/KML.kml"
+	[ "$(grep -c '<Document' "$TK_TMP/LIBKML.kml")" -eq 2 ]
 	# tk-track -g draws the same fences from either file
 	run_tk tk-track -q -f svg -g "$G/sites.kml" -o "$TK_TMP/k.svg" "$TK_TMP/in"
 	assert_success

@@ -94,7 +94,7 @@ reap_fwd() {
 	[ "$FRC" -eq 0 ]
 }
 
-@test "tk-forward: the endpoint stopped mid-run: every record arrives once, in order" {
+@test "tk-forward: the endpoint stopped for seconds mid-run, between requests: every record arrives exactly once, in order" {
 	start_sink
 	mkfifo "$TK_TMP/fifo"
 	"$TK_BIN/tk-forward" -b 7 -l 0 -r 1 -s "$TK_TMP/spool" "http://127.0.0.1:$PORT/in" \
@@ -120,6 +120,60 @@ reap_fwd() {
 	[ "$(seqs | tr '\n' ' ')" = "$(seq 1 150 | tr '\n' ' ')" ]
 	grep -q "reachable again after" "$TK_TMP/err"
 	grep -q "150 lines, 150 delivered" "$TK_TMP/err"
+}
+
+# the bodies of the requests in the log, one per line, as seq lists ("11 12 13")
+bodies() {
+	jq -c 'select(.status < 300) | .body | fromjson | map(.seq)' "$TK_TMP/log" | tr -d '[]' | tr ',' ' '
+}
+
+@test "tk-forward: the endpoint dies after taking a batch, back seconds later: at least once, that batch again whole, then the rest in order" {
+	start_sink 0 --die-at 2
+	records 30 >"$TK_TMP/in"
+	"$TK_BIN/tk-forward" -b 10 -l 0 -r 1 "http://127.0.0.1:$PORT/" <"$TK_TMP/in" \
+	    2>"$TK_TMP/err" 3>&- &
+	FPID=$!
+	TK_PIDS="${TK_PIDS:-} $FPID"
+	wait_for grep -q "retrying" "$TK_TMP/err"
+	wait "$SPID" || true
+	sleep 2
+	start_sink "$PORT"
+	reap_fwd
+	cat "$TK_TMP/err"
+	[ "$FRC" -eq 0 ]
+	# the batch taken without an answer is the one sent again, next
+	lost=$(jq -c 'select(.answered == false) | .body | fromjson | map(.seq)' "$TK_TMP/log")
+	[ -n "$lost" ]
+	mapfile -t b < <(bodies)
+	i=$(jq -s 'map(select(.status < 300)) | map(.answered) | index(false)' "$TK_TMP/log")
+	[ "${b[i + 1]}" = "$(tr -d '[]' <<<"$lost" | tr ',' ' ')" ]
+	# every record, in order, the repeated batch once more
+	[ "$(seqs | awk '!seen[$0]++' | tr '\n' ' ')" = "$(seq 1 30 | tr '\n' ' ')" ]
+	[ "$(n_taken)" -eq $((30 + $(jq length <<<"$lost"))) ]
+}
+
+@test "tk-forward -s killed -9 while the endpoint holds a batch: the next run sends it again, first" {
+	start_sink 0 --hang-at 2
+	records 30 >"$TK_TMP/in"
+	"$TK_BIN/tk-forward" -b 10 -l 0 -s "$TK_TMP/spool" "http://127.0.0.1:$PORT/" \
+	    <"$TK_TMP/in" 2>"$TK_TMP/err" 3>&- &
+	FPID=$!
+	TK_PIDS="${TK_PIDS:-} $FPID"
+	wait_for eval '[ "$(wc -l <"$TK_TMP/log")" -eq 2 ]'
+	kill -KILL "$FPID"
+	reap_fwd
+	stop_sink
+	lost=$(jq -c 'select(.answered == false) | .body | fromjson | map(.seq)' "$TK_TMP/log")
+	[ -n "$lost" ]
+	start_sink
+	records 5 31 >"$TK_TMP/in2"
+	run_tk tk-forward -b 10 -l 0 -s "$TK_TMP/spool" "http://127.0.0.1:$PORT/" "$TK_TMP/in2"
+	assert_success
+	[[ "$stderr" == *"records were left by an earlier run"* ]]
+	# the first request of the new run is the batch that had no answer
+	[ "$(jq -s -c 'map(select(.answered == true))[0].body | fromjson | map(.seq)' <(tail -n +3 "$TK_TMP/log"))" = "$lost" ]
+	[ "$(seqs | awk '!seen[$0]++' | tr '\n' ' ')" = "$(seq 1 35 | tr '\n' ' ')" ]
+	[ "$(n_taken)" -eq $((35 + $(jq length <<<"$lost"))) ]
 }
 
 @test "tk-forward: an endpoint not up at start gets everything once it is" {

@@ -350,7 +350,9 @@ rss_watch() {
 	for i in $(seq 1 40); do printf '359586015829811;' >/dev/udp/127.0.0.1/"$PORT"; done
 	kill -TERM "$LPID"
 	kill -CONT "$LPID"
-	stop_listen
+	# stopped already: wait for it (it may be gone before a second kill)
+	LRC=0
+	reap "$LPID" || LRC=$?
 	[ "$LRC" -eq 0 ]
 	[ "$(grep -c ' frame tcp .* 359586015829802 - 359586015829802;$' "$TK_TMP/out")" -eq 200 ]
 	[ "$(grep -c ' frame udp .* 359586015829811;$' "$TK_TMP/out")" -eq 40 ]
