@@ -3,12 +3,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tk_pool.h"
 #include "tk_registry.h"
 #include "tk_util.h"
+
+#define DEV_SLAB	512	/* entries per slab: 52 KiB */
 
 struct tk_registry {
 	struct tk_dev	**tab;
 	size_t		  nbuckets, n, max;
+	struct tk_pool	  pool;		/* the entries */
 	struct tk_dev	 *uhead, *utail;	/* unused entries, oldest first */
 	uint64_t	  evicted;
 };
@@ -28,8 +32,13 @@ tk_reg_new(size_t max)
 	struct tk_registry *r = calloc(1, sizeof(*r));
 	if (r == NULL)
 		return NULL;
+	/* with a cap, the table is sized for it once (chains of 2 at most
+	 * on average, never rehashed); without one it doubles as it fills */
 	r->nbuckets = 256;
+	while (max && r->nbuckets < max / 2)
+		r->nbuckets *= 2;
 	r->max = max;
+	tk_pool_init(&r->pool, sizeof(struct tk_dev), DEV_SLAB);
 	r->tab = calloc(r->nbuckets, sizeof(*r->tab));
 	if (r->tab == NULL) {
 		free(r);
@@ -43,13 +52,7 @@ tk_reg_free(struct tk_registry *r)
 {
 	if (r == NULL)
 		return;
-	for (size_t i = 0; i < r->nbuckets; i++) {
-		struct tk_dev *d = r->tab[i], *nx;
-		for (; d != NULL; d = nx) {
-			nx = d->next;
-			free(d);
-		}
-	}
+	tk_pool_fini(&r->pool);
 	free(r->tab);
 	free(r);
 }
@@ -120,7 +123,7 @@ forget(struct tk_registry *r, struct tk_dev *d)
 	*pp = d->next;
 	unused_unlink(r, d);
 	r->n--;
-	free(d);
+	tk_pool_put(&r->pool, d);
 }
 
 struct tk_dev *
@@ -142,7 +145,7 @@ tk_reg_get(struct tk_registry *r, const char *id, int64_t now)
 		forget(r, r->uhead);
 		r->evicted++;
 	}
-	d = calloc(1, sizeof(*d));
+	d = tk_pool_get(&r->pool);
 	if (d == NULL)
 		return NULL;
 	memcpy(d->id, id, n + 1);
@@ -194,6 +197,12 @@ uint64_t
 tk_reg_evicted(const struct tk_registry *r)
 {
 	return r->evicted;
+}
+
+size_t
+tk_reg_bytes(const struct tk_registry *r)
+{
+	return sizeof(*r) + r->nbuckets * sizeof(*r->tab) + tk_pool_bytes(&r->pool);
 }
 
 struct tk_dev *

@@ -1,12 +1,16 @@
 /*
  * tk_server.c: tk-listen's engine over the tk_loop seam.
  *
- * Memory: a TCP session is one small struct sess (no inline buffers); the
- * framer allocates only while a partial frame is pending, and a pending
- * reply allocates only when a write would block.  All sessions share one
- * read buffer.  Frame lines go through one output buffer: above its
- * high-water mark every TCP socket stops being read (the devices' bytes
- * wait in the kernel) until the buffer drains below the low mark.
+ * Memory: a TCP session or UDP peer is one small struct sess (no inline
+ * buffers) from a pool of slabs (tk_pool.h): sessions and registry
+ * entries are recycled in place, so what thousands of short-lived peers
+ * cost is bounded by the caps (-c, the registry's max), not by how many
+ * came and went or by the allocator.  The framer allocates only while a
+ * partial frame is pending, and a pending reply allocates only when a
+ * write would block.  All sessions share one read buffer.  Frame lines
+ * go through one output buffer: above its high-water mark every TCP
+ * socket stops being read (the devices' bytes wait in the kernel) until
+ * the buffer drains below the low mark.
  *
  * Identity (THE policy; tk-listen(1) SECURITY states it for operators).
  * A device id (IMEI, tk103 id) proves nothing: any peer can claim any id,
@@ -48,6 +52,7 @@
 #include "tk_gt06.h"
 #include "tk_idset.h"
 #include "tk_loop.h"
+#include "tk_pool.h"
 #include "tk_registry.h"
 #include "tk_server.h"
 #include "tk_sink.h"
@@ -60,6 +65,7 @@
 #define CTL_WATCH_MAX	(1u << 20)	/* pending FRAME lines to one watcher */
 #define CTL_OUT_MAX	(64u << 20)	/* pending replies to one control client */
 #define PEER_BUCKETS	1024
+#define SESS_SLAB	256		/* sessions per slab: 42 KiB */
 #define UDP_BUCKETS	4096
 #define BACKOFF_MS	100
 #define SHUTDOWN_GRACE_MS 2000	/* reading what the sockets hold at a stop */
@@ -179,6 +185,7 @@ struct tk_server {
 	/* identified sessions, and the others (they go first at the caps
 	 * and after --login-timeout): promote() moves one across */
 	struct lru	 tcp, udp, tcp_anon, udp_anon;
+	struct tk_pool	 sessions;	/* every struct sess (see Memory above) */
 	struct sess	**udph;
 	struct peercnt	**peers;
 	struct sess	*reap;
@@ -1095,7 +1102,7 @@ sess_free(struct sess *x)
 {
 	tk_framer_free(&x->fr);
 	free(x->wbuf);
-	free(x);
+	tk_pool_put(&x->srv->sessions, x);
 }
 
 /* Close a session now: flush the framer, write the close line, forget it. */
@@ -1275,7 +1282,7 @@ on_accept(struct tk_loop *l, int lfd, unsigned ev, void *arg)
 			}
 			return;
 		}
-		struct sess *x = calloc(1, sizeof(*x));
+		struct sess *x = tk_pool_get(&s->sessions);
 		if (x == NULL) {
 			close(fd);
 			return;
@@ -1372,7 +1379,7 @@ udp_sess(struct tk_server *s, struct lsock *ls, const union sa *a, const uint8_t
 			return NULL;
 		}
 	}
-	x = calloc(1, sizeof(*x));
+	x = tk_pool_get(&s->sessions);
 	if (x == NULL) {
 		s->st.udp_drops++;
 		return NULL;
@@ -2040,6 +2047,7 @@ tk_server_new(const struct tk_server_opts *o, char *err, size_t errlen)
 	s->high = s->o.out_max / 4 * 3;
 	s->low = s->o.out_max / 2;
 	tk_cmdq_init(&s->q, TK_CTL_QUEUE_MAX);
+	tk_pool_init(&s->sessions, sizeof(struct sess), SESS_SLAB);
 	s->rbuf = malloc(RBUF_SIZE);
 	s->udph = calloc(UDP_BUCKETS, sizeof(*s->udph));
 	s->peers = calloc(PEER_BUCKETS, sizeof(*s->peers));
@@ -2473,6 +2481,8 @@ tk_server_stats(const struct tk_server *s, struct tk_buf *b, const char *prefix)
 	S("devices_known", tk_reg_count(s->reg));
 	S("devices_online", online);
 	S("devices_max", s->o.reg_max);
+	S("devices_bytes", tk_reg_bytes(s->reg));
+	S("sessions_bytes", tk_pool_bytes(&s->sessions));
 	S("devices_expired", t->devices_expired);
 	S("devices_evicted", tk_reg_evicted(s->reg));
 	S("devices_unregistered", t->devices_unregistered);
@@ -2569,5 +2579,6 @@ tk_server_free(struct tk_server *s)
 	tk_cmdq_free(&s->q);
 	free(s->rbuf);
 	free(s->dbuf);
+	tk_pool_fini(&s->sessions);
 	free(s);
 }

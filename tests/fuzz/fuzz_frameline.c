@@ -1,8 +1,9 @@
 /*
  * fuzz_frameline.c: tk-decode's frame-line input on any bytes: the input
  * split into lines, each parsed (tk_fline_parse), written back and parsed
- * again to the same fields, probed, and its frame decoded in a session
- * per connection (as tk-decode -i lines does; a close line ends it).
+ * again to the same fields, probed, its FLAGS read, and its frame decoded
+ * in a session per connection unless flagged as not the device's (as
+ * tk-decode -i lines does; a close line ends it).
  */
 #include "fuzz_common.h"
 
@@ -74,6 +75,13 @@ one_line(const char *line, size_t n)
 	    strcmp(l2.transport, l.transport) == 0 && strcmp(l2.peer, l.peer) == 0 &&
 	    strcmp(l2.id, l.id) == 0 && strcmp(l2.flags, l.flags) == 0 &&
 	    l2.len == l.len && memcmp(l2.data, l.data, l.len) == 0);
+	/* the FLAGS tk-decode acts on: a frame flagged conflict= or refused=
+	 * is not the device's and is not decoded; the same after the trip */
+	bool disowned = tk_fline_disowned(&l);
+	FZ_CHECK(disowned == tk_fline_disowned(&l2));
+	FZ_CHECK(disowned == (l.flags[0] != '\0' && (tk_fline_flag(l.flags, "conflict") ||
+	    tk_fline_flag(l.flags, "refused"))));
+	FZ_CHECK(tk_fline_flag(l.flags, "mismatch") == tk_fline_flag(l2.flags, "mismatch"));
 
 	if (l.kind == TK_F_CLOSE) {
 		for (int i = 0; i < NSESS; i++)
@@ -82,7 +90,7 @@ one_line(const char *line, size_t n)
 				tk_session_free(&tab[i].s);
 				tab[i].used = 0;
 			}
-	} else if (l.kind == TK_F_FRAME) {
+	} else if (l.kind == TK_F_FRAME && !disowned) {
 		struct fz_sess *s = lookup(&l);
 		enum tk_dialect d = l.dialect;
 		if (!l.dialect_known || d == TK_D_UNKNOWN) {

@@ -1,4 +1,5 @@
-/* fuzz_lines.c: the frame-line reader and the hex reader, on any bytes. */
+/* fuzz_lines.c: the frame-line reader (and its FLAGS), the hex reader and
+ * the number parsers, on any bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (l2.len != l.len || memcmp(l2.data, l.data, l.len) != 0 || l2.conn != l.conn ||
 		    l2.kind != l.kind || l2.time_ms != l.time_ms)
 			abort();
+		/* the FLAGS tokens tk-decode and tk-listen read */
+		if (tk_fline_disowned(&l) != tk_fline_disowned(&l2) ||
+		    tk_fline_flag(l.flags, "mismatch") != tk_fline_flag(l2.flags, "mismatch") ||
+		    strcmp(l.flags, l2.flags) != 0)
+			abort();
+		tk_fkind_name(l.kind);
 	}
 	tk_hex_decode((const char *)data, size, scratch, sizeof(scratch));
 	double d;

@@ -129,11 +129,19 @@ test_registry_bounds(void **state)
 	 * are kept, and every kept one is findable */
 	r = tk_reg_new(1000);
 	char id[32];
+	size_t full = 0;
 	for (int i = 0; i < 50000; i++) {
 		snprintf(id, sizeof(id), "%015d", i);
 		assert_non_null(tk_reg_get(r, id, i));
+		if (i == 999)
+			full = tk_reg_bytes(r);
 	}
 	assert_int_equal(tk_reg_count(r), 1000);
+	/* memory: what 1000 entries took, not a byte more for the 49,000
+	 * that came and went: 1000 entries rounded up to a slab of 512, and
+	 * a table of 512 buckets */
+	assert_int_equal(tk_reg_bytes(r), full);
+	assert_true(full <= 1024 * sizeof(struct tk_dev) + 512 * sizeof(void *) + 256);
 	assert_int_equal(tk_reg_evicted(r), 49000);
 	for (int i = 49000; i < 50000; i++) {
 		snprintf(id, sizeof(id), "%015d", i);
