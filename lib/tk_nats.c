@@ -148,11 +148,26 @@ status_text(natsStatus s, char *err, size_t errlen, const char *what)
  * credentials, TLS.  Retrying changes nothing; the message says what to check.
  */
 static bool
-refused(natsStatus s)
+refused(natsStatus s, const char *text)
 {
+	const char *p;
+
+	if (s == NATS_SSL_ERROR) {
+		/* a certificate that does not verify: libnats says "SSL
+		 * handshake error: <X509 verify code>:<reason>"; any other TLS
+		 * failure (a server that gave up on a slow handshake: "unexpected
+		 * eof") is the network's, and retried */
+		if ((p = text ? strstr(text, "handshake error: ") : NULL) == NULL)
+			return false;
+		p += strlen("handshake error: ");
+		if (*p < '0' || *p > '9')
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		return *p == ':';
+	}
 	return s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED ||
-	    s == NATS_SSL_ERROR || s == NATS_SECURE_CONNECTION_WANTED ||
-	    s == NATS_SECURE_CONNECTION_REQUIRED;
+	    s == NATS_SECURE_CONNECTION_WANTED || s == NATS_SECURE_CONNECTION_REQUIRED;
 }
 
 static void
@@ -668,7 +683,7 @@ on_state(struct tk_nats *n, enum cstate st)
 			if (why != NATS_OK)
 				nlog(n, TK_LOG_WARN, "nats: connection closed: %s%s",
 				    t != NULL && *t ? t : natsStatus_GetText(why),
-				    refused(why) ? " (no more reconnecting)" : "");
+				    refused(why, t) ? " (no more reconnecting)" : "");
 			else
 				nlog(n, TK_LOG_WARN, "nats: connection closed");
 		}
@@ -1081,8 +1096,9 @@ tk_nats_new(const struct tk_nats_opts *o, char *err, size_t errlen)
 		st = natsOptions_SetClosedCB(n->opts, cb_closed, n);
 	if (st == NATS_OK)
 		st = natsOptions_SetErrorHandler(n->opts, cb_error, n);
+	/* a TLS handshake takes more round trips and CPU than the rest */
 	if (st == NATS_OK)
-		st = natsOptions_SetTimeout(n->opts, 2000);
+		st = natsOptions_SetTimeout(n->opts, tls || o->ca != NULL ? 5000 : 2000);
 	/* the files, named when they cannot be read (libnats would not) */
 	const char *files[] = {o->creds, o->ca};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
@@ -1109,7 +1125,7 @@ tk_nats_new(const struct tk_nats_opts *o, char *err, size_t errlen)
 	 * again with retries in the background when no server was reachable.
 	 */
 	st = natsConnection_Connect(&n->nc, n->opts);
-	if (st != NATS_OK && refused(st)) {
+	if (st != NATS_OK && refused(st, nats_GetLastError(NULL))) {
 		refused_text(st, err, errlen, o->urls);
 		goto fail;
 	}
