@@ -118,7 +118,7 @@ struct ctx {
 	/* --nats */
 	struct tk_nats	*bus;
 	bool		 publish;
-	bool		 bus_lost;	/* --idle-exit gave up on the stream */
+	bool		 bus_lost;	/* --idle-exit gave up on the stream, or it closed */
 	unsigned long	 redelivered, skipped, published;
 };
 
@@ -796,11 +796,19 @@ run_nats(struct ctx *c, const char *durable, unsigned part_k, unsigned part_n,
 				break;
 			}
 			tk_nats_poll(c->bus, 1000);
+			if (tk_nats_closed(c->bus)) {
+				c->bus_lost = true;
+				break;
+			}
 		}
 	}
 	c->fname = "(nats)";
 	while (p != NULL && !got_stop && !c->output_dead) {
 		tk_nats_poll(c->bus, 0);
+		if (tk_nats_closed(c->bus)) {
+			c->bus_lost = true;
+			break;
+		}
 		int k = tk_nats_pull_fetch(p, 256, 1000, &m, e, sizeof(e));
 		if (k < 0) {
 			warnx("%s", e);

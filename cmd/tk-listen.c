@@ -488,6 +488,11 @@ main(int argc, char *argv[])
 			ticked = now;
 			tk_fleet_tick(fleet);
 		}
+		if (bus != NULL && tk_nats_closed(bus)) {
+			warnx("nats: stopping: no frame can be delivered any more");
+			rc = TK_EXIT_IO;
+			break;
+		}
 		if (tk_server_run(s, fleet != NULL ? 500 : 1000) != 0) {
 			rc = output_failed(s, bus != NULL);
 			break;

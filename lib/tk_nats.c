@@ -124,12 +124,64 @@ nlog(struct tk_nats *n, enum tk_log_level lv, const char *fmt, ...)
 	n->o.log(n->o.log_arg, lv, m);
 }
 
+/* libnats's text of an error without its "(file.c:line): " prefix */
+static const char *
+bare_error(const char *t)
+{
+	const char *e;
+
+	if (t != NULL && *t == '(' && (e = strstr(t, "): ")) != NULL && e - t < 40)
+		return e + 3;
+	return t;
+}
+
 static void
 status_text(natsStatus s, char *err, size_t errlen, const char *what)
 {
-	const char *t = nats_GetLastError(NULL);
+	const char *t = bare_error(nats_GetLastError(NULL));
 	snprintf(err, errlen, "nats: %s: %s", what,
 	    t != NULL && *t ? t : natsStatus_GetText(s));
+}
+
+/*
+ * A connection the servers refuse for what it is, not for where they are:
+ * credentials, TLS.  Retrying changes nothing; the message says what to check.
+ */
+static bool
+refused(natsStatus s, const char *text)
+{
+	const char *p;
+
+	if (s == NATS_SSL_ERROR) {
+		/* a certificate that does not verify: libnats says "SSL
+		 * handshake error: <X509 verify code>:<reason>"; any other TLS
+		 * failure (a server that gave up on a slow handshake: "unexpected
+		 * eof") is the network's, and retried */
+		if ((p = text ? strstr(text, "handshake error: ") : NULL) == NULL)
+			return false;
+		p += strlen("handshake error: ");
+		if (*p < '0' || *p > '9')
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+		return *p == ':';
+	}
+	return s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED ||
+	    s == NATS_SECURE_CONNECTION_WANTED || s == NATS_SECURE_CONNECTION_REQUIRED;
+}
+
+static void
+refused_text(natsStatus s, char *err, size_t errlen, const char *urls)
+{
+	size_t k;
+
+	status_text(s, err, errlen, urls);
+	k = strlen(err);
+	if (k < errlen)
+		snprintf(err + k, errlen - k, " (%s)",
+		    s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED ?
+		    "check --nats-user and TK_NATS_PASSWORD, or --nats-creds" :
+		    "check the tls:// URL and --nats-ca");
 }
 
 /* ---- the queue (any thread) -------------------------------------------- */
@@ -624,8 +676,17 @@ on_state(struct tk_nats *n, enum cstate st)
 			nlog(n, TK_LOG_WARN, "nats: disconnected: reconnecting "
 			    "(frames wait in the buffer)");
 	} else if (st == C_CLOSED) {
-		if (n->logged != C_CLOSED)
-			nlog(n, TK_LOG_WARN, "nats: connection closed");
+		if (n->logged != C_CLOSED) {
+			const char *t = NULL;
+			natsStatus why = n->nc ? natsConnection_GetLastError(n->nc, &t) : NATS_OK;
+			t = bare_error(t);
+			if (why != NATS_OK)
+				nlog(n, TK_LOG_WARN, "nats: connection closed: %s%s",
+				    t != NULL && *t ? t : natsStatus_GetText(why),
+				    refused(why, t) ? " (no more reconnecting)" : "");
+			else
+				nlog(n, TK_LOG_WARN, "nats: connection closed");
+		}
 	}
 	n->logged = st;
 }
@@ -950,6 +1011,12 @@ tk_nats_connected(const struct tk_nats *n)
 	return n->state == C_CONNECTED;
 }
 
+bool
+tk_nats_closed(const struct tk_nats *n)
+{
+	return n->state == C_CLOSED;
+}
+
 const char *
 tk_nats_name(const struct tk_nats *n)
 {
@@ -1029,10 +1096,17 @@ tk_nats_new(const struct tk_nats_opts *o, char *err, size_t errlen)
 		st = natsOptions_SetClosedCB(n->opts, cb_closed, n);
 	if (st == NATS_OK)
 		st = natsOptions_SetErrorHandler(n->opts, cb_error, n);
+	/* a TLS handshake takes more round trips and CPU than the rest */
 	if (st == NATS_OK)
-		st = natsOptions_SetTimeout(n->opts, 2000);
-	if (st == NATS_OK && !o->wait_connect)
-		st = natsOptions_SetRetryOnFailedConnect(n->opts, true, cb_connected, n);
+		st = natsOptions_SetTimeout(n->opts, tls || o->ca != NULL ? 5000 : 2000);
+	/* the files, named when they cannot be read (libnats would not) */
+	const char *files[] = {o->creds, o->ca};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i] != NULL && access(files[i], R_OK) != 0) {
+			snprintf(err, errlen, "nats: %s %s: %s", i == 0 ? "--nats-creds" :
+			    "--nats-ca", files[i], strerror(errno));
+			goto fail;
+		}
 	if (st == NATS_OK && o->creds != NULL)
 		st = natsOptions_SetUserCredentialsFromFiles(n->opts, o->creds, NULL);
 	if (st == NATS_OK && o->user != NULL)
@@ -1045,7 +1119,21 @@ tk_nats_new(const struct tk_nats_opts *o, char *err, size_t errlen)
 		status_text(st, err, errlen, "options");
 		goto fail;
 	}
+	/*
+	 * Connect once without retrying, so that refused credentials or TLS
+	 * fail now with their reason; then, unless the caller fails fast,
+	 * again with retries in the background when no server was reachable.
+	 */
 	st = natsConnection_Connect(&n->nc, n->opts);
+	if (st != NATS_OK && refused(st, nats_GetLastError(NULL))) {
+		refused_text(st, err, errlen, o->urls);
+		goto fail;
+	}
+	if (st != NATS_OK && !o->wait_connect) {
+		st = natsOptions_SetRetryOnFailedConnect(n->opts, true, cb_connected, n);
+		if (st == NATS_OK)
+			st = natsConnection_Connect(&n->nc, n->opts);
+	}
 	if (st == NATS_OK) {
 		n->state = C_CONNECTED;
 		n->ever_connected = true;

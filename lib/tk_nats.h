@@ -77,6 +77,9 @@ int		 tk_nats_attach(struct tk_nats *, struct tk_loop *);
 /* Wait up to timeout_ms for events and handle them.  0, or -1 on error. */
 int		 tk_nats_poll(struct tk_nats *, int timeout_ms);
 bool		 tk_nats_connected(const struct tk_nats *);
+/* Closed for good (the servers refused the credentials or TLS on a
+ * reconnect): nothing more will be delivered. */
+bool		 tk_nats_closed(const struct tk_nats *);
 /*
  * Create the stream (subjects tk.frame.> and tk.conn.>, file storage, the
  * replicas asked) and the two buckets when missing.  Blocks up to a few
