@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "tk103.h"
 #include "tk_file.h"
@@ -79,6 +80,35 @@ enum {
 struct tk_nats_opts;
 bool	cli_nats_option(int ch, const char *arg, struct tk_nats_opts *o, const char *usage);
 void	cli_nats_check(const struct tk_nats_opts *o, bool other, const char *usage);
+
+/*
+ * One shutdown story for a pipeline (tk103-tools(7), SIGNALS).  A filter
+ * makes SIGINT and SIGTERM (and what else it names) stop signals with
+ * cli_stop_catch, before hardening, and reads its inputs with cli_read.
+ * Until a stop signal, cli_read is read(2).  After one, a pipe or socket
+ * is read on until its writer closes it, at most CLI_DRAIN_S seconds, so
+ * that the tools upstream, stopped by the same Ctrl-C, can write their last
+ * lines (tk-listen's close lines) and the pipeline ends in order; a regular
+ * file or a character device (a terminal) ends at once, and so does every
+ * input after a second signal.  An input ended early reads as end of file
+ * and is remembered: cli_stop_status gives the exit code, rc, or when rc is
+ * 0 and a signal left input unread, 128 + the signal (130 for SIGINT).
+ */
+#define CLI_DRAIN_S	10
+void	cli_stop_catch(int sig);
+/* The first stop signal received, 0 if none. */
+int	cli_stopped(void);
+ssize_t	cli_read(int fd, void *buf, size_t n);
+int	cli_stop_status(int rc);
+/* For a tool with its own poll loop (tk-forward): the descriptor that
+ * becomes readable at a stop signal (read it empty with cli_stop_wake);
+ * cli_stop_drain(fd): -1 before any stop signal, 0 when input fd is to be
+ * read no more (remembered as input ended early), else the milliseconds
+ * left to drain it. */
+int	cli_stop_fd(void);
+void	cli_stop_wake(void);
+int	cli_stop_drain(int fd);
+bool	cli_stopped_twice(void);
 
 /* Harden or die. */
 void	cli_harden(enum tk_harden_profile);
