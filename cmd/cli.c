@@ -1,6 +1,7 @@
 /* cli.c: shared command-line plumbing for the tk-* tools. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -95,6 +96,20 @@ cli_number(const char *opt, const char *s, long long min, long long max)
 	return v;
 }
 
+/* "4096" as 4k, 2^40 as 1024G: the largest suffix that divides it. */
+static void
+fmt_size(char *buf, size_t n, unsigned long long v)
+{
+	if (v != 0 && v % (1ULL << 30) == 0)
+		snprintf(buf, n, "%lluG", v >> 30);
+	else if (v != 0 && v % (1ULL << 20) == 0)
+		snprintf(buf, n, "%lluM", v >> 20);
+	else if (v != 0 && v % (1ULL << 10) == 0)
+		snprintf(buf, n, "%lluk", v >> 10);
+	else
+		snprintf(buf, n, "%llu", v);
+}
+
 unsigned long long
 cli_size(const char *opt, const char *s, unsigned long long min, unsigned long long max)
 {
@@ -115,8 +130,11 @@ cli_size(const char *opt, const char *s, unsigned long long min, unsigned long l
 		if (e == NULL && (unsigned long long)v * mult >= min)
 			return (unsigned long long)v * mult;
 	}
-	warnx("%s %s: not a size from %llu to %llu bytes (a number, or with k, M, G)",
-	    opt, s, min, max);
+	char lo[32], hi[32];
+	fmt_size(lo, sizeof(lo), min);
+	fmt_size(hi, sizeof(hi), max);
+	warnx("%s %s: not a size from %s to %s (bytes, or with k, M, G: powers of "
+	    "1024)", opt, s, lo, hi);
 	exit(TK_EXIT_USAGE);
 }
 
@@ -152,6 +170,45 @@ cli_duration(const char *opt, const char *s, long long min, long long max)
 		exit(TK_EXIT_USAGE);
 	}
 	return (long long)v;
+}
+
+double
+cli_seconds(const char *opt, const char *s, double min, double max)
+{
+	char num[32], *e;
+	size_t n = strlen(s);
+	double mult = 1, v = NAN;
+
+	if (n > 0 && strchr("smhd", s[n - 1]) != NULL) {
+		mult = s[n - 1] == 's' ? 1 : s[n - 1] == 'm' ? 60 : s[n - 1] == 'h' ? 3600 :
+		    86400;
+		n--;
+	}
+	if (n > 0 && n < sizeof(num) && strchr("+-", s[0]) == NULL) {
+		memcpy(num, s, n);
+		num[n] = '\0';
+		errno = 0;
+		v = strtod(num, &e);
+		if (e == num || *e != '\0' || errno != 0 || !isfinite(v))
+			v = NAN;
+	}
+	if (isnan(v)) {
+		warnx("%s %s: not a duration (seconds, or with a unit: 30s, 5m, 1h, 2d)",
+		    opt, s);
+		exit(TK_EXIT_USAGE);
+	}
+	v *= mult;
+	if (v < min || v > max) {
+		char lo[32], hi[32];
+		if (min == floor(min))
+			fmt_duration(lo, sizeof(lo), (long long)min);
+		else
+			snprintf(lo, sizeof(lo), "%gs", min);
+		fmt_duration(hi, sizeof(hi), (long long)max);
+		warnx("%s %s: out of range (expected %s to %s)", opt, s, lo, hi);
+		exit(TK_EXIT_USAGE);
+	}
+	return v;
 }
 
 char *

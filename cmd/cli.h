@@ -51,6 +51,9 @@ unsigned long long cli_size(const char *opt, const char *s, unsigned long long m
 /* A duration option in seconds within [min, max] (tk_parse_duration: 30,
  * 30s, 5m, 1h, 2d), or exit 2 naming the option. */
 long long cli_duration(const char *opt, const char *s, long long min, long long max);
+/* The same syntax with fractions (tk-sim's intervals: 0.2, 1.5m), in
+ * seconds within [min, max], or exit 2 naming the option. */
+double	cli_seconds(const char *opt, const char *s, double min, double max);
 /* --wkt-order: true for lat lon (latlon, traccar), false for lon lat
  * (lonlat, ogc); anything else is a usage error. */
 bool	cli_wkt_latlon(const char *usage, const char *arg);

@@ -1027,10 +1027,10 @@ main(int argc, char *argv[])
 			c.publish = true;
 			break;
 		case 'I':
-			idle_exit = (int)cli_number("--idle-exit", optarg, 1, 86400);
+			idle_exit = (int)cli_duration("--idle-exit", optarg, 1, 86400);
 			break;
 		case 'W':
-			ack_wait = (int)cli_number("--ack-wait", optarg, 1, 3600);
+			ack_wait = (int)cli_duration("--ack-wait", optarg, 1, 3600);
 			break;
 		case OPT_CSVT:
 			csvt = optarg;
