@@ -38,4 +38,18 @@ tk_is_ws(uint8_t c)
 	return c == '\r' || c == '\n' || c == ' ';
 }
 
+/* A scanner's first step: o cleared, the blank lines before a frame
+ * skipped; returns how many bytes that is (o->skip). */
+static inline size_t
+tk_scan_begin(const uint8_t *p, size_t n, struct tk_scan_out *o)
+{
+	size_t s = 0;
+	while (s < n && tk_is_ws(p[s]))
+		s++;
+	o->skip = s;
+	o->len = 0;
+	o->junk = false;
+	return s;
+}
+
 #endif

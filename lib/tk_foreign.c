@@ -46,12 +46,7 @@ tk_xexun3_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 enum tk_scan
 tk_tk102_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 {
-	size_t s = 0;
-	while (s < n && tk_is_ws(p[s]))
-		s++;
-	o->skip = s;
-	o->len = 0;
-	o->junk = false;
+	size_t s = tk_scan_begin(p, n, o);
 	p += s;
 	n -= s;
 	if (n == 0)
@@ -88,12 +83,7 @@ tk_tk102_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 enum tk_scan
 tk_v680_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 {
-	size_t s = 0;
-	while (s < n && tk_is_ws(p[s]))
-		s++;
-	o->skip = s;
-	o->len = 0;
-	o->junk = false;
+	size_t s = tk_scan_begin(p, n, o);
 	p += s;
 	n -= s;
 	if (n == 0)

@@ -14,6 +14,7 @@
 #include "tk_decode.h"
 #include "tk_dialect_int.h"
 #include "tk_gt06.h"
+#include "tk_rd_int.h"
 #include "tk_util.h"
 
 #define FRAME_MAX	4096	/* as tk_frame_max(TK_D_GT06) */
@@ -60,49 +61,46 @@ tk_gt06_crc(const uint8_t *p, size_t n)
 	return (uint16_t)~c;
 }
 
+/* A frame, 78 78 with a one-byte length or (ext) 79 79 with two. */
+static size_t
+frame_build(bool ext, uint8_t type, const uint8_t *content, size_t clen,
+    uint16_t serial, uint8_t *out, size_t cap)
+{
+	size_t len = 1 + clen + 2 + 2;	/* type .. CRC */
+	size_t h = ext ? 4 : 3;		/* start and length bytes */
+	if (len > (ext ? 0xFFFFu : 0xFFu) || len + h + 2 > cap)
+		return 0;
+	out[0] = out[1] = ext ? 0x79 : 0x78;
+	if (ext)
+		out[2] = (uint8_t)(len >> 8);
+	out[h - 1] = (uint8_t)len;
+	uint8_t *q = out + h;
+	*q++ = type;
+	if (clen)
+		memcpy(q, content, clen);
+	q += clen;
+	*q++ = (uint8_t)(serial >> 8);
+	*q++ = (uint8_t)serial;
+	uint16_t c = tk_gt06_crc(out + 2, (size_t)(q - out) - 2);
+	*q++ = (uint8_t)(c >> 8);
+	*q++ = (uint8_t)c;
+	*q++ = 0x0D;
+	*q++ = 0x0A;
+	return (size_t)(q - out);
+}
+
 size_t
 tk_gt06_frame(uint8_t type, const uint8_t *content, size_t clen, uint16_t serial,
     uint8_t *out, size_t cap)
 {
-	size_t len = 1 + clen + 2 + 2;	/* type .. CRC */
-	if (len > 0xFF || len + 5 > cap)
-		return 0;
-	out[0] = out[1] = 0x78;
-	out[2] = (uint8_t)len;
-	out[3] = type;
-	if (clen)
-		memcpy(out + 4, content, clen);
-	out[4 + clen] = (uint8_t)(serial >> 8);
-	out[5 + clen] = (uint8_t)serial;
-	uint16_t c = tk_gt06_crc(out + 2, 4 + clen);
-	out[6 + clen] = (uint8_t)(c >> 8);
-	out[7 + clen] = (uint8_t)c;
-	out[8 + clen] = 0x0D;
-	out[9 + clen] = 0x0A;
-	return len + 5;
+	return frame_build(false, type, content, clen, serial, out, cap);
 }
 
 static size_t
 ext_frame(uint8_t type, const uint8_t *content, size_t clen, uint16_t serial,
     uint8_t *out, size_t cap)
 {
-	size_t len = 1 + clen + 2 + 2;
-	if (len > 0xFFFF || len + 6 > cap)
-		return 0;
-	out[0] = out[1] = 0x79;
-	out[2] = (uint8_t)(len >> 8);
-	out[3] = (uint8_t)len;
-	out[4] = type;
-	if (clen)
-		memcpy(out + 5, content, clen);
-	out[5 + clen] = (uint8_t)(serial >> 8);
-	out[6 + clen] = (uint8_t)serial;
-	uint16_t c = tk_gt06_crc(out + 2, 5 + clen);
-	out[7 + clen] = (uint8_t)(c >> 8);
-	out[8 + clen] = (uint8_t)c;
-	out[9 + clen] = 0x0D;
-	out[10 + clen] = 0x0A;
-	return len + 6;
+	return frame_build(true, type, content, clen, serial, out, cap);
 }
 
 size_t
@@ -135,12 +133,7 @@ is_start(const uint8_t *p, size_t i, size_t n)
 enum tk_scan
 tk_gt06_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 {
-	size_t s = 0;
-	while (s < n && tk_is_ws(p[s]))
-		s++;
-	o->skip = s;
-	o->len = 0;
-	o->junk = false;
+	size_t s = tk_scan_begin(p, n, o);
 	if (s < n && !is_start(p, s, n)) {
 		size_t i = s + 1;
 		while (i < n && !is_start(p, i, n))
@@ -336,68 +329,7 @@ tk_gt06_id(const uint8_t *f, size_t n, char *out, size_t cap)
 
 /* ---- decoding ------------------------------------------------------------- */
 
-struct rd {
-	const uint8_t	*p;
-	size_t		 pos, end;
-	bool		 bad;
-};
-
-static bool
-need(struct rd *r, size_t k)
-{
-	if (r->bad || k > r->end - r->pos) {
-		r->bad = true;
-		return false;
-	}
-	return true;
-}
-
-static size_t
-left(const struct rd *r)
-{
-	return r->bad ? 0 : r->end - r->pos;
-}
-
-static uint32_t
-u8(struct rd *r)
-{
-	return need(r, 1) ? r->p[r->pos++] : 0;
-}
-
-static uint32_t
-u16(struct rd *r)
-{
-	if (!need(r, 2))
-		return 0;
-	uint32_t v = (uint32_t)r->p[r->pos] << 8 | r->p[r->pos + 1];
-	r->pos += 2;
-	return v;
-}
-
-static uint64_t
-ubytes(struct rd *r, size_t k)
-{
-	uint64_t v = 0;
-	if (!need(r, k))
-		return 0;
-	for (size_t i = 0; i < k; i++)
-		v = v << 8 | r->p[r->pos + i];
-	r->pos += k;
-	return v;
-}
-
-static uint32_t
-u32(struct rd *r)
-{
-	return (uint32_t)ubytes(r, 4);
-}
-
-static void
-skip(struct rd *r, size_t k)
-{
-	if (need(r, k))
-		r->pos += k;
-}
+/* the reader: struct rd, need, left, u8, u16, u32, ubytes, skip */
 
 static const uint8_t *
 take(struct rd *r, size_t k)

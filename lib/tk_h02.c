@@ -158,12 +158,7 @@ bin_len(const uint8_t *p, size_t n, bool eof, int s)
 enum tk_scan
 tk_h02_scan(const uint8_t *p, size_t n, bool eof, struct tk_scan_out *o)
 {
-	size_t s = 0;
-	while (s < n && tk_is_ws(p[s]))
-		s++;
-	o->skip = s;
-	o->len = 0;
-	o->junk = false;
+	size_t s = tk_scan_begin(p, n, o);
 	p += s;
 	n -= s;
 	if (n == 0)

@@ -10,6 +10,7 @@
 
 #include "tk_decode.h"
 #include "tk_dialect_int.h"
+#include "tk_rd_int.h"
 #include "tk_util.h"
 #include "tk_xexun2.h"
 
@@ -210,48 +211,7 @@ tk_xexun2_id(const uint8_t *f, size_t n, char *out, size_t cap)
 
 /* ---- decoding (5.3) ------------------------------------------------ */
 
-/* A bounded big-endian reader over the unescaped payload. */
-struct rd {
-	const uint8_t	*p;
-	size_t		 pos, end;
-	bool		 bad;		/* a read went past end */
-};
-
-static bool
-need(struct rd *r, size_t k)
-{
-	if (r->bad || k > r->end - r->pos) {
-		r->bad = true;
-		return false;
-	}
-	return true;
-}
-
-static uint32_t
-u8(struct rd *r)
-{
-	return need(r, 1) ? r->p[r->pos++] : 0;
-}
-
-static uint32_t
-u16(struct rd *r)
-{
-	if (!need(r, 2))
-		return 0;
-	uint32_t v = (uint32_t)r->p[r->pos] << 8 | r->p[r->pos + 1];
-	r->pos += 2;
-	return v;
-}
-
-static uint32_t
-u32(struct rd *r)
-{
-	if (!need(r, 4))
-		return 0;
-	const uint8_t *q = r->p + r->pos;
-	r->pos += 4;
-	return (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 | q[3];
-}
+/* A bounded big-endian reader over the unescaped payload: tk_rd_int.h. */
 
 static float
 f32(struct rd *r)
@@ -270,13 +230,6 @@ f64(struct rd *r)
 	double d;
 	memcpy(&d, &v, sizeof(d));
 	return d;
-}
-
-static void
-skip(struct rd *r, size_t k)
-{
-	if (need(r, k))
-		r->pos += k;
 }
 
 /* NMEA-style ddmm.mmmm stored as a number, sign kept. */

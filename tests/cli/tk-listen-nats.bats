@@ -119,10 +119,13 @@ sim_to() {
 	SA=$!
 	sim_to b -n 10 -d mix -i 0.1 -T "$((SIM_T + 2))" -s 2 &
 	SB=$!
-	# one more device on each listener, to be sent a command (not counted)
-	"$TK_BIN/tk-sim" -p "$PORT_a" -d tk103 -n 1 -s 3 -i 1 -T 60 -q >/dev/null 2>&1 3>&- &
+	# one more device on each listener, to be sent a command (not counted):
+	# online until the teardown stops it, however long the steps before the
+	# command take on a loaded machine, and quiet after its first report so
+	# the stream goes idle for the worker that reads it back
+	"$TK_BIN/tk-sim" -p "$PORT_a" -d tk103 -n 1 -s 3 -i 600 --heartbeat 0 -T 900 -q >/dev/null 2>&1 3>&- &
 	TK_PIDS="${TK_PIDS:-} $!"
-	"$TK_BIN/tk-sim" -p "$PORT_b" -d tk103 -n 1 -s 4 -i 1 -T 60 -q >/dev/null 2>&1 3>&- &
+	"$TK_BIN/tk-sim" -p "$PORT_b" -d tk103 -n 1 -s 4 -i 600 --heartbeat 0 -T 900 -q >/dev/null 2>&1 3>&- &
 	TK_PIDS="${TK_PIDS:-} $!"
 	sleep 2
 	nats_kill 2
