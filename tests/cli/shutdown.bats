@@ -9,13 +9,33 @@
 # installed its handler (a slow start under valgrind) is lost, not fatal:
 # the tool then ends at the end of its input, as the drain would make it.
 load test_helper
-load listen_helper
 
 # run_group SCRIPT: start bash SCRIPT in a session of its own; sets GPID.
 run_group() {
 	setsid bash "$1" &
 	GPID=$!
 	TK_PIDS="${TK_PIDS:-} $GPID"
+}
+
+# a failed test leaves no tool of the group running (SIGTERM, a bounded
+# wait, SIGKILL); a sanitizer report fails the test
+teardown_local() {
+	if [ -n "${GPID:-}" ] && kill -TERM -- "-$GPID" 2>/dev/null; then
+		local i
+		for i in $(seq 100); do
+			kill -0 -- "-$GPID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL -- "-$GPID" 2>/dev/null || true
+	fi
+	local f
+	for f in "$TK_TMP"/err*; do
+		[ -f "$f" ] || continue
+		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$f"; then
+			cat "$f" >&2
+			return 1
+		fi
+	done
 }
 
 # end_group: SIGINT to the group, then a bounded wait for the script.
