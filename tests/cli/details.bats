@@ -79,3 +79,14 @@ max_km() {
 		grep -q "^\.Cm $r ,\?$" "$MAN/tk-frame.5"
 	done <"$TK_TMP/reasons"
 }
+
+@test "man pages render without nested quotes (two Ql on one line)" {
+	local m bad=""
+	for m in "$MAN"/*.[157]; do
+		if mandoc -Tutf8 "$m" | col -b | grep -q "‘[^’]*‘"; then
+			bad="$bad $m"
+		fi
+	done
+	[ -z "$bad" ] || { echo "nested quotes in:$bad" >&2; return 1; }
+	mandoc -Tutf8 "$MAN/tk-decode.1" | col -b | grep -q "‘latitude’, ‘longitude’"
+}
