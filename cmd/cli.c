@@ -1,6 +1,8 @@
 /* cli.c: shared command-line plumbing for the tk-* tools. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 
 #include "cli.h"
 #include "tk_ctl.h"
+#include "tk_loop.h"
 #include "tk_nats.h"
 
 static bool stdout_closed;
@@ -93,6 +96,20 @@ cli_number(const char *opt, const char *s, long long min, long long max)
 	return v;
 }
 
+/* "4096" as 4k, 2^40 as 1024G: the largest suffix that divides it. */
+static void
+fmt_size(char *buf, size_t n, unsigned long long v)
+{
+	if (v != 0 && v % (1ULL << 30) == 0)
+		snprintf(buf, n, "%lluG", v >> 30);
+	else if (v != 0 && v % (1ULL << 20) == 0)
+		snprintf(buf, n, "%lluM", v >> 20);
+	else if (v != 0 && v % (1ULL << 10) == 0)
+		snprintf(buf, n, "%lluk", v >> 10);
+	else
+		snprintf(buf, n, "%llu", v);
+}
+
 unsigned long long
 cli_size(const char *opt, const char *s, unsigned long long min, unsigned long long max)
 {
@@ -113,8 +130,11 @@ cli_size(const char *opt, const char *s, unsigned long long min, unsigned long l
 		if (e == NULL && (unsigned long long)v * mult >= min)
 			return (unsigned long long)v * mult;
 	}
-	warnx("%s %s: not a size from %llu to %llu bytes (a number, or with k, M, G)",
-	    opt, s, min, max);
+	char lo[32], hi[32];
+	fmt_size(lo, sizeof(lo), min);
+	fmt_size(hi, sizeof(hi), max);
+	warnx("%s %s: not a size from %s to %s (bytes, or with k, M, G: powers of "
+	    "1024)", opt, s, lo, hi);
 	exit(TK_EXIT_USAGE);
 }
 
@@ -150,6 +170,45 @@ cli_duration(const char *opt, const char *s, long long min, long long max)
 		exit(TK_EXIT_USAGE);
 	}
 	return (long long)v;
+}
+
+double
+cli_seconds(const char *opt, const char *s, double min, double max)
+{
+	char num[32], *e;
+	size_t n = strlen(s);
+	double mult = 1, v = NAN;
+
+	if (n > 0 && strchr("smhd", s[n - 1]) != NULL) {
+		mult = s[n - 1] == 's' ? 1 : s[n - 1] == 'm' ? 60 : s[n - 1] == 'h' ? 3600 :
+		    86400;
+		n--;
+	}
+	if (n > 0 && n < sizeof(num) && strchr("+-", s[0]) == NULL) {
+		memcpy(num, s, n);
+		num[n] = '\0';
+		errno = 0;
+		v = strtod(num, &e);
+		if (e == num || *e != '\0' || errno != 0 || !isfinite(v))
+			v = NAN;
+	}
+	if (isnan(v)) {
+		warnx("%s %s: not a duration (seconds, or with a unit: 30s, 5m, 1h, 2d)",
+		    opt, s);
+		exit(TK_EXIT_USAGE);
+	}
+	v *= mult;
+	if (v < min || v > max) {
+		char lo[32], hi[32];
+		if (min == floor(min))
+			fmt_duration(lo, sizeof(lo), (long long)min);
+		else
+			snprintf(lo, sizeof(lo), "%gs", min);
+		fmt_duration(hi, sizeof(hi), (long long)max);
+		warnx("%s %s: out of range (expected %s to %s)", opt, s, lo, hi);
+		exit(TK_EXIT_USAGE);
+	}
+	return v;
 }
 
 char *
@@ -421,4 +480,123 @@ cli_need_file(const char *path)
 		err(TK_EXIT_IO, "%s", path);
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		errc(TK_EXIT_IO, EISDIR, "%s", path);
+}
+
+/* ---- stop signals: one shutdown story (cli.h) ---------------------- */
+
+static volatile sig_atomic_t stop_sig, stop_count;
+static int stop_pipe[2] = {-1, -1};	/* the handler wakes cli_read's poll */
+static int64_t drain_until;		/* the end of the drain, once stopped */
+static bool input_cut;			/* an input was ended by a signal */
+
+static void
+on_stop(int sig)
+{
+	int e = errno;
+
+	if (stop_sig == 0)
+		stop_sig = sig;
+	if (stop_count < 2)
+		stop_count++;
+	if (write(stop_pipe[1], "", 1) < 0) {
+		/* full: a wake-up is pending anyway */
+	}
+	errno = e;
+}
+
+void
+cli_stop_catch(int sig)
+{
+	struct sigaction sa;
+
+	if (stop_pipe[0] < 0 && pipe2(stop_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		err(TK_EXIT_IO, "pipe");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;	/* no SA_RESTART: a blocked read returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
+}
+
+int
+cli_stopped(void)
+{
+	return stop_sig;
+}
+
+void
+cli_stop_wake(void)
+{
+	char b[64];
+
+	while (read(stop_pipe[0], b, sizeof(b)) > 0)
+		;
+}
+
+int
+cli_stop_fd(void)
+{
+	return stop_pipe[0];
+}
+
+bool
+cli_stopped_twice(void)
+{
+	return stop_count >= 2;
+}
+
+int
+cli_stop_drain(int fd)
+{
+	struct stat st;
+	int64_t now;
+
+	if (stop_count == 0)
+		return -1;
+	now = tk_mono_ms();
+	if (drain_until == 0)
+		drain_until = now + CLI_DRAIN_S * 1000;
+	if (stop_count >= 2 || now >= drain_until || (fstat(fd, &st) == 0 &&
+	    (S_ISREG(st.st_mode) || S_ISCHR(st.st_mode)))) {
+		/* a file, a terminal: nothing upstream to wait for */
+		input_cut = true;
+		return 0;
+	}
+	return (int)(drain_until - now);
+}
+
+ssize_t
+cli_read(int fd, void *buf, size_t n)
+{
+	for (;;) {
+		struct pollfd p[2] = {{fd, POLLIN, 0}, {stop_pipe[0], POLLIN, 0}};
+		int tmo = cli_stop_drain(fd);
+
+		if (tmo == 0)
+			return 0;	/* ended by a signal */
+		if (stop_pipe[0] >= 0) {
+			int r = poll(p, 2, tmo);
+			if (r < 0 && errno != EINTR)
+				return -1;
+			if (p[1].revents)
+				cli_stop_wake();
+			if (r <= 0 || !p[0].revents)
+				continue;	/* a signal, or the drain's end: look again */
+		}
+		ssize_t r = read(fd, buf, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r;
+	}
+}
+
+int
+cli_stop_status(int rc)
+{
+	int sig = stop_sig;
+
+	if (!input_cut || sig == 0)
+		return rc;
+	warnx("stopped by %s before the end of the input", sig == SIGINT ? "SIGINT" :
+	    sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal");
+	return rc == TK_EXIT_OK ? 128 + sig : rc;
 }

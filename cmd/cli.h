@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "tk103.h"
 #include "tk_file.h"
@@ -50,6 +51,9 @@ unsigned long long cli_size(const char *opt, const char *s, unsigned long long m
 /* A duration option in seconds within [min, max] (tk_parse_duration: 30,
  * 30s, 5m, 1h, 2d), or exit 2 naming the option. */
 long long cli_duration(const char *opt, const char *s, long long min, long long max);
+/* The same syntax with fractions (tk-sim's intervals: 0.2, 1.5m), in
+ * seconds within [min, max], or exit 2 naming the option. */
+double	cli_seconds(const char *opt, const char *s, double min, double max);
 /* --wkt-order: true for lat lon (latlon, traccar), false for lon lat
  * (lonlat, ogc); anything else is a usage error. */
 bool	cli_wkt_latlon(const char *usage, const char *arg);
@@ -79,6 +83,35 @@ enum {
 struct tk_nats_opts;
 bool	cli_nats_option(int ch, const char *arg, struct tk_nats_opts *o, const char *usage);
 void	cli_nats_check(const struct tk_nats_opts *o, bool other, const char *usage);
+
+/*
+ * One shutdown story for a pipeline (tk103-tools(7), SIGNALS).  A filter
+ * makes SIGINT and SIGTERM (and what else it names) stop signals with
+ * cli_stop_catch, before hardening, and reads its inputs with cli_read.
+ * Until a stop signal, cli_read is read(2).  After one, a pipe or socket
+ * is read on until its writer closes it, at most CLI_DRAIN_S seconds, so
+ * that the tools upstream, stopped by the same Ctrl-C, can write their last
+ * lines (tk-listen's close lines) and the pipeline ends in order; a regular
+ * file or a character device (a terminal) ends at once, and so does every
+ * input after a second signal.  An input ended early reads as end of file
+ * and is remembered: cli_stop_status gives the exit code, rc, or when rc is
+ * 0 and a signal left input unread, 128 + the signal (130 for SIGINT).
+ */
+#define CLI_DRAIN_S	10
+void	cli_stop_catch(int sig);
+/* The first stop signal received, 0 if none. */
+int	cli_stopped(void);
+ssize_t	cli_read(int fd, void *buf, size_t n);
+int	cli_stop_status(int rc);
+/* For a tool with its own poll loop (tk-forward): the descriptor that
+ * becomes readable at a stop signal (read it empty with cli_stop_wake);
+ * cli_stop_drain(fd): -1 before any stop signal, 0 when input fd is to be
+ * read no more (remembered as input ended early), else the milliseconds
+ * left to drain it. */
+int	cli_stop_fd(void);
+void	cli_stop_wake(void);
+int	cli_stop_drain(int fd);
+bool	cli_stopped_twice(void);
 
 /* Harden or die. */
 void	cli_harden(enum tk_harden_profile);

@@ -63,7 +63,8 @@ static const char help_text[] =
     "\n"
     "Dialects: xexun tk103 gps103 xexun2 gt06 h02 (xexun3, tk102 and v680 are\n"
     "recognised but not decoded).  Exit status: 0 ok, 1 frames rejected with --strict,\n"
-    "2 usage, 3 I/O error, 4 stdout closed.  See tk-decode(1), tk-frame(5).\n";
+    "2 usage, 3 I/O error, 4 stdout closed, 130/143 stopped by SIGINT/SIGTERM\n"
+    "before the end of the input.  See tk-decode(1), tk-frame(5).\n";
 
 enum fmt { FMT_JSON, FMT_CSV, FMT_FRAMES, FMT_GEOJSON, FMT_TRACCAR };
 /* a read of an input failed (exit 3 at the end; the other inputs go on) */
@@ -345,7 +346,7 @@ run_raw(struct ctx *c, int fd, const uint8_t *pre, size_t pren)
 		if (c->output_dead)
 			break;
 		flush_if_idle(c, fd);
-		ssize_t n = read(fd, buf, sizeof(buf));
+		ssize_t n = cli_read(fd, buf, sizeof(buf));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -639,7 +640,7 @@ run_lines(struct ctx *c, int fd, const uint8_t *pre, size_t pren)
 			len = 0;
 		}
 		flush_if_idle(c, fd);
-		ssize_t r = read(fd, buf + len, cap - len);
+		ssize_t r = cli_read(fd, buf + len, cap - len);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -684,7 +685,7 @@ run_file(struct ctx *c, int fd)
 				l0 += l1 + 1;
 				continue;
 			}
-			ssize_t n = read(fd, pre + pren, sizeof(pre) - pren);
+			ssize_t n = cli_read(fd, pre + pren, sizeof(pre) - pren);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
@@ -1034,10 +1035,10 @@ main(int argc, char *argv[])
 			c.publish = true;
 			break;
 		case 'I':
-			idle_exit = (int)cli_number("--idle-exit", optarg, 1, 86400);
+			idle_exit = (int)cli_duration("--idle-exit", optarg, 1, 86400);
 			break;
 		case 'W':
-			ack_wait = (int)cli_number("--ack-wait", optarg, 1, 3600);
+			ack_wait = (int)cli_duration("--ack-wait", optarg, 1, 3600);
 			break;
 		case OPT_CSVT:
 			csvt = optarg;
@@ -1088,6 +1089,8 @@ main(int argc, char *argv[])
 		cli_harden(TK_HARDEN_CLIENT);
 	} else {
 		fds = cli_open_inputs(argc, argv);
+		cli_stop_catch(SIGINT);
+		cli_stop_catch(SIGTERM);
 		cli_harden(c.photo_dir ? TK_HARDEN_FILES : TK_HARDEN_STDIO);
 	}
 
@@ -1129,5 +1132,5 @@ main(int argc, char *argv[])
 		rc = TK_EXIT_IO;
 	if (c.output_dead)
 		rc = c.out.err == EPIPE ? TK_EXIT_PIPE : TK_EXIT_IO;
-	return cli_close_stdout(rc);
+	return cli_close_stdout(cli_stop_status(rc));
 }

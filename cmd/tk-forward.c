@@ -54,28 +54,14 @@ static const char help_text[] =
     "\n"
     "Exit status: 0 all delivered (or, after a signal, kept in the spool),\n"
     "1 records rejected by the endpoint, dropped or lost, 2 usage,\n"
-    "3 I/O error or given up (-w).  See tk-forward(1).\n";
+    "3 I/O error or given up (-w), 130/143 stopped by SIGINT/SIGTERM before the\n"
+    "end of the input.  See tk-forward(1).\n";
 
 #define MAX_HEADERS	32
 #define IN_CAP		(TK_FWD_REC_MAX + 65536)
 #define SIG_WAIT_DEF	10
 
 enum { O_OSMAND = 256, O_LINES, O_DROP, O_CACERT };
-
-static volatile sig_atomic_t got_signal;
-static int sig_pipe[2] = {-1, -1};
-
-static void
-on_signal(int sig)
-{
-	int e = errno;
-	(void)sig;
-	got_signal++;
-	if (write(sig_pipe[1], "", 1) < 0) {
-		/* the loop wakes up within a second anyway */
-	}
-	errno = e;
-}
 
 struct input {
 	int		*fds;
@@ -86,6 +72,7 @@ struct input {
 	size_t		 len;
 	unsigned long	 lineno;
 	bool		 skipping, done, blocked, error;
+	bool		 cut;		/* a signal ended the input early */
 	bool		 drop;
 	const char	*bad_what;
 	unsigned long	 lines, bad, long_lines, full_warned;
@@ -339,58 +326,64 @@ main(int argc, char *argv[])
 	in.bad_what = o.mode == TK_FWD_OSMAND ? "not a position record" : "not a JSON object";
 	if ((in.buf = malloc(IN_CAP + 1)) == NULL)
 		err(TK_EXIT_IO, "malloc");
-	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-		err(TK_EXIT_IO, "pipe");
 	if (tk_fwd_new(&f, &o, why, sizeof(why)) != 0)
 		errx(TK_EXIT_IO, "%s", why);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/* stopped, it reads a pipe to its end (bounded), then delivers (cli.h) */
+	cli_stop_catch(SIGINT);
+	cli_stop_catch(SIGTERM);
 	cli_harden(TK_HARDEN_CLIENT);
 
 	int64_t deadline = -1;
 	bool stopping = false, flushed = false, gave_up = false;
 	for (;;) {
 		int64_t now = tk_mono_ms();
-		if (got_signal > 1)
-			break;	/* asked twice: stop now */
-		if (got_signal && !stopping) {
-			stopping = true;
-			tk_fwd_flush(f);
-			deadline = now + (wait_s >= 0 ? wait_s : SIG_WAIT_DEF) * 1000;
+		if (cli_stopped_twice()) {
+			/* asked twice: stop now (an input not at its end is cut) */
+			if (!in.done && !in.cut)
+				cli_stop_drain(in.fds[in.cur]);
+			break;
 		}
-		if (in.done && !flushed) {
+		stopping = cli_stopped() != 0;
+		/* after a signal the input is read on while cli_stop_drain says so */
+		int drain = in.done || in.cut ? -1 : cli_stop_drain(in.fds[in.cur]);
+		if (drain == 0) {
+			in.cut = true;
+			if (in.len > 0 && !in.skipping && !in.blocked) {
+				in.buf[in.len++] = '\n';	/* the last line read */
+				do_lines(f, &in);
+			}
+		}
+		bool over = in.done || in.cut;
+		if (over && !flushed) {
 			flushed = true;
 			tk_fwd_flush(f);
-			if (wait_s >= 0 && deadline < 0)
+			if (stopping)
+				deadline = now + (wait_s >= 0 ? wait_s : SIG_WAIT_DEF) * 1000;
+			else if (wait_s >= 0 && deadline < 0)
 				deadline = now + wait_s * 1000;
 		}
-		if (in.blocked && !stopping)
+		if (in.blocked && !in.cut)
 			do_lines(f, &in);
-		if ((in.done || stopping) && tk_fwd_idle(f))
+		if (over && tk_fwd_idle(f))
 			break;
 		if (deadline >= 0 && now >= deadline) {
 			gave_up = true;
 			break;
 		}
 		struct tk_fwd_fd fds[2] = {
-			{in.done ? -1 : in.fds[in.cur],
-			    !in.done && !stopping && !in.blocked && in.len < IN_CAP, false},
-			{sig_pipe[0], true, false},
+			{over ? -1 : in.fds[in.cur],
+			    !over && !in.blocked && in.len < IN_CAP, false},
+			{cli_stop_fd(), true, false},
 		};
 		int tmo = deadline >= 0 ? (int)(deadline - now) : -1;
+		if (drain > 0 && (tmo < 0 || drain < tmo))
+			tmo = drain;
 		if (tk_fwd_poll(f, fds, 2, tmo) != 0) {
 			rc = TK_EXIT_SOFTWARE;
 			break;
 		}
-		if (fds[1].ready) {
-			char drain[64];
-			while (read(sig_pipe[0], drain, sizeof(drain)) > 0)
-				;
-		}
+		if (fds[1].ready)
+			cli_stop_wake();
 		if (fds[0].ready)
 			do_read(f, &in);
 	}
@@ -410,5 +403,5 @@ main(int argc, char *argv[])
 	tk_fwd_free(f);
 	free(in.fds);
 	free(in.buf);
-	return cli_close_stdout(rc);
+	return cli_close_stdout(cli_stop_status(rc));
 }

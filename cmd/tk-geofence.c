@@ -67,7 +67,8 @@ static const char help_text[] =
     "  -V, --version         print the version\n"
     "\n"
     "Exit status: 0 ok, 1 bad fences or state, 2 usage, 3 I/O error,\n"
-    "4 stdout closed.  See tk-geofence(1).\n";
+    "4 stdout closed, 130/143 stopped by SIGINT/SIGTERM before the end of the\n"
+    "input.  See tk-geofence(1).\n";
 
 #define LINE_MAX_BYTES	(4u << 20)
 #define OUT_CAP		(1u << 20)
@@ -111,16 +112,8 @@ struct ctx {
 	bool		 dead;
 };
 
-static volatile sig_atomic_t stop_flag;
 /* a read of an input failed (exit 3 at the end) */
 static bool input_failed;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
 
 static void
 fence_warn(void *arg, const char *msg)
@@ -549,7 +542,7 @@ run_fd(struct ctx *c, int fd, char *buf, size_t cap)
 	size_t len = 0;
 	bool eof = false, skipping = false, drained = false;
 	c->lineno = 0;
-	while (!c->dead && !stop_flag) {
+	while (!c->dead) {
 		size_t start = 0;
 		char *nl;
 		while ((nl = memchr(buf + start, '\n', len - start)) != NULL) {
@@ -580,7 +573,7 @@ run_fd(struct ctx *c, int fd, char *buf, size_t cap)
 			out_check(c);
 		}
 		size_t want = cap - len;
-		ssize_t r = read(fd, buf + len, want);
+		ssize_t r = cli_read(fd, buf + len, want);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -830,16 +823,12 @@ main(int argc, char *argv[])
 	/* inputs, opened before hardening */
 	int nf = argc ? argc : 1;
 	int *fds = cli_open_inputs(argc, argv);
+	/* stopped, it drains its input and saves the state (cli.h) */
+	cli_stop_catch(SIGINT);
+	cli_stop_catch(SIGTERM);
+	cli_stop_catch(SIGHUP);
 	/* the state is saved at exit: that needs to create and rename a file */
 	cli_harden(state ? TK_HARDEN_FILES : TK_HARDEN_STDIO);
-
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 
 	c.plon0 = c.plat0 = INFINITY;
 	c.plon1 = c.plat1 = -INFINITY;
@@ -850,7 +839,7 @@ main(int argc, char *argv[])
 	if (c.tok == NULL || c.hits == NULL || buf == NULL)
 		err(TK_EXIT_IO, "malloc");
 	cli_out_init(&c.out, STDOUT_FILENO, OUT_CAP);
-	for (int i = 0; i < nf && !c.dead && !stop_flag; i++) {
+	for (int i = 0; i < nf && !c.dead; i++) {
 		c.fname = argc && strcmp(argv[i], "-") != 0 ? argv[i] : "(stdin)";
 		run_fd(&c, fds[i], buf, LINE_MAX_BYTES);
 		if (fds[i] != STDIN_FILENO)
@@ -900,5 +889,5 @@ main(int argc, char *argv[])
 	tk_gf_free(c.gf);
 	tk_fenceset_free(&c.fs);
 	cli_out_free(&c.out);
-	return cli_close_stdout(rc);
+	return cli_close_stdout(cli_stop_status(rc));
 }

@@ -44,7 +44,7 @@ static const char help_text[] =
     "\n"
     "  -4, --ipv4              IPv4 only\n"
     "  -6, --ipv6              IPv6 only\n"
-    "  -B, --buffer SIZE       output buffer (default 4M; suffix k or M)\n"
+    "  -B, --buffer SIZE       output buffer, 4k to 1024G (default 4M)\n"
     "  -b, --bind ADDRESS      listen on this numeric address only\n"
     "  -C, --per-peer MAX      TCP connections per peer address (default 1000, 0: no limit)\n"
     "  -c, --connections MAX   TCP connections in total (default 10000)\n"
@@ -294,6 +294,8 @@ main(int argc, char *argv[])
 			struct group *g = getgrnam(optarg);
 			if (g != NULL)
 				o.ctl_gid = g->gr_gid;
+			else if (optarg[strspn(optarg, "0123456789")] != '\0')
+				cli_usage_error(usage_text, "-G %s: no such group", optarg);
 			else
 				o.ctl_gid = (gid_t)cli_number("-G", optarg, 0, 2147483647);
 			o.ctl_group = true;

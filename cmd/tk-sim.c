@@ -72,11 +72,13 @@ static const char help_text[] =
     "      --speed KMH        mean vehicle speed (default 40)\n"
     "      --spread           device i starts at server i of the list (mod its\n"
     "                         length) instead of the first\n"
-    "      --start LAT,LON    centre of the generated routes (default 52.52,13.405)\n"
+    "      --start LAT,LON    devices drive within 2 km of it (default 52.52,13.405)\n"
     "      --stats-json FILE  write the counters as JSON to FILE (- for stdout)\n"
     "  -h, --help             this help\n"
     "  -V, --version          print the version\n"
     "\n"
+    "Times (-i, -T, --grace, --heartbeat, --reconnect): seconds, fractions allowed,\n"
+    "or with a unit: 30s, 5m, 1h, 2d.\n"
     "Exit status: 0 ok, 1 check failed, 2 usage, 3 I/O error or no connection.\n"
     "See tk-sim(1).\n";
 
@@ -449,7 +451,7 @@ main(int argc, char **argv)
 			c.hosts = optarg;
 			break;
 		case 'i':
-			o->interval = parse_double("-i", optarg, 0, 86400);
+			o->interval = cli_seconds("-i", optarg, 0, 86400);
 			if (o->interval > 0 && o->interval < 0.001)
 				cli_usage_error(usage_text, "-i %s: at least 0.001 (or 0)", optarg);
 			break;
@@ -475,7 +477,7 @@ main(int argc, char **argv)
 			o->seed = (uint64_t)cli_number("-s", optarg, 0, LLONG_MAX);
 			break;
 		case 'T':
-			o->duration = parse_double("-T", optarg, 0.001, 31536000);
+			o->duration = cli_seconds("-T", optarg, 0.001, 365 * 86400);
 			have_T = true;
 			break;
 		case 'u':
@@ -487,13 +489,13 @@ main(int argc, char **argv)
 			check = true;
 			break;
 		case OPT_GRACE:
-			o->grace = parse_double("--grace", optarg, 0, 600);
+			o->grace = cli_seconds("--grace", optarg, 0, 600);
 			break;
 		case OPT_H02_BINARY:
 			o->h02_binary = true;
 			break;
 		case OPT_HEARTBEAT:
-			o->heartbeat = parse_double("--heartbeat", optarg, 0, 86400);
+			o->heartbeat = cli_seconds("--heartbeat", optarg, 0, 86400);
 			break;
 		case OPT_MISBEHAVE:
 			if (tk_simrun_mis_parse(optarg, &o->mis) != 0)
@@ -508,7 +510,7 @@ main(int argc, char **argv)
 			o->raw = true;
 			break;
 		case OPT_RECONNECT:
-			o->reconnect = parse_double("--reconnect", optarg, 0.01, 86400);
+			o->reconnect = cli_seconds("--reconnect", optarg, 0.01, 86400);
 			break;
 		case OPT_SOURCE:
 			parse_source(o, optarg);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -59,7 +60,8 @@ static const char help_text[] =
     "  -V, --version        print the version\n"
     "\n"
     "Exit status: 0 ok, 1 input dropped at the memory bound, 2 usage,\n"
-    "3 I/O error, 4 stdout closed.  See tk-track(1).\n";
+    "3 I/O error, 4 stdout closed, 130/143 stopped by SIGINT/SIGTERM before the\n"
+    "end of the input.  See tk-track(1).\n";
 
 enum fmt { F_JSON, F_CSV, F_GPX, F_GEOJSON, F_KML, F_SVG };
 static const char *const fmt_names[] = {"json", "csv", "gpx", "geojson", "kml", "svg"};
@@ -398,7 +400,7 @@ run_file(struct ctx *c, int fd, char *buf, json_tokener *tok)
 			skipping = true;
 			len = 0;
 		}
-		ssize_t r = read(fd, buf + len, LINE_CAP - len);
+		ssize_t r = cli_read(fd, buf + len, LINE_CAP - len);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -586,6 +588,9 @@ main(int argc, char *argv[])
 			    "(at most %d and %d)", fencepath, fences.n, nedges,
 			    TK_XFENCE_MAX, TK_XFENCE_VERT_MAX);
 	}
+	/* stopped, it drains its input and writes what it read (cli.h) */
+	cli_stop_catch(SIGINT);
+	cli_stop_catch(SIGTERM);
 	cli_harden(outpath ? TK_HARDEN_FILES : TK_HARDEN_STDIO);
 
 	char *buf = malloc(LINE_CAP);
@@ -630,6 +635,7 @@ main(int argc, char *argv[])
 	}
 	tk_fenceset_free(&fences);
 	tk_track_free(&c.trk);
+	rc = cli_stop_status(rc);
 	if (outpath) {
 		if (wrc != 0) {
 			warnx("%s: %s (any old file is kept)", outpath, e);

@@ -364,9 +364,14 @@ dev_setup(struct tk_simrun *s, uint32_t i)
 	if (s->o.route != NULL) {
 		d->phase = (float)(tk_sim_rand01(&s->rng) * s->o.route->len);
 	} else {
-		d->clat = (float)(s->o.start_lat + (tk_sim_rand01(&s->rng) - 0.5) * 0.4);
-		d->clon = (float)(s->o.start_lon + (tk_sim_rand01(&s->rng) - 0.5) * 0.4);
-		d->rad = (float)(300 + 2700 * tk_sim_rand01(&s->rng));
+		/* every position within 2 km of --start (tk-sim(1)): centres
+		 * at most 300 m from it north-south and east-west (424 m in
+		 * all), radii 300 m to 1.5 km */
+		double off = 300.0 / 111195.0;	/* degrees of latitude */
+		d->clat = (float)(s->o.start_lat + (tk_sim_rand01(&s->rng) - 0.5) * 2 * off);
+		d->clon = (float)(s->o.start_lon + (tk_sim_rand01(&s->rng) - 0.5) * 2 * off /
+		    cos(s->o.start_lat * M_PI / 180.0));
+		d->rad = (float)(300 + 1200 * tk_sim_rand01(&s->rng));
 		d->phase = (float)(tk_sim_rand01(&s->rng) * 2 * M_PI * d->rad);
 	}
 	if (s->o.src_lo != 0)
@@ -467,8 +472,8 @@ file_line(struct tk_simrun *s, struct dev *d, uint32_t i, enum tk_fkind kind, in
 	const char *id = tk_sim_dev_id(&d->sd);
 	tk_strlcpyn(l.id, sizeof(l.id), id, strlen(id));
 	if (kind == TK_F_CLOSE) {
-		l.data = (const uint8_t *)"eof";
-		l.len = 3;
+		l.data = (const uint8_t *)"peer-closed";
+		l.len = 11;
 	} else {
 		l.data = f;
 		l.len = n;

@@ -214,9 +214,10 @@ bodies() {
 	exec 6>"$TK_TMP/fifo"
 	records 30 1 >&6
 	wait_for grep -q "retrying" "$TK_TMP/err"
+	# as in a pipeline stopped by one signal: the writer closes the pipe
 	kill -TERM "$FPID"
-	reap_fwd
 	exec 6>&-
+	reap_fwd
 	cat "$TK_TMP/err"
 	[ "$FRC" -eq 0 ]
 	grep -q "30 records not delivered: kept in the spool" "$TK_TMP/err"
