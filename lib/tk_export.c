@@ -220,7 +220,9 @@ tk_export_gpx(FILE *f, const struct tk_track *t, const struct tk_export_opts *o,
 			continue;
 		xs(&x, "trk");
 		xel(&x, "name", clean(cb, sizeof(cb), d->id));
-		xelf(&x, "desc", "%zu fixes, %zu trips, %zu stops", d->npt, d->ntrip, d->nstop);
+		xelf(&x, "desc", "%zu fix%s, %zu trip%s, %zu stop%s", d->npt,
+		    d->npt == 1 ? "" : "es", d->ntrip, d->ntrip == 1 ? "" : "s", d->nstop,
+		    d->nstop == 1 ? "" : "s");
 		for (size_t k = 0; k < d->npt; k++) {
 			const struct tk_tpoint *p = &d->pt[k];
 			if (d->seg_start[k]) {
@@ -1260,11 +1262,14 @@ tk_export_svg(FILE *f, const struct tk_track *t, const struct tk_export_opts *o,
 	svg_diamond(&x, lx + 14, ly - 4, 6);
 	svg_text(&x, lx + 36, ly, NULL, "event (alarm, fence)");
 	ly += 30;
-	snprintf(cb, sizeof(cb), "%zu fixes, %zu trips, %zu stops", npts, ntrips, nstops);
+	snprintf(cb, sizeof(cb), "%zu fix%s, %zu trip%s, %zu stop%s", npts,
+	    npts == 1 ? "" : "es", ntrips, ntrips == 1 ? "" : "s", nstops,
+	    nstops == 1 ? "" : "s");
 	svg_text(&x, lx, ly, "small", cb);
 	ly += 16;
-	snprintf(cb, sizeof(cb), "%zu events, %zu fences, %lu jumps dropped", nev,
-	    fs ? fs->n : 0, nout);
+	size_t nf = fs ? fs->n : 0;
+	snprintf(cb, sizeof(cb), "%zu event%s, %zu fence%s, %lu jump%s dropped", nev,
+	    nev == 1 ? "" : "s", nf, nf == 1 ? "" : "s", nout, nout == 1 ? "" : "s");
 	svg_text(&x, lx, ly, "small", cb);
 	xe(&x);	/* legend */
 	xe(&x);	/* svg */

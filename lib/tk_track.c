@@ -262,6 +262,12 @@ add_trip(struct tk_tdev *d, size_t *cap, size_t a, size_t b)
 	}
 	tr->avg_speed = tr->duration_ms > 0 ?
 	    tr->distance / ((double)tr->duration_ms / 1000.0) / TK_KN_MS : 0;
+	/* the average comes from the fixes, the maximum from the speeds the
+	 * device reported, rounded (whole knots, km/h converted): a trip at
+	 * a steady 36 kn reported as 36 averages 36.02.  The maximum is
+	 * never below the average. */
+	if (tr->avg_speed > tr->max_speed)
+		tr->max_speed = tr->avg_speed;
 	return 0;
 }
 

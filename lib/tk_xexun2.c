@@ -369,6 +369,42 @@ position_block(struct rd *r, struct tk_record *t)
 	return true;
 }
 
+/*
+ * A type 0x0007 frame from a device answers a command (the server's
+ * commands have the same type): its payload is the answer's text, "OK" or
+ * the command echoed with a status.  Printable text becomes the reply's
+ * result; other bytes are shown as hex so nothing is hidden.
+ */
+static int
+answer(struct tk_dctx *c, const uint8_t *pl, size_t n, const char *id, int cks)
+{
+	static const char hx[] = "0123456789ABCDEF";
+	char txt[2 * FRAME_MAX + 1];
+	size_t k = 0;
+	bool text = n > 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (pl[i] < 0x20 || pl[i] > 0x7E)
+			if (!((pl[i] == '\r' || pl[i] == '\n') && i + 2 >= n))
+				text = false;
+	tk_dctx_begin(c, TK_R_REPLY);
+	tk_rec_set_id(c->r, id, strlen(id));
+	if (cks >= 0)
+		tk_rec_bool(c->r, "checksumValid", cks != 0);
+	if (text) {
+		while (n > 0 && (pl[n - 1] == '\r' || pl[n - 1] == '\n'))
+			n--;
+		tk_rec_str(c->r, "result", (const char *)pl, n);
+	} else {
+		for (size_t i = 0; i < n && k + 2 < sizeof(txt); i++) {
+			txt[k++] = hx[pl[i] >> 4];
+			txt[k++] = hx[pl[i] & 15];
+		}
+		tk_rec_str(c->r, "result", txt, k);
+	}
+	return tk_dctx_emit(c);
+}
+
 /* One record of a position payload, r limited to its declared length. */
 static int
 record(struct tk_dctx *c, struct rd *r, const char *id, int cks)
@@ -456,6 +492,8 @@ tk_xexun2_decode(struct tk_dctx *c, const uint8_t *f, size_t n)
 		tk_dctx_warn(c, "xexun2 checksum mismatch: frame says %04X, payload "
 		    "gives %04X", want, folded);
 	}
+	if (type == TYPE_COMMAND)
+		return answer(c, pl, plen, id, cks);
 	if (type != TYPE_POSITION)
 		return 0;		/* acknowledged, not decoded */
 

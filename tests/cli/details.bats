@@ -90,3 +90,60 @@ max_km() {
 	[ -z "$bad" ] || { echo "nested quotes in:$bad" >&2; return 1; }
 	mandoc -Tutf8 "$MAN/tk-decode.1" | col -b | grep -q "‘latitude’, ‘longitude’"
 }
+
+# A steady run reported as 20 kn while the fixes move at 36 kn: the average
+# (distance over time) is above every reported speed.
+one_trip() {
+	printf '%s\n' \
+	    '{"type":"position","uniqueId":"1","fixTime":"2026-11-24T08:00:00.000Z","valid":true,"latitude":52.0,"longitude":4.0,"speed":20}' \
+	    '{"type":"position","uniqueId":"1","fixTime":"2026-11-24T08:01:00.000Z","valid":true,"latitude":52.01,"longitude":4.0,"speed":20}' \
+	    '{"type":"position","uniqueId":"1","fixTime":"2026-11-24T08:02:00.000Z","valid":true,"latitude":52.02,"longitude":4.0,"speed":20}' \
+	    >"$TK_TMP/one.jsonl"
+}
+
+@test "tk-track: a trip's averageSpeed is never above its maxSpeed" {
+	one_trip
+	run_tk tk-track -q "$TK_TMP/one.jsonl"
+	assert_success
+	printf '%s\n' "$output" | jq -e -s '[.[] | select(.type == "trip")] |
+	    length == 1 and all(.averageSpeed > 30 and .averageSpeed <= .maxSpeed)'
+	run_tk tk-track -q "$BATS_TEST_DIRNAME/../data/track/day.jsonl"
+	assert_success
+	printf '%s\n' "$output" | jq -e -s '[.[] | select(.type == "trip")] |
+	    length > 0 and all(.averageSpeed <= .maxSpeed)'
+}
+
+@test "tk-track: the SVG legend and the GPX description count one trip as 1 trip" {
+	one_trip
+	run_tk tk-track -q -f svg "$TK_TMP/one.jsonl"
+	assert_success
+	[[ "$output" == *"3 fixes, 1 trip, 0 stops"* ]]
+	[[ "$output" == *"0 events, 0 fences, 0 jumps dropped"* ]]
+	[[ "$output" != *"1 trips"* ]]
+	run_tk tk-track -q -f gpx "$TK_TMP/one.jsonl"
+	assert_success
+	[[ "$output" == *"<desc>3 fixes, 1 trip, 0 stops</desc>"* ]]
+}
+
+# FA AF, type 0x0007, index 1, the IMEI packed, length, checksum, payload, FA AF
+x2_answer() {
+	python3 -c '
+import sys
+pl = bytes.fromhex(sys.argv[1])
+ck = (~sum(pl)) & 0xFFFF
+sys.stdout.buffer.write(b"\xfa\xaf\x00\x07\x00\x01" + bytes.fromhex("8621880512345670") +
+    len(pl).to_bytes(2, "big") + ck.to_bytes(2, "big") + pl + b"\xfa\xaf")' "$1"
+}
+
+@test "tk-decode: an xexun2 command answer (type 0x0007 from the device) has its result" {
+	x2_answer "$(printf 'tracking_send=30,30 OK\r\n' | od -An -tx1 | tr -d ' \n')" >"$TK_TMP/a.bin"
+	run_tk tk-decode "$TK_TMP/a.bin"
+	assert_success
+	printf '%s\n' "$output" | jq -e 'select(.type == "reply") | .uniqueId == "862188051234567"
+	    and .attributes.result == "tracking_send=30,30 OK" and .attributes.checksumValid'
+	x2_answer 00ff10 >"$TK_TMP/b.bin"
+	run_tk tk-decode "$TK_TMP/b.bin"
+	assert_success
+	printf '%s\n' "$output" | jq -e 'select(.type == "reply") | .attributes.result == "00FF10"'
+}
+

@@ -107,6 +107,8 @@ answered() {
 	start_listen
 	start_sim xexun2
 	answered xexun2 reboot
+	assert_output --partial '"type":"reply"'
+	assert_output --partial '"result":"OK"'
 }
 
 @test "send without -w: exit 0; the device gets it" {
