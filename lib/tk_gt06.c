@@ -1000,6 +1000,23 @@ modular(struct tk_dctx *c, struct rd *r)
 	}
 }
 
+/* count x (MAC, signal): WiFi access points, as far as the payload holds. */
+static void
+wifi_list(struct rd *r, struct tk_record *t, size_t count)
+{
+	for (size_t i = 0; i < count && left(r) >= 7; i++) {
+		struct tk_wifi w;
+		const uint8_t *mac = take(r, 6);
+		if (mac == NULL)
+			break;
+		memcpy(w.mac, mac, 6);
+		w.rssi = (int16_t)-(int)u8(r);
+		w.has_rssi = true;
+		w.channel = -1;
+		tk_rec_wifi(t, &w);
+	}
+}
+
 /* LBS-multiple family: date, MCC, MNC, cells, TA [, WiFi list]. */
 static void
 lbs_multiple(struct tk_dctx *c, struct rd *r, uint8_t type)
@@ -1027,18 +1044,7 @@ lbs_multiple(struct tk_dctx *c, struct rd *r, uint8_t type)
 	skip(r, 1);				/* timing advance */
 	if (type == M_LBS_EXTEND || type == M_LBS_WIFI || type == M_WIFI_3 ||
 	    type == M_WIFI_5) {
-		uint32_t k = u8(r);
-		for (uint32_t i = 0; i < k && left(r) >= 7; i++) {
-			struct tk_wifi w;
-			const uint8_t *mac = take(r, 6);
-			if (mac == NULL)
-				break;
-			memcpy(w.mac, mac, 6);
-			w.rssi = (int16_t)-(int)u8(r);
-			w.has_rssi = true;
-			w.channel = -1;
-			tk_rec_wifi(t, &w);
-		}
+		wifi_list(r, t, u8(r));
 	}
 }
 
@@ -1050,17 +1056,7 @@ wifi(struct tk_dctx *c, struct rd *r, size_t count)
 	int64_t ms;
 	if (bcd_date(r, &ms))
 		t->device_time = ms;
-	for (size_t i = 0; i < count && left(r) >= 7; i++) {
-		struct tk_wifi w;
-		const uint8_t *mac = take(r, 6);
-		if (mac == NULL)
-			break;
-		memcpy(w.mac, mac, 6);
-		w.rssi = (int16_t)-(int)u8(r);
-		w.has_rssi = true;
-		w.channel = -1;
-		tk_rec_wifi(t, &w);
-	}
+	wifi_list(r, t, count);
 	uint32_t cells = u8(r);
 	uint32_t mcc = u16(r), mnc = u8(r);
 	for (uint32_t i = 0; i < cells && left(r) >= 5; i++) {
