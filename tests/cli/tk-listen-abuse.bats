@@ -275,12 +275,15 @@ rss_watch() {
 }
 
 @test "abuse: a closed stdout is refused at start with exit 3 (never /dev/null)" {
-	local t rc
+	local t rc bin=$TK_BIN
+	# under valgrind the wrapper's log file takes the closed fd 1, so the
+	# tool would see an open stdout: test the tools themselves there
+	[ -z "${TK_VALGRIND:-}" ] || bin=$BATS_TEST_DIRNAME/../../build/bin
 	for t in "tk-listen -b 127.0.0.1 -p 0" "tk-decode" "tk-geofence -f $TK_DATA/geofence/zones.geojson" \
 	    "tk-track" "tk-cmd 027044702512 locate"; do
 		rc=0
 		# shellcheck disable=SC2086
-		$TK_BIN/$t </dev/null >&- 2>"$TK_TMP/err" || rc=$?
+		timeout 30 $bin/$t </dev/null >&- 2>"$TK_TMP/err" || rc=$?
 		[ "$rc" -eq 3 ] || { echo "$t: exit $rc" >&2; return 1; }
 		grep -q 'stdout: closed at start' "$TK_TMP/err"
 	done
