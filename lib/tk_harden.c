@@ -12,14 +12,8 @@
 #include <seccomp.h>
 
 #include "tk_harden.h"
+#include "tk_asan_int.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TK_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TK_ASAN 1
-#endif
-#endif
 
 static const int base_calls[] = {
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),

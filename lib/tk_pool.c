@@ -5,14 +5,8 @@
 #include <string.h>
 
 #include "tk_pool.h"
+#include "tk_asan_int.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TK_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TK_ASAN 1
-#endif
-#endif
 #ifdef TK_ASAN
 #include <sanitizer/asan_interface.h>
 #define POISON(p, n)	ASAN_POISON_MEMORY_REGION((p), (n))

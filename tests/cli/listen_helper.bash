@@ -72,14 +72,7 @@ uids_are() {
 
 # A sanitizer build reports on stderr: any report fails the test.
 teardown_local() {
-	local f
-	for f in "$TK_TMP"/err*; do
-		[ -f "$f" ] || continue
-		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$f"; then
-			cat "$f" >&2
-			return 1
-		fi
-	done
+	no_sanitizer_reports
 }
 
 # reap PID: wait (bounded) for a background process; returns its status.

@@ -28,14 +28,7 @@ teardown_local() {
 		done
 		kill -KILL -- "-$GPID" 2>/dev/null || true
 	fi
-	local f
-	for f in "$TK_TMP"/err*; do
-		[ -f "$f" ] || continue
-		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$f"; then
-			cat "$f" >&2
-			return 1
-		fi
-	done
+	no_sanitizer_reports
 }
 
 # end_group: SIGINT to the group, then a bounded wait for the script.

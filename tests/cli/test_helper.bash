@@ -55,3 +55,16 @@ bg() {
 	export TK_PIDS
 	BG_PID=$!
 }
+
+# no_sanitizer_reports: fail (printing it) when a tool's stderr in
+# $TK_TMP/err* holds an ASan, LSan or UBSan report.
+no_sanitizer_reports() {
+	local f
+	for f in "$TK_TMP"/err*; do
+		[ -f "$f" ] || continue
+		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$f"; then
+			cat "$f" >&2
+			return 1
+		fi
+	done
+}
