@@ -414,6 +414,19 @@ cli_out_init(struct cli_out *o, int fd, size_t cap)
 		err(TK_EXIT_IO, "malloc");
 	o->b.len = 0;
 	o->b.cap = cap;
+	/*
+	 * Into a pipe, one flush of the buffer should not block on a pipe of
+	 * the default 64 KiB: each block is a wake-up of the reader and a
+	 * context switch.  A larger pipe (up to fs.pipe-max-size, 1 MiB by
+	 * default for anyone) takes a whole flush; refused, nothing changes.
+	 */
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
+		int want = cap > (1 << 20) ? 1 << 20 : (int)cap;
+		int have = fcntl(fd, F_GETPIPE_SZ);
+		if (have > 0 && have < want)
+			(void)fcntl(fd, F_SETPIPE_SZ, want);
+	}
 }
 
 int
