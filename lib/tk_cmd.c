@@ -1836,7 +1836,9 @@ rec_h02(const uint8_t *p, size_t n, struct tk_cmd *c, char *devid, size_t idcap,
 		rc = 0;
 	else {
 		char text[TK_CMD_TEXT_MAX + 1];
-		int k = snprintf(text, sizeof(text), "%s%s%s", cmd, par[0] ? "," : "", par);
+		/* a comma after the time stays, even before no parameter
+		 * ("AP00," encodes to *HQ,<id>,AP00,<time>,#) */
+		int k = snprintf(text, sizeof(text), "%s%s%s", cmd, t[6] ? "," : "", par);
 		if (k < 0 || (size_t)k >= sizeof(text))
 			return tk_errf(err, errlen, "command text too long");
 		rc = rec_custom(set, c, (const uint8_t *)text, (size_t)k, err, errlen);
