@@ -198,7 +198,7 @@ contain(const char *dir, const char *which, long npts)
 {
 	char path[4096], e[512];
 	struct tk_fenceset fs;
-	struct tk_fence_opts fo = {0};
+	struct tk_fence_opts fo = {.wkt_latlon = true};	/* the files are Traccar-order WKT */
 	snprintf(path, sizeof(path), "%s/%s.wkt", dir, which);
 	tk_fenceset_init(&fs);
 	if (tk_fenceset_load_file(&fs, path, &fo, NULL, NULL, e, sizeof(e)) != 0 ||
