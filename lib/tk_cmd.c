@@ -550,6 +550,10 @@ check_text(const struct tk_cmd *c, char *err, size_t errlen)
 		return tk_errf(err, errlen, "custom: empty text");
 	if (c->textlen > max)
 		return tk_errf(err, errlen, "custom: text longer than %zu bytes", max);
+	/* H02 puts the send time after the command word: an empty word cannot be sent. */
+	if (c->set == TK_CS_H02 && c->text[0] == ',')
+		return tk_errf(err, errlen, "custom: h02 text starts with its command word "
+		    "(S71,22,30 ...)");
 	if (c->flags & TK_CMD_F_RAW)
 		return 0;
 	for (size_t i = 0; i < c->textlen; i++) {
