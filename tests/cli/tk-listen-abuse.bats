@@ -247,15 +247,25 @@ rss_watch() {
 	udp_ids "$PORT" $((UDP_IDS - 500)) 100000000000500 "$UDP_PAUSE"
 	udp_marker 999999999999999
 	usr1_counters
+	# the kernel drops datagrams when the machine is busy (half of them in
+	# one CI run): more new ids, up to 4 rounds, until the registry holds
+	# 40,000 (its cap; under valgrind 84% of the ids sent)
+	local want=$((UDP_IDS * 21 / 25)) round
+	[ "$want" -le 40000 ] || want=40000
+	for round in 1 2 3 4; do
+		[ "$(counter devices_known)" -lt "$want" ] || break
+		udp_ids "$PORT" $((UDP_IDS / 5)) $((100000000000000 + UDP_IDS * round)) "$UDP_PAUSE"
+		udp_marker $((999999999999990 - round))
+		usr1_counters
+	done
 	hwm=$(awk '/^VmHWM:/ {print $2}' /proc/"$LPID"/status)
 	echo "RSS $rss0 KiB after 500 ids, peak $hwm KiB; devices_known $(counter devices_known);" \
-	    "$(counter udp_datagrams) datagrams; registry $(counter devices_bytes) B," \
+	    "$(counter udp_datagrams) datagrams, $(counter udp_drops_kernel) kernel drops; registry $(counter devices_bytes) B," \
 	    "sessions $(counter sessions_bytes) B" >&3
 	[ "$(counter devices_max)" -eq 40000 ]
 	[ "$(counter devices_known)" -le 40000 ]
 	[ "$(counter udp_peers_open)" -le 10000 ]
-	# (most ids arrived: the kernel may drop some under load)
-	[ "$(counter devices_known)" -ge $((UDP_IDS / 2)) ]
+	[ "$(counter devices_known)" -ge "$want" ]
 	# by design, whatever the allocator: registry and sessions at their
 	# caps (40,000 and 10,000) hold < 8 MiB ...
 	[ $(( $(counter devices_bytes) + $(counter sessions_bytes) )) -lt $((8 << 20)) ]
