@@ -137,13 +137,23 @@ run_block() {
 	if grep -qE '(^|[|;] *)tk-listen [^&]*$|tk-sim .*-T ' <<<"$script"; then
 		t=$T server=1
 	fi
-	# the block, in its own process group (timeout's)
-	( cd "$sb" && PATH=$TK_BIN:$PATH exec timeout --preserve-status -k 10 -s INT "$t" \
+	# the block, in its own process group (setsid: its pid is the group's),
+	# with SIGINT at its default (an asynchronous list inherits it
+	# ignored); after $t s SIGINT to the group, 10 s later SIGKILL.  Not
+	# timeout(1): it follows the signal with a SIGCONT to the group, which
+	# can cancel the SIGSTOP of LeakSanitizer's exit-time stop-the-world in
+	# a tool just stopping, and the sanitizer build then hangs for good
+	( cd "$sb" && PATH=$TK_BIN:$PATH exec setsid env --default-signal=INT \
 	    bash -e -o pipefail -c "$script" >"$sb/stdout" 2>"$sb/stderr" 3>&- ) &
 	local bpid=$! rc=0
+	( sleep "$t"; kill -INT -- -"$bpid" 2>/dev/null || exit 0
+	  sleep 10; kill -KILL -- -"$bpid" 2>/dev/null ) 3>&- &
+	local wpid=$!
 	wait "$bpid" || rc=$?
+	pkill -P "$wpid" sleep 2>/dev/null || true
+	kill "$wpid" 2>/dev/null || true
+	wait "$wpid" 2>/dev/null || true
 	# what the block left running in the background: stopped
-	# (timeout made its pid the group of the block)
 	pkill -TERM -g "$bpid" 2>/dev/null || true
 	[ -z "$lpid" ] || kill -TERM "$lpid" 2>/dev/null || true
 	local err=""
