@@ -38,7 +38,7 @@ tk_rec_init(struct tk_record *r, enum tk_dialect d, enum tk_rtype t)
 }
 
 static struct tk_attr *
-slot(struct tk_record *r, const char *key)
+slot(struct tk_record *r, const char *key, size_t keyn)
 {
 	for (unsigned i = 0; i < r->nattr; i++) {
 		/* the same literal, or a first byte in common before strcmp */
@@ -52,13 +52,14 @@ slot(struct tk_record *r, const char *key)
 	}
 	struct tk_attr *a = &r->attr[r->nattr++];
 	a->key = key;
+	a->keyn = (uint8_t)keyn;
 	return a;
 }
 
 void
-tk_rec_int(struct tk_record *r, const char *key, int64_t v)
+tk_rec_int_k(struct tk_record *r, const char *key, size_t keyn, int64_t v)
 {
-	struct tk_attr *a = slot(r, key);
+	struct tk_attr *a = slot(r, key, keyn);
 	if (a) {
 		a->type = TK_V_INT;
 		a->v.i = v;
@@ -66,9 +67,9 @@ tk_rec_int(struct tk_record *r, const char *key, int64_t v)
 }
 
 void
-tk_rec_num(struct tk_record *r, const char *key, double v, int prec)
+tk_rec_num_k(struct tk_record *r, const char *key, size_t keyn, double v, int prec)
 {
-	struct tk_attr *a = slot(r, key);
+	struct tk_attr *a = slot(r, key, keyn);
 	if (a) {
 		a->type = TK_V_NUM;
 		a->prec = (uint8_t)(prec < 0 ? 0 : prec > 9 ? 9 : prec);
@@ -77,9 +78,9 @@ tk_rec_num(struct tk_record *r, const char *key, double v, int prec)
 }
 
 void
-tk_rec_bool(struct tk_record *r, const char *key, bool v)
+tk_rec_bool_k(struct tk_record *r, const char *key, size_t keyn, bool v)
 {
-	struct tk_attr *a = slot(r, key);
+	struct tk_attr *a = slot(r, key, keyn);
 	if (a) {
 		a->type = TK_V_BOOL;
 		a->v.i = v;
@@ -87,13 +88,13 @@ tk_rec_bool(struct tk_record *r, const char *key, bool v)
 }
 
 void
-tk_rec_str(struct tk_record *r, const char *key, const void *s, size_t n)
+tk_rec_str_k(struct tk_record *r, const char *key, size_t keyn, const void *s, size_t n)
 {
 	if (n > UINT16_MAX || n > TK_SBUF_MAX - r->slen) {
 		r->truncated = true;
 		return;
 	}
-	struct tk_attr *a = slot(r, key);
+	struct tk_attr *a = slot(r, key, keyn);
 	if (a == NULL)
 		return;
 	a->type = TK_V_STR;
@@ -106,7 +107,36 @@ tk_rec_str(struct tk_record *r, const char *key, const void *s, size_t n)
 void
 tk_rec_cstr(struct tk_record *r, const char *key, const char *s)
 {
-	tk_rec_str(r, key, s, strlen(s));
+	tk_rec_str_k(r, key, 0, s, strlen(s));
+}
+
+/* the plain functions, for callers the macros do not reach */
+#undef tk_rec_int
+#undef tk_rec_num
+#undef tk_rec_bool
+#undef tk_rec_str
+void
+tk_rec_int(struct tk_record *r, const char *key, int64_t v)
+{
+	tk_rec_int_k(r, key, 0, v);
+}
+
+void
+tk_rec_num(struct tk_record *r, const char *key, double v, int prec)
+{
+	tk_rec_num_k(r, key, 0, v, prec);
+}
+
+void
+tk_rec_bool(struct tk_record *r, const char *key, bool v)
+{
+	tk_rec_bool_k(r, key, 0, v);
+}
+
+void
+tk_rec_str(struct tk_record *r, const char *key, const void *s, size_t n)
+{
+	tk_rec_str_k(r, key, 0, s, n);
 }
 
 const char *
@@ -697,7 +727,14 @@ w_time(char *o, struct tcache *tc, int64_t ms)
 static char *
 w_attr(char *o, const char *end, const struct tk_record *r, const struct tk_attr *a)
 {
-	if ((o = json_key(o, end, a->key)) == NULL)
+	if (a->keyn != 0 && end - o > a->keyn + 3) {
+		*o++ = '"';
+		memcpy(o, a->key, a->keyn);
+		o += a->keyn;
+		o[0] = '"';
+		o[1] = ':';
+		o += 2;
+	} else if ((o = json_key(o, end, a->key)) == NULL)
 		return NULL;
 	if (a->type == TK_V_STR)
 		return json_str(o, end, r->sbuf + a->v.off, a->len);

@@ -71,6 +71,8 @@ struct tk_attr {
 	uint8_t		 type;		/* enum tk_vtype */
 	uint8_t		 prec;		/* TK_V_NUM: decimals to print (max 9) */
 	uint16_t	 len;		/* TK_V_STR: byte length */
+	uint8_t		 keyn;		/* the key's length when it is known to be
+					 * plain ASCII (a literal), else 0 */
 	union {
 		int64_t	 i;		/* TK_V_INT, TK_V_BOOL */
 		double	 d;		/* TK_V_NUM */
@@ -115,6 +117,26 @@ void	tk_rec_num(struct tk_record *, const char *key, double, int prec);
 void	tk_rec_bool(struct tk_record *, const char *key, bool);
 void	tk_rec_str(struct tk_record *, const char *key, const void *s, size_t n);
 void	tk_rec_cstr(struct tk_record *, const char *key, const char *s);
+/*
+ * The same with keyn, the key's length when the key is plain ASCII that
+ * JSON takes as it is, or 0 (tk_json_record then scans and escapes it).
+ * The macros below pass it for keys the compiler knows (the literals and
+ * static tables of our decoders: identifiers), so that the writer copies
+ * them instead of scanning them byte by byte.
+ */
+void	tk_rec_int_k(struct tk_record *, const char *key, size_t keyn, int64_t);
+void	tk_rec_num_k(struct tk_record *, const char *key, size_t keyn, double, int prec);
+void	tk_rec_bool_k(struct tk_record *, const char *key, size_t keyn, bool);
+void	tk_rec_str_k(struct tk_record *, const char *key, size_t keyn, const void *s,
+	    size_t n);
+#if defined(__GNUC__) && defined(__OPTIMIZE__)
+#define TK_KEYN(k)	(__builtin_constant_p(__builtin_strlen(k)) && \
+			 __builtin_strlen(k) < 256 ? __builtin_strlen(k) : 0)
+#define tk_rec_int(r, k, v)	tk_rec_int_k((r), (k), TK_KEYN(k), (v))
+#define tk_rec_num(r, k, v, p)	tk_rec_num_k((r), (k), TK_KEYN(k), (v), (p))
+#define tk_rec_bool(r, k, v)	tk_rec_bool_k((r), (k), TK_KEYN(k), (v))
+#define tk_rec_str(r, k, s, n)	tk_rec_str_k((r), (k), TK_KEYN(k), (s), (n))
+#endif
 /* Copy a key built at run time (io5, cell2Lac ...) into the arena. */
 const char *tk_rec_key(struct tk_record *, const char *key);
 /* Append an alarm to r->alarm (no duplicates). */
