@@ -215,6 +215,52 @@ test_json_record(void **state)
 	assert_int_equal(small.len, 0);
 }
 
+/* Attribute keys: literals of every length class the writer copies
+ * (1-3, 4-7, 8-16, longer: tk_record.h's tk_rec_* macros pass their
+ * length), a run-time key (scanned and escaped), a key set twice, and
+ * the _k setters called with 0 (the scanning path) give the same text. */
+static void
+test_json_keys(void **state)
+{
+	struct tk_record r;
+	char out[4096], out2[4096];
+	struct tk_buf b = {out, 0, sizeof(out)}, b2 = {out2, 0, sizeof(out2)};
+	(void)state;
+
+	tk_rec_init(&r, TK_D_TK103, TK_R_EVENT);
+	tk_rec_int(&r, "a", 1);
+	tk_rec_int(&r, "ab", 2);
+	tk_rec_int(&r, "abc", 3);
+	tk_rec_bool(&r, "abcd", true);
+	tk_rec_num(&r, "abcdefg", 1.5, 1);
+	tk_rec_str(&r, "abcdefgh", "x", 1);
+	tk_rec_int(&r, "abcdefghijklmnop", 16);
+	tk_rec_int(&r, "abcdefghijklmnopqrstu", 21);
+	tk_rec_int(&r, tk_rec_key(&r, "q\"k"), 5);
+	tk_rec_int(&r, "ab", 22);		/* set twice: the last value */
+	assert_int_equal(tk_json_record(&b, &r, 0), 0);
+	out[b.len] = '\0';
+	assert_string_equal(out,
+	    "{\"type\":\"event\",\"protocol\":\"tk103\",\"attributes\":{\"a\":1,\"ab\":22,"
+	    "\"abc\":3,\"abcd\":true,\"abcdefg\":1.5,\"abcdefgh\":\"x\","
+	    "\"abcdefghijklmnop\":16,\"abcdefghijklmnopqrstu\":21,\"q\\\"k\":5}}\n");
+
+	tk_rec_init(&r, TK_D_TK103, TK_R_EVENT);
+	tk_rec_int_k(&r, "a", 0, 1);
+	tk_rec_int_k(&r, "ab", 0, 2);
+	tk_rec_int_k(&r, "abc", 0, 3);
+	tk_rec_bool_k(&r, "abcd", 0, true);
+	tk_rec_num_k(&r, "abcdefg", 0, 1.5, 1);
+	tk_rec_str_k(&r, "abcdefgh", 0, "x", 1);
+	tk_rec_int_k(&r, "abcdefghijklmnop", 0, 16);
+	tk_rec_int_k(&r, "abcdefghijklmnopqrstu", 0, 21);
+	tk_rec_int_k(&r, tk_rec_key(&r, "q\"k"), 0, 5);
+	tk_rec_int_k(&r, "ab", 0, 22);
+	assert_int_equal(tk_json_record(&b2, &r, 0), 0);
+	out2[b2.len] = '\0';
+	assert_string_equal(out2, out);
+}
+
 /* The other writers, on records built as the decoders build them
  * (legend: what each case checks). */
 static void
@@ -1127,6 +1173,7 @@ main(void)
 		cmocka_unit_test(test_checksums),
 		cmocka_unit_test(test_fmt_num),
 		cmocka_unit_test(test_json_record),
+		cmocka_unit_test(test_json_keys),
 		cmocka_unit_test(test_other_formats),
 		cmocka_unit_test(test_record_bounds),
 		cmocka_unit_test(test_fline_escape_matches_vis),
