@@ -400,9 +400,11 @@ sb_printf(struct sb *b, const char *fmt, ...)
 {
 	va_list ap;
 	for (;;) {
-		size_t room = b->cap - b->len;
+		/* no buffer yet: measure (into one byte of our own, room 0) */
+		char none;
+		size_t room = b->p ? b->cap - b->len : 0;
 		va_start(ap, fmt);
-		int r = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
+		int r = vsnprintf(b->p ? b->p + b->len : &none, room, fmt, ap);
 		va_end(ap);
 		if (r < 0) {
 			b->oom = true;

@@ -403,7 +403,7 @@ static bool
 gps(struct tk_dctx *c, struct rd *r, bool sats, bool speed)
 {
 	struct tk_record *t = c->r;
-	int64_t ms;
+	int64_t ms = 0;
 	bool dated = bdate(c, r, &ms);
 	if (sats)
 		tk_rec_int(t, "sat", u8(r) & 15);

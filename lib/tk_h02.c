@@ -675,7 +675,7 @@ generic(struct tk_dctx *c, const struct tk_span *f, size_t nf, size_t k)
 		} else {
 			/* anything else: io1, io2 ... as trimmed strings (Traccar) */
 			for (size_t i = j; i < nf; i++) {
-				char key[16];
+				char key[24];
 				snprintf(key, sizeof(key), "io%zu", i - j + 1);
 				struct tk_span s = tk_span_trim(f[i]);
 				tk_rec_str(r, tk_rec_key(r, key), s.p, s.n);

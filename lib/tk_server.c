@@ -411,6 +411,9 @@ sess_id(const struct sess *x)
 }
 
 /* "tcp #3 192.0.2.7:40000 device 359586015829802", for log messages */
+static const char *who(const struct sess *, char *, size_t)
+    __attribute__((returns_nonnull, nonnull(2)));
+
 static const char *
 who(const struct sess *x, char *buf, size_t cap)
 {
@@ -1125,9 +1128,13 @@ sess_close(struct sess *x, enum reason r)
 	}
 	if (x->held)
 		unhold(x);
-	emit_text(s, TK_F_CLOSE, x, reasons[r]);
+	const char *why = (size_t)r < sizeof(reasons) / sizeof(reasons[0]) ?
+	    reasons[r] : "error";
 	char w[128];
-	logf_(s, TK_LOG_INFO, "%s: closed (%s)", who(x, w, sizeof(w)), reasons[r]);
+	/* logged first: after emit_text(), which accepts NULL, gcc's profile-
+	 * guided build sees a path where why is NULL (-Wformat-overflow) */
+	logf_(s, TK_LOG_INFO, "%s: closed (%s)", who(x, w, sizeof(w)), why);
+	emit_text(s, TK_F_CLOSE, x, why);
 	/* the fleet: offline here, unless replaced by another session */
 	if (holds(x) && r != R_REPLACED)
 		tell_device(x, false);

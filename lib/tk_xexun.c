@@ -504,7 +504,7 @@ rmc_fields(struct tk_dctx *c, const char *p, size_t n)
 		r->valid = false;
 		return 1;
 	}
-	double lat, lon;
+	double lat = 0, lon = 0;
 	if (coord(c, fl[3], fl[4], "SN", "latitude", &lat) < 0 ||
 	    coord(c, fl[5], fl[6], "WE", "longitude", &lon) < 0)
 		return -1;
