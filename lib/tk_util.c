@@ -299,13 +299,21 @@ tk_parse_nmea(const char *p, size_t n, double *deg)
 int
 tk_hexval(int c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	/* a table, not three range tests: in hex text digits and letters
+	 * alternate at random, and each mispredicted branch cost more than
+	 * the whole lookup (status words, odometers, hex lines) */
+#define H16(b)	b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, \
+		b + 9, -1, -1, -1, -1, -1, -1
+#define X16	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1
+#define L16	-1, 10, 11, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1, -1
+	static const signed char tab[256] = {
+		X16, X16, X16, H16(0), L16, X16, L16, X16,
+		X16, X16, X16, X16, X16, X16, X16, X16
+	};
+#undef H16
+#undef X16
+#undef L16
+	return (unsigned)c < 256 ? tab[c] : -1;
 }
 
 long

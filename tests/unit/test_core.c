@@ -957,6 +957,28 @@ test_crc16_reference(void **state)
 	assert_int_equal(tk_crc16_xmodem(buf, 1000), ref_crc16(buf, 1000));
 }
 
+/* tk_hexval (a table) against the three range tests it replaced, for
+ * every byte and for values outside a byte (EOF, 256 ...). */
+static void
+test_hexval_reference(void **state)
+{
+	(void)state;
+	for (int c = -300; c < 600; c++) {
+		int want = -1;
+		if (c >= '0' && c <= '9')
+			want = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			want = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			want = c - 'A' + 10;
+		assert_int_equal(tk_hexval(c), want);
+	}
+	uint64_t v;
+	assert_int_equal(tk_parse_hex("0aF9", 4, &v), 0);
+	assert_int_equal(v, 0x0af9);
+	assert_int_not_equal(tk_parse_hex("0aG9", 4, &v), 0);
+}
+
 /* tk_split against a byte-by-byte reference: field count, spans, max. */
 static void
 test_split_reference(void **state)
@@ -1187,6 +1209,7 @@ main(void)
 		cmocka_unit_test(test_json_str_reference),
 		cmocka_unit_test(test_dialect_name_size),
 		cmocka_unit_test(test_crc16_reference),
+		cmocka_unit_test(test_hexval_reference),
 		cmocka_unit_test(test_split_reference),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_framer_chunks),
