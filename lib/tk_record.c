@@ -305,20 +305,25 @@ static const uint64_t p10u64[20] = {
 	1000000000000000000ull, 10000000000000000000ull
 };
 
-/* v in decimal, written in place from its last digit (no copy) */
+/*
+ * v in decimal, written in place from its last digit (no copy).  Up to
+ * four digits (speeds, courses, most attributes) without a branch on how
+ * many: those vary from one record to the next, and a mispredicted branch
+ * costs more than the four digits.  Writes up to four bytes when v has
+ * fewer digits (the callers' room holds any 20-digit number).
+ */
 static size_t
 fmt_u64(char *out, uint64_t v)
 {
-	if (v < 100) {
-		/* most integer parts: one or two digits */
-		if (v < 10) {
-			out[0] = (char)('0' + v);
-			return 1;
-		}
-		memcpy(out, dpairs + 2 * v, 2);
-		return 2;
+	if (v < 10000) {
+		char d[8] = "0000";
+		size_t n = 1 + (v >= 10) + (v >= 100) + (v >= 1000);
+		memcpy(d, dpairs + 2 * (v / 100), 2);
+		memcpy(d + 2, dpairs + 2 * (v % 100), 2);
+		memcpy(out, d + 4 - n, 4);
+		return n;
 	}
-	size_t n = 3;
+	size_t n = 5;
 	while (n < 20 && v >= p10u64[n])
 		n++;
 	char *o = out + n;
@@ -403,8 +408,8 @@ fmt_num(char *out, double v, int prec)
 	 */
 	/* a < 9e18 < 2^63: the signed conversions are one instruction each */
 	uint64_t m = (uint64_t)(int64_t)a;
-	if (a < 4503599627370496.0 && a - (double)(int64_t)m >= 0.5)
-		m++;
+	/* half the values round up, at random: an add, not a branch */
+	m += (uint64_t)((a < 4503599627370496.0) & (a - (double)(int64_t)m >= 0.5));
 	uint64_t ip, fp;
 	/* constant divisors for the precisions in use (a multiply, not a div) */
 	switch (prec) {
@@ -419,17 +424,32 @@ fmt_num(char *out, double v, int prec)
 	if (v < 0 && m != 0)
 		out[n++] = '-';
 	n += fmt_u64(out + n, ip);
-	if (fp != 0) {
-		/* prec digits with leading zeros, then the trailing zeros
-		 * dropped (fp != 0: a digit other than 0 stops the trim) */
-		out[n++] = '.';
-		char *f = out + n;
-		put_frac(f, fp, prec);
-		size_t l = (size_t)prec;
-		while (f[l - 1] == '0')
+	/*
+	 * prec digits with leading zeros, then the trailing zeros dropped;
+	 * nothing at all when fp is 0.  For the precisions in use the number
+	 * of digits kept is counted, not looped for: it differs from one
+	 * value to the next, and so would the loop's exit.
+	 */
+	out[n] = '.';
+	char *f = out + n + 1;
+	put_frac(f, fp, prec);
+	size_t l;
+	switch (prec) {
+	case 0: l = 0; break;
+	case 1: l = 1; break;
+	case 2: l = 2 - (fp % 10 == 0); break;
+	case 3: l = 3 - (fp % 10 == 0) - (fp % 100 == 0); break;
+	case 6:
+		l = 6 - (fp % 10 == 0) - (fp % 100 == 0) - (fp % 1000 == 0) -
+		    (fp % 10000 == 0) - (fp % 100000 == 0);
+		break;
+	default:
+		l = (size_t)prec;
+		while (l > 1 && f[l - 1] == '0')
 			l--;
-		n += l;
+		break;
 	}
+	n += (1 + l) & (0 - (size_t)(fp != 0));
 	out[n] = '\0';
 	return n;
 }

@@ -904,7 +904,9 @@ test_fmt_num_reference(void **state)
 {
 	char a[48], b[48];
 	static const double edge[] = {0, -0.0, 0.5, -0.5, 1e-10, -1e-10, 0.0000005,
-	    -0.0000004, 123.456789, -33.77411, 150.95514, 9e17, -9e17, 1.005, 2.675};
+	    -0.0000004, 123.456789, -33.77411, 150.95514, 9e17, -9e17, 1.005, 2.675,
+	    /* the integer part's digit counts around the four-digit path */
+	    9, 10, 99, 100, 999, 1000, 9999, 9999.9999, 10000, -10000, 99999.5, 0.1, 0.01};
 	(void)state;
 	srandom(11);
 	for (int prec = 0; prec <= 9; prec++) {
