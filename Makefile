@@ -61,9 +61,9 @@ endif
 # over the real device messages in tests/data (never the benchmark's
 # corpora); then each object is compiled with the branch counts it wrote
 # (the .gcda files in $(O)/pgo/).  tk-decode is 1.04x-1.22x as fast as
-# with PGO=0 (scripts/bench-decode, BENCH_BASE=a PGO=0 build).  PGO=0 builds without it: a cross
-# build, or quicker iterations (with it, any source change rebuilds every
-# object twice and reruns the training).
+# with PGO=0 (scripts/bench-decode with BENCH_BASE= a PGO=0 build).
+# PGO=0 builds without it: a cross build, or quicker iterations (with it,
+# any source change rebuilds every object twice and reruns the training).
 ifneq ($(LTO),)
 PGO         ?= 1
 else

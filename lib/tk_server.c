@@ -411,9 +411,6 @@ sess_id(const struct sess *x)
 }
 
 /* "tcp #3 192.0.2.7:40000 device 359586015829802", for log messages */
-static const char *who(const struct sess *, char *, size_t)
-    __attribute__((returns_nonnull, nonnull(2)));
-
 static const char *
 who(const struct sess *x, char *buf, size_t cap)
 {
@@ -1128,8 +1125,7 @@ sess_close(struct sess *x, enum reason r)
 	}
 	if (x->held)
 		unhold(x);
-	const char *why = (size_t)r < sizeof(reasons) / sizeof(reasons[0]) ?
-	    reasons[r] : "error";
+	const char *why = reasons[r];
 	char w[128];
 	/* logged first: after emit_text(), which accepts NULL, gcc's profile-
 	 * guided build sees a path where why is NULL (-Wformat-overflow) */
