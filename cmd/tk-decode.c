@@ -18,10 +18,10 @@
 #include <err.h>
 
 #include "cli.h"
+#include "tk_conntab.h"
 #include "tk_ctl.h"
 #include "tk_loop.h"
 #include "tk_nats.h"
-#include "tk_word_int.h"
 
 static const char usage_text[] =
     "usage: tk-decode [-qrsv] [-d dialect] [-f json|geojson|traccar|csv|frames]\n"
@@ -76,22 +76,8 @@ enum { OPT_CSVT = 256 };
 enum form { IN_AUTO, IN_RAW, IN_LINES, IN_HEX };
 
 #define LINE_MAX_BYTES	(4 * 65536 + 512)
-#define MAX_SESSIONS	(1u << 18)
-
-struct sess {
-	uint64_t	 conn;		/* the key: conn, transport, peer */
-	char		 transport[4];
-	char		 peer[64];
-	struct tk_session s;
-};
-
-/* The table holds only hashes and pointers (16 bytes a slot), so probing
- * stays in cache with thousands of connections; sessions are allocated
- * one by one. */
-struct slot {
-	uint64_t	 h;		/* key_hash() of p's key */
-	struct sess	*p;		/* NULL: empty */
-};
+/* connections held at once by the lines input (beyond: all forgotten) */
+#define MAX_CONNS	(1u << 17)
 
 struct ctx {
 	/* options */
@@ -109,8 +95,7 @@ struct ctx {
 	struct tk_session raw_sess;	/* raw and hex input: one stream */
 	const struct tk_fline *fl;	/* the current frame line */
 	int64_t		 recv_ms;
-	struct slot	*tab;		/* lines input: sessions by connection */
-	size_t		 ntab, live;	/* slots, sessions in use */
+	struct tk_conntab conns;	/* lines input: sessions by connection */
 	/* counters */
 	unsigned long	 frames[TK_D__COUNT], decoded[TK_D__COUNT], rejected[TK_D__COUNT];
 	unsigned long	 records, junk_bytes, bad_lines, photos_lost, disowned;
@@ -374,165 +359,50 @@ run_raw(struct ctx *c, int fd, const uint8_t *pre, size_t pren)
 
 /* ---- line input (frame lines, hex) ------------------------------- */
 
-/* The hash of a connection's key: its number, transport and peer. */
-static uint64_t
-key_hash(const struct tk_fline *l)
-{
-	/* the NUL-padded peer field a word at a time, up to the word that
-	 * holds its NUL (the rest is zeros): no strlen, a short chain */
-	uint64_t h = (l->conn * 0x9e3779b97f4a7c15ull) ^ (uint8_t)l->transport[0];
-	for (size_t i = 0; i < sizeof(l->peer); i += 8) {
-		uint64_t w = tk_word(l->peer + i);
-		h = (h ^ w) * 1099511628211ull;
-		if (tk_word_eq(w, 0))
-			break;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return h;
-}
-
-static bool
-key_eq(const struct sess *s, const struct tk_fline *l)
-{
-	return s->conn == l->conn && memcmp(s->transport, l->transport, 4) == 0 &&
-	    memcmp(s->peer, l->peer, sizeof(s->peer)) == 0;
-}
-
-static void
-forget_all(struct ctx *c)
-{
-	for (size_t k = 0; k < c->ntab; k++)
-		if (c->tab[k].p != NULL) {
-			tk_session_free(&c->tab[k].p->s);
-			free(c->tab[k].p);
-		}
-	memset(c->tab, 0, c->ntab * sizeof(*c->tab));
-	c->live = 0;
-}
-
-/* The session of this connection (its slot in *slot), or NULL. */
-static struct sess *
-session_for(struct ctx *c, const struct tk_fline *l, bool create, size_t *slot)
-{
-	if (c->tab == NULL) {
-		c->ntab = 1024;
-		c->tab = calloc(c->ntab, sizeof(*c->tab));
-		if (c->tab == NULL)
-			err(TK_EXIT_IO, "calloc");
-	}
-	uint64_t h = key_hash(l);
-	size_t mask = c->ntab - 1, i = h & mask;
-	for (;; i = (i + 1) & mask) {
-		if (c->tab[i].p == NULL)
-			break;
-		if (c->tab[i].h == h && key_eq(c->tab[i].p, l)) {
-			*slot = i;
-			return c->tab[i].p;
-		}
-	}
-	if (!create)
-		return NULL;
-	if ((c->live + 1) * 2 > c->ntab) {
-		if (c->ntab >= MAX_SESSIONS) {
-			/* bounded memory: forget every session and start over */
-			warnx("%s:%lu: more than %u open connections: forgetting "
-			    "per-connection state", c->fname, c->lineno, MAX_SESSIONS / 2);
-			forget_all(c);
-		} else {
-			struct slot *old = c->tab;
-			size_t on = c->ntab;
-			c->ntab *= 2;
-			c->tab = calloc(c->ntab, sizeof(*c->tab));
-			if (c->tab == NULL)
-				err(TK_EXIT_IO, "calloc");
-			for (size_t k = 0; k < on; k++) {
-				if (old[k].p == NULL)
-					continue;
-				size_t j = old[k].h & (c->ntab - 1);
-				while (c->tab[j].p != NULL)
-					j = (j + 1) & (c->ntab - 1);
-				c->tab[j] = old[k];
-			}
-			free(old);
-		}
-		return session_for(c, l, create, slot);
-	}
-	struct sess *s = malloc(sizeof(*s));
-	if (s == NULL)
-		err(TK_EXIT_IO, "malloc");
-	c->live++;
-	c->tab[i].h = h;
-	c->tab[i].p = s;
-	*slot = i;
-	s->conn = l->conn;
-	memcpy(s->transport, l->transport, sizeof(s->transport));
-	memcpy(s->peer, l->peer, sizeof(s->peer));
-	tk_session_init(&s->s, TK_D_UNKNOWN);
-	s->s.photo_dir = c->photo_dir;
-	return s;
-}
-
-static void
-session_drop(struct ctx *c, size_t i)
-{
-	/* backward-shift deletion keeps linear probing intact */
-	size_t mask = c->ntab - 1;
-	tk_session_free(&c->tab[i].p->s);
-	free(c->tab[i].p);
-	c->tab[i].p = NULL;
-	c->live--;
-	for (size_t j = (i + 1) & mask; c->tab[j].p != NULL; j = (j + 1) & mask) {
-		size_t h = c->tab[j].h & mask;
-		if (((j - h) & mask) >= ((j - i) & mask)) {
-			c->tab[i] = c->tab[j];
-			c->tab[j].p = NULL;
-			i = j;
-		}
-	}
-}
-
 static void
 do_fline(struct ctx *c, const char *line, size_t n, uint8_t *scratch, size_t cap)
 {
-	struct tk_fline l;
+	struct tk_fline fl, *l = &fl;
 	char e[120];
 
-	if (tk_fline_parse(line, n, &l, scratch, cap, e, sizeof(e)) != 0) {
+	if (tk_fline_parse(line, n, l, scratch, cap, e, sizeof(e)) != 0) {
 		c->bad_lines++;
 		warnx("%s:%lu: not a frame line: %s", c->fname, c->lineno, e);
 		return;
 	}
-	c->fl = &l;
-	c->recv_ms = l.time_ms;
-	if (l.kind == TK_F_CLOSE) {
-		size_t slot;
-		if (session_for(c, &l, false, &slot) != NULL)
-			session_drop(c, slot);
-	} else if (l.kind == TK_F_FRAME && tk_fline_disowned(&l)) {
+	uint64_t h = tk_conntab_hash(l);
+	c->fl = l;
+	c->recv_ms = l->time_ms;
+	if (l->kind == TK_F_CLOSE) {
+		tk_conntab_drop(&c->conns, l, h);
+	} else if (l->kind == TK_F_FRAME && tk_fline_disowned(l)) {
 		/* not the device's frame (tk-frame(5) FLAGS): kept apart */
 		c->disowned++;
-	} else if (l.kind == TK_F_FRAME) {
-		size_t slot;
-		struct sess *s = session_for(c, &l, true, &slot);
-		if (!l.dialect_known || l.dialect == TK_D_UNKNOWN) {
+	} else if (l->kind == TK_F_FRAME) {
+		bool reset;
+		struct tk_conn *s = tk_conntab_get(&c->conns, l, h, &reset);
+		if (s == NULL)
+			err(TK_EXIT_IO, "malloc");
+		if (reset)
+			warnx("%s:%lu: more than %zu open connections: forgetting "
+			    "per-connection state", c->fname, c->lineno, c->conns.max);
+		if (!l->dialect_known || l->dialect == TK_D_UNKNOWN) {
 			/* tk-listen could not tell: try ourselves */
 			enum tk_dialect d;
 			size_t skip;
-			if (tk_classify(l.data, l.len, true, &d, &skip) == TK_CLASS_OK)
-				l.dialect = d;
+			if (tk_classify(l->data, l->len, true, &d, &skip) == TK_CLASS_OK)
+				l->dialect = d;
 		}
-		s->s.dialect = l.dialect;
-		if (l.id[0] && s->s.id[0] == '\0')
-			strlcpy(s->s.id, l.id, sizeof(s->s.id));
-		if (l.dialect == TK_D_UNKNOWN) {
+		s->s.dialect = l->dialect;
+		if (l->id[0] && s->s.id[0] == '\0')
+			strlcpy(s->s.id, l->id, sizeof(s->s.id));
+		if (l->dialect == TK_D_UNKNOWN) {
 			c->frames[0]++;
 			c->rejected[0]++;
 			warnx("%s:%lu: %s %s: frame of unknown dialect", c->fname,
-			    c->lineno, l.transport, l.peer);
+			    c->lineno, l->transport, l->peer);
 		} else
-			decode_frame(c, &s->s, l.data, l.len, 0);
+			decode_frame(c, &s->s, l->data, l->len, 0);
 	}
 	c->fl = NULL;
 }
@@ -1094,6 +964,7 @@ main(int argc, char *argv[])
 		cli_harden(c.photo_dir ? TK_HARDEN_FILES : TK_HARDEN_STDIO);
 	}
 
+	tk_conntab_init(&c.conns, MAX_CONNS, c.photo_dir);
 	cli_out_init(&c.out, STDOUT_FILENO, 1 << 18);
 	if (c.fmt == FMT_CSV)
 		tk_csv_header(cli_out_reserve(&c.out, 512));
@@ -1110,10 +981,7 @@ main(int argc, char *argv[])
 	}
 	cli_out_flush(&c.out);
 	out_check(&c);
-	if (c.tab) {
-		forget_all(&c);
-		free(c.tab);
-	}
+	tk_conntab_free(&c.conns);
 	free(fds);
 	cli_out_free(&c.out);
 	tk_nats_free(c.bus);
