@@ -162,6 +162,11 @@ tk_decode(struct tk_session *s, const uint8_t *f, size_t n, int64_t recv_ms,
 		    "(the device speaks another protocol)", tk_dialect_name(s->dialect));
 		break;
 	}
+	/* stopped by the caller (its output died): not the frame's fault */
+	if (c.stopped) {
+		rc = (int)c.nemit;
+		c.err[0] = '\0';
+	}
 	if (rc < 0 && c.err[0] == '\0')
 		snprintf(c.err, sizeof(c.err), "malformed %s frame", tk_dialect_name(s->dialect));
 	/* nearly always empty: no strlen for those */

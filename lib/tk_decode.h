@@ -52,9 +52,11 @@ void	tk_session_free(struct tk_session *);
 /*
  * Decode frame f (n bytes) of dialect s->dialect.  Records are passed to
  * emit.  Returns the number of records emitted (>= 0), or -1 when the frame
- * is rejected; err then says why.  A frame with a checksum mismatch is
- * decoded and reported in warn.  The record and err/warn buffers belong to
- * the caller (the ctx fields are set by this call).
+ * is rejected; err then says why.  When emit stops the frame, the return
+ * is the number of records passed to emit, the stopping one included.  A
+ * frame with a checksum mismatch is decoded and reported in warn.  The
+ * record and err/warn buffers belong to the caller (the ctx fields are set
+ * by this call).
  */
 int	tk_decode(struct tk_session *, const uint8_t *f, size_t n, int64_t recv_ms,
 	    struct tk_record *scratch, tk_emit_fn emit, void *arg,

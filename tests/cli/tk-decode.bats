@@ -138,3 +138,14 @@ L
 	run bash -c "'$TK_BIN/tk-decode' -q '$TK_TMP/big.raw' | head -c 10 >/dev/null; exit \${PIPESTATUS[0]}"
 	assert_failure 4
 }
+
+@test "a closed stdout stops decoding without blaming the frame being written" {
+	for d in gt06 h02 xexun2; do
+		"$TK_BIN/tk-sim" -q -o "$TK_TMP/$d.sim" -d "$d" -n 20 -N 20000 -s 1 --raw
+		run bash -c "'$TK_BIN/tk-decode' '$TK_TMP/$d.sim' 2>'$TK_TMP/err' | head -c 10 >/dev/null; exit \${PIPESTATUS[0]}"
+		assert_failure 4
+		run cat "$TK_TMP/err"
+		refute_output --partial 'malformed'
+		assert_output --regexp "$d +[0-9]+ frames, [0-9]+ decoded, 0 rejected"
+	done
+}

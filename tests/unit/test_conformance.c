@@ -333,6 +333,40 @@ excused(const char *dialect, unsigned line, char *reason, size_t rlen)
 	return hit;
 }
 
+/* An emit that stops the frame at its first record. */
+static int
+stop_first(void *arg, struct tk_record *r)
+{
+	(void)r;
+	++*(int *)arg;
+	return 1;
+}
+
+/*
+ * A frame the reader stops (tk-decode whose output died, tk-listen closing)
+ * is not a bad frame: tk_decode returns the one record emitted, no error.
+ */
+static const char *
+stop_row(enum tk_dialect d, const struct tkt_row *row)
+{
+	static char why[300];
+	char err[200], warn[200];
+	struct tk_session s;
+	struct tk_record scratch;
+	int seen = 0;
+
+	tk_session_init(&s, d);
+	int rc = tk_decode(&s, row->msg, row->len, TK_TIME_NONE, &scratch, stop_first,
+	    &seen, err, sizeof(err), warn, sizeof(warn));
+	tk_session_free(&s);
+	if (rc != 1 || seen != 1 || err[0] != '\0') {
+		snprintf(why, sizeof(why), "stopped at its first record: returned %d "
+		    "after %d records (%s)", rc, seen, err);
+		return why;
+	}
+	return NULL;
+}
+
 static void
 run_file(const char *dialect)
 {
@@ -354,6 +388,8 @@ run_file(const char *dialect)
 	for (size_t i = 0; i < n; i++) {
 		int rc;
 		const char *why = run_row(d, &rows[i], &g, &rc);
+		if (why == NULL && rc > 0)
+			why = stop_row(d, &rows[i]);
 		bool exc = excused(dialect, rows[i].line, reason, sizeof(reason));
 		if (why == NULL && exc) {
 			stale++;
