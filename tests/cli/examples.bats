@@ -48,7 +48,7 @@ setup_file() {
 free_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 40000))
+		p=$((20000 + RANDOM % 12000))	# below the ephemeral range (32768-60999): no kernel-chosen local port collides
 		if ! (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null; then
 			echo "$p"
 			return

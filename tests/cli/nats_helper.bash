@@ -15,7 +15,7 @@ command -v nats-server >/dev/null || {
 free_port() {
 	local p
 	for _ in $(seq 50); do
-		p=$((20000 + RANDOM % 30000))
+		p=$((20000 + RANDOM % 12000))	# below the ephemeral range (32768-60999)
 		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null &&
 		    ! grep -q ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2>/dev/null; then
 			echo "$p"
