@@ -111,7 +111,7 @@ grow(struct tk_conntab *t)
 struct tk_conn *
 tk_conntab_get(struct tk_conntab *t, const struct tk_fline *l, uint64_t h, bool *reset)
 {
-	size_t i;
+	size_t i = 0;
 
 	*reset = false;
 	if (t->tab != NULL) {
@@ -126,11 +126,14 @@ tk_conntab_get(struct tk_conntab *t, const struct tk_fline *l, uint64_t h, bool 
 		/* bounded memory: forget every connection, start over */
 		tk_conntab_clear(t);
 		*reset = true;
-	} else if ((t->live + 1) * 2 > t->ntab && grow(t) != 0) {
-		free(s);
-		return NULL;
+		i = probe(t, l, h);
+	} else if ((t->live + 1) * 2 > t->ntab) {
+		if (grow(t) != 0) {
+			free(s);
+			return NULL;
+		}
+		i = probe(t, l, h);	/* the slots moved */
 	}
-	i = probe(t, l, h);
 	s->conn = l->conn;
 	memcpy(s->transport, l->transport, sizeof(s->transport));
 	memcpy(s->peer, l->peer, sizeof(s->peer));
