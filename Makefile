@@ -223,7 +223,7 @@ check-cli: $(TOOL_BINS)
 # memcheck error (exit 99, or a non-empty log) fails.
 check-valgrind: $(TOOL_BINS)
 	@rm -rf $(O)/vg && sh scripts/valgrind-bin $(O)/bin $(O)/vg
-	@TK_BIN=$(CURDIR)/$(O)/vg TK_WAIT=60 TK_VALGRIND=1 sh scripts/run-bats tests/cli; rc=$$?; \
+	@TK_BIN=$(CURDIR)/$(O)/vg TK_REAL_BIN=$(CURDIR)/$(O)/bin TK_WAIT=60 TK_VALGRIND=1 sh scripts/run-bats tests/cli; rc=$$?; \
 	 bad=$$(find $(O)/vg/logs -name '*.log' -size +0 | head -20); \
 	 if [ -n "$$bad" ]; then echo "valgrind reported errors:"; \
 	   for f in $$bad; do echo "== $$f"; head -30 $$f; done; exit 1; fi; exit $$rc

@@ -34,16 +34,36 @@ nats_up() {
 	eval "NATS_PID$k=$!"
 	TK_PIDS="${TK_PIDS:-} $!"
 	export TK_PIDS
-	wait_for grep -q "Server is ready" "$TK_TMP/nats$k/log"
+	wait_for nats_ready "$k"
+	grep -q "Server is ready" "$TK_TMP/nats$k/log"
 }
 
+# nats_ready K: node K serves clients, or it is gone (its exit ends the wait).
+nats_ready() {
+	local pid
+	eval "pid=\$NATS_PID$1"
+	grep -q "Server is ready" "$TK_TMP/nats$1/log" || ! kill -0 "$pid" 2>/dev/null
+}
+
+# nats_single: one node; a port taken between free_port's check and the
+# server's bind (another test file running beside this one) is tried again.
 nats_single() {
-	local p
-	p=$(free_port)
-	NATS_ARGS1="-p $p"
-	nats_up 1 $NATS_ARGS1
-	NATS_URL="nats://127.0.0.1:$p"
-	NATS_URLS=$NATS_URL
+	local p _
+	for _ in 1 2 3 4 5; do
+		p=$(free_port)
+		NATS_ARGS1="-p $p"
+		if nats_up 1 $NATS_ARGS1; then
+			NATS_URL="nats://127.0.0.1:$p"
+			NATS_URLS=$NATS_URL
+			return 0
+		fi
+		nats_kill 1
+		grep -q "address already in use" "$TK_TMP/nats1/log" || break
+		: >"$TK_TMP/nats1/log"
+	done
+	echo "nats-server did not start:" >&2
+	cat "$TK_TMP/nats1/log" >&2
+	return 1
 }
 
 nats_cluster() {

@@ -294,7 +294,7 @@ rss_watch() {
 	local t rc bin=$TK_BIN
 	# under valgrind the wrapper's log file takes the closed fd 1, so the
 	# tool would see an open stdout: test the tools themselves there
-	[ -z "${TK_VALGRIND:-}" ] || bin=$BATS_TEST_DIRNAME/../../build/bin
+	[ -z "${TK_VALGRIND:-}" ] || bin=${TK_REAL_BIN:?TK_VALGRIND needs TK_REAL_BIN, the unwrapped tools}
 	for t in "tk-listen -b 127.0.0.1 -p 0" "tk-decode" "tk-geofence -f $TK_DATA/geofence/zones.geojson" \
 	    "tk-track" "tk-cmd 027044702512 locate"; do
 		rc=0
