@@ -93,14 +93,23 @@ unescape(const char *s, size_t n, uint8_t *out, size_t cap)
 	while (i < n) {
 		unsigned c = (unsigned char)s[i];
 		if (c != '\\') {
-			/* eight plain bytes at a time: none is a backslash,
-			 * below 0x21 (borrows in w - 0x21..) or above 0x7e */
+			/* plain bytes eight at a time: all eight are copied, the
+			 * run ends at the first backslash or byte outside
+			 * 0x21..0x7e (the lowest flagged byte is exact), which
+			 * the next turn handles */
 			if (i + 8 <= n && o + 8 <= cap) {
 				uint64_t w = tk_word(s + i);
-				if (!(tk_word_eq(w, '\\') | tk_word_unprintable(w))) {
-					memcpy(out + o, s + i, 8);
+				uint64_t m = tk_word_eq(w, '\\') | tk_word_unprintable(w);
+				memcpy(out + o, s + i, 8);
+				if (m == 0) {
 					i += 8;
 					o += 8;
+					continue;
+				}
+				unsigned k = tk_word_first(m);
+				if (k != 0) {
+					i += k;
+					o += k;
 					continue;
 				}
 			}
