@@ -403,11 +403,19 @@ load listen_helper
 	sleep 0.5
 	t1=$(awk '{print $14 + $15}' /proc/"$LPID"/stat)
 	[ $((t1 - t0)) -lt 10 ]
-	# free descriptors: the waiting connections are accepted
-	for ((i = 0; i < lim / 2; i++)); do fd=${fds[$i]}; exec {fd}>&-; done
+	# free descriptors (every connection but the last, so however many
+	# the listener held, the last fits): the waiting ones are accepted
+	for ((i = 0; i < lim - 1; i++)); do fd=${fds[$i]}; exec {fd}>&-; done
 	printf '*HQ,25,V1#' >&"${fds[lim - 1]}"
-	wait_out ' frame tcp .* \*HQ,25,V1#$'
-	for ((i = lim / 2; i < lim; i++)); do fd=${fds[$i]}; exec {fd}>&-; done
+	wait_out ' frame tcp .* \*HQ,25,V1#$' || {
+		echo "descriptors held: $(ls /proc/"$LPID"/fd | wc -l)"
+		grep -c ' open tcp ' "$TK_TMP/out"
+		grep -c ' close tcp ' "$TK_TMP/out"
+		tail -n 5 "$TK_TMP/out"
+		cat "$TK_TMP/err"
+		return 1
+	} >&2
+	fd=${fds[lim - 1]}; exec {fd}>&-
 	stop_listen
 	[ "$LRC" -eq 0 ]
 }
