@@ -137,9 +137,13 @@ stat_of() {
 	grep "^tk-listen: $2 " "$f" | tail -n 1 | awk '{ print $3 }'
 }
 
-# acked_all NAME: every line tk-listen NAME took is acknowledged.
+# acked_all NAME [OPEN]: the devices that left are read to their end (at
+# most OPEN connections still open, default 0: a listener held back by the
+# bus may not have read what a finished tk-sim wrote) and every line
+# tk-listen NAME took is acknowledged.
 acked_all() {
-	[ "$(stat_of "$1" nats_pending)" = 0 ]
+	[ "$(stat_of "$1" connections_open)" -le "${2:-0}" ] &&
+	    [ "$(stat_of "$1" nats_pending)" = 0 ]
 }
 
 # stream_frames DURABLE [ARGS...]: every frame line in the stream, through a

@@ -131,12 +131,16 @@ sim_to() {
 	nats_kill 2
 	wait "$SA"
 	wait "$SB"
-	TK_WAIT=30 wait_for acked_all a
-	TK_WAIT=30 wait_for acked_all b
+	# the command devices stay connected: one on each
+	TK_WAIT=30 wait_for acked_all a 1
+	TK_WAIT=30 wait_for acked_all b 1
 	sent=$(($(json frames "$TK_TMP/sim.a") + $(json frames "$TK_TMP/sim.b")))
 	NATS_URLS="$NATS_URL1,$NATS_URL3" stream_frames d1 |
 	    awk '$7 != "000030000003" && $7 != "000040000001"' >"$TK_TMP/stream"
-	[ "$(wc -l <"$TK_TMP/stream")" -eq "$sent" ]
+	[ "$(wc -l <"$TK_TMP/stream")" -eq "$sent" ] || {
+		echo "sent $sent, in the stream $(wc -l <"$TK_TMP/stream"), $(sort "$TK_TMP/stream" | uniq -d | wc -l) twice"
+		return 1
+	} >&2
 	# a command reaches a device on either listener, the node still down
 	# (a retry while the cluster elects the registry's leader)
 	for id in 000030000003 000040000001; do
