@@ -31,16 +31,32 @@ tk_rec_init(struct tk_record *r, enum tk_dialect d, enum tk_rtype t)
 	r->alarm[0] = '\0';
 	r->ncell = r->nwifi = 0;
 	r->nattr = 0;
+	r->keymask = 0;
 	r->truncated = false;
 	r->slen = 0;
 	r->raw = NULL;
 	r->rawlen = 0;
 }
 
-static struct tk_attr *
+/*
+ * One bit of r->keymask per key set, chosen by the key's first two bytes:
+ * a key whose bit is clear is not in the record, so most setters append
+ * without comparing against every attribute before them.
+ */
+static inline uint64_t
+key_bit(const char *key)
+{
+	unsigned h = (unsigned char)key[0];
+	if (h != 0)
+		h = h * 31 + (unsigned char)key[1];
+	return (uint64_t)1 << (h & 63);
+}
+
+static inline __attribute__((always_inline)) struct tk_attr *
 slot(struct tk_record *r, const char *key, size_t keyn)
 {
-	for (unsigned i = 0; i < r->nattr; i++) {
+	uint64_t bit = key_bit(key);
+	for (unsigned i = 0; (r->keymask & bit) && i < r->nattr; i++) {
 		/* the same literal, or a first byte in common before strcmp */
 		const char *k = r->attr[i].key;
 		if (k == key || (k[0] == key[0] && strcmp(k, key) == 0))
@@ -51,12 +67,13 @@ slot(struct tk_record *r, const char *key, size_t keyn)
 		return NULL;
 	}
 	struct tk_attr *a = &r->attr[r->nattr++];
+	r->keymask |= bit;
 	a->key = key;
 	a->keyn = (uint8_t)keyn;
 	return a;
 }
 
-void
+__attribute__((always_inline)) inline void
 tk_rec_int_k(struct tk_record *r, const char *key, size_t keyn, int64_t v)
 {
 	struct tk_attr *a = slot(r, key, keyn);
@@ -66,7 +83,7 @@ tk_rec_int_k(struct tk_record *r, const char *key, size_t keyn, int64_t v)
 	}
 }
 
-void
+__attribute__((always_inline)) inline void
 tk_rec_num_k(struct tk_record *r, const char *key, size_t keyn, double v, int prec)
 {
 	struct tk_attr *a = slot(r, key, keyn);
@@ -77,7 +94,7 @@ tk_rec_num_k(struct tk_record *r, const char *key, size_t keyn, double v, int pr
 	}
 }
 
-void
+__attribute__((always_inline)) inline void
 tk_rec_bool_k(struct tk_record *r, const char *key, size_t keyn, bool v)
 {
 	struct tk_attr *a = slot(r, key, keyn);
@@ -87,7 +104,7 @@ tk_rec_bool_k(struct tk_record *r, const char *key, size_t keyn, bool v)
 	}
 }
 
-void
+__attribute__((always_inline)) inline void
 tk_rec_str_k(struct tk_record *r, const char *key, size_t keyn, const void *s, size_t n)
 {
 	if (n > UINT16_MAX || n > TK_SBUF_MAX - r->slen) {
@@ -200,6 +217,8 @@ tk_rec_wifi(struct tk_record *r, const struct tk_wifi *w)
 const struct tk_attr *
 tk_rec_get(const struct tk_record *r, const char *key)
 {
+	if ((r->keymask & key_bit(key)) == 0)
+		return NULL;
 	for (unsigned i = 0; i < r->nattr; i++) {
 		/* the same literal, or a first byte in common before strcmp */
 		const char *k = r->attr[i].key;

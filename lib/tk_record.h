@@ -99,6 +99,7 @@ struct tk_record {
 	struct tk_cell	 cell[TK_CELL_MAX];
 	struct tk_wifi	 wifi[TK_WIFI_MAX];
 	unsigned	 nattr;
+	uint64_t	 keymask;		/* a bit per key hash set (slot()) */
 	bool		 truncated;		/* an attribute or string did not fit */
 	struct tk_attr	 attr[TK_ATTR_MAX];
 	uint32_t	 slen;
