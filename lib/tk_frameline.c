@@ -244,22 +244,32 @@ digits(const char *p, int n)
 	return v;
 }
 
-/* the last date seen and its midnight: lines come in time order, so the
- * calendar arithmetic is done once per day (per thread) */
+/* the last date seen and its midnight, and the last second seen: lines
+ * come in time order, so the calendar arithmetic is done once per day and
+ * the hours, minutes and seconds once per second (per thread) */
 static _Thread_local char day_key[10];
 static _Thread_local int64_t day_ms = -1;
+static _Thread_local char sec_key[19];
+static _Thread_local int64_t sec_ms = -1;
 
 static int
 parse_time(const char *p, size_t n, int64_t *ms)
 {
 	/* YYYY-MM-DDTHH:MM:SS.mmmZ */
-	if (n != 24 || p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' ||
-	    p[16] != ':' || p[19] != '.' || p[23] != 'Z')
+	if (n != 24 || p[19] != '.' || p[23] != 'Z')
 		return -1;
-	int h = digits(p + 11, 2), mi = digits(p + 14, 2), s = digits(p + 17, 2),
-	    f = digits(p + 20, 3);
+	int f = digits(p + 20, 3);
+	if (f < 0)
+		return -1;
+	if (sec_ms >= 0 && memcmp(p, sec_key, sizeof(sec_key)) == 0) {
+		*ms = sec_ms + f;
+		return 0;
+	}
+	if (p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' || p[16] != ':')
+		return -1;
+	int h = digits(p + 11, 2), mi = digits(p + 14, 2), s = digits(p + 17, 2);
 	/* digits() is -1 on a non-digit; the upper bounds as before */
-	if ((h | mi | s | f) < 0 || h > 23 || mi > 59 || s > 60)
+	if ((h | mi | s) < 0 || h > 23 || mi > 59 || s > 60)
 		return -1;
 	if (day_ms < 0 || memcmp(p, day_key, sizeof(day_key)) != 0) {
 		int y = digits(p, 4), mo = digits(p + 5, 2), d = digits(p + 8, 2);
@@ -270,7 +280,9 @@ parse_time(const char *p, size_t n, int64_t *ms)
 		memcpy(day_key, p, sizeof(day_key));
 		day_ms = m;
 	}
-	*ms = day_ms + (int64_t)h * 3600000 + (int64_t)mi * 60000 + (int64_t)s * 1000 + f;
+	sec_ms = day_ms + (int64_t)h * 3600000 + (int64_t)mi * 60000 + (int64_t)s * 1000;
+	memcpy(sec_key, p, sizeof(sec_key));
+	*ms = sec_ms + f;
 	return 0;
 }
 
