@@ -617,6 +617,33 @@ test_fline_roundtrip_random(void **state)
 	int64_t want;
 	assert_int_equal(tk_time_utc(2026, 12, 31, 23, 59, 60, 999, &want), 0);
 	assert_true(p.time_ms == want);
+	/* in sequence (the parser keeps the last day and second): the same
+	 * second, the next, another day at the same time, back again; a line
+	 * that shares a valid line's second but not its form still fails */
+	static const struct { const char *line; int y, mo, d, h, mi, s, ms; } seq[] = {
+		{"2026-11-24T08:01:05.123Z open tcp 192.0.2.7:1 1 - - - -", 2026, 11, 24, 8, 1, 5, 123},
+		{"2026-11-24T08:01:05.999Z open tcp 192.0.2.7:1 1 - - - -", 2026, 11, 24, 8, 1, 5, 999},
+		{"2026-11-24T08:01:05.000Z open tcp 192.0.2.7:1 1 - - - -", 2026, 11, 24, 8, 1, 5, 0},
+		{"2026-11-24T08:01:06.001Z open tcp 192.0.2.7:1 1 - - - -", 2026, 11, 24, 8, 1, 6, 1},
+		{"2026-11-25T08:01:06.001Z open tcp 192.0.2.7:1 1 - - - -", 2026, 11, 25, 8, 1, 6, 1},
+		{"2026-11-24T08:01:06.002Z open tcp 192.0.2.7:1 1 - - - -", 2026, 11, 24, 8, 1, 6, 2},
+		{"2026-11-24T08:01:06.00xZ open tcp 192.0.2.7:1 1 - - - -", 0, 0, 0, 0, 0, 0, 0},
+		{"2026-11-24T08:01:06.002+ open tcp 192.0.2.7:1 1 - - - -", 0, 0, 0, 0, 0, 0, 0},
+		{"2026-11-24T08:01:06.0021Z open tcp 192.0.2.7:1 1 - - - -", 0, 0, 0, 0, 0, 0, 0},
+		{"2026-11-24T08:01:06.003Z open tcp 192.0.2.7:1 1 - - - -", 2026, 11, 24, 8, 1, 6, 3},
+	};
+	for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		int rc = tk_fline_parse(seq[i].line, strlen(seq[i].line), &p, scratch,
+		    sizeof(scratch), err, sizeof(err));
+		if (seq[i].y == 0) {
+			assert_int_equal(rc, -1);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		assert_int_equal(tk_time_utc(seq[i].y, seq[i].mo, seq[i].d, seq[i].h, seq[i].mi,
+		    seq[i].s, seq[i].ms, &want), 0);
+		assert_true(p.time_ms == want);
+	}
 }
 
 /* Every byte alone: printable ASCII but " and \\ passes, the rest is escaped
