@@ -261,6 +261,45 @@ test_json_keys(void **state)
 	assert_string_equal(out2, out);
 }
 
+/* A key set again, found by value (another copy of its bytes, not the
+ * same pointer), replaces its value whatever keys came before; tk_rec_get
+ * finds every key set and none other; tk_rec_init forgets them all. */
+static void
+test_rec_keys_again(void **state)
+{
+	struct tk_record r;
+	char k[16];
+	(void)state;
+
+	tk_rec_init(&r, TK_D_TK103, TK_R_EVENT);
+	for (int i = 0; i < 40; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		tk_rec_int(&r, tk_rec_key(&r, k), i);
+	}
+	assert_int_equal(r.nattr, 40);
+	for (int i = 0; i < 40; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		tk_rec_int_k(&r, k, 0, 1000 + i);	/* k: a buffer of its own */
+	}
+	assert_int_equal(r.nattr, 40);
+	assert_false(r.truncated);
+	for (int i = 0; i < 60; i++) {
+		snprintf(k, sizeof(k), "k%d", i);
+		const struct tk_attr *a = tk_rec_get(&r, k);
+		if (i < 40) {
+			assert_non_null(a);
+			assert_int_equal(a->v.i, 1000 + i);
+		} else {
+			assert_null(a);
+		}
+	}
+	tk_rec_init(&r, TK_D_TK103, TK_R_EVENT);
+	assert_null(tk_rec_get(&r, "k1"));
+	tk_rec_int(&r, "k1", 7);
+	assert_int_equal(r.nattr, 1);
+	assert_int_equal(tk_rec_get(&r, "k1")->v.i, 7);
+}
+
 /* The other writers, on records built as the decoders build them
  * (legend: what each case checks). */
 static void
@@ -1225,6 +1264,7 @@ main(void)
 		cmocka_unit_test(test_fmt_num),
 		cmocka_unit_test(test_json_record),
 		cmocka_unit_test(test_json_keys),
+		cmocka_unit_test(test_rec_keys_again),
 		cmocka_unit_test(test_other_formats),
 		cmocka_unit_test(test_record_bounds),
 		cmocka_unit_test(test_fline_escape_matches_vis),
