@@ -52,14 +52,27 @@ key_bit(const char *key)
 	return (uint64_t)1 << (h & 63);
 }
 
-static inline __attribute__((always_inline)) struct tk_attr *
-slot(struct tk_record *r, const char *key, size_t keyn)
+/* the index of the attribute named key, or -1: out of line (only keys
+ * whose mask bit is set come here, nearly always a key set again) */
+static __attribute__((noinline)) int
+find(const struct tk_record *r, const char *key)
 {
-	uint64_t bit = key_bit(key);
-	for (unsigned i = 0; (r->keymask & bit) && i < r->nattr; i++) {
+	for (unsigned i = 0; i < r->nattr; i++) {
 		/* the same literal, or a first byte in common before strcmp */
 		const char *k = r->attr[i].key;
 		if (k == key || (k[0] == key[0] && strcmp(k, key) == 0))
+			return (int)i;
+	}
+	return -1;
+}
+
+static struct tk_attr *
+slot(struct tk_record *r, const char *key, size_t keyn)
+{
+	uint64_t bit = key_bit(key);
+	if (r->keymask & bit) {
+		int i = find(r, key);
+		if (i >= 0)
 			return &r->attr[i];
 	}
 	if (r->nattr == TK_ATTR_MAX) {
@@ -73,7 +86,7 @@ slot(struct tk_record *r, const char *key, size_t keyn)
 	return a;
 }
 
-__attribute__((always_inline)) inline void
+void
 tk_rec_int_k(struct tk_record *r, const char *key, size_t keyn, int64_t v)
 {
 	struct tk_attr *a = slot(r, key, keyn);
@@ -83,7 +96,7 @@ tk_rec_int_k(struct tk_record *r, const char *key, size_t keyn, int64_t v)
 	}
 }
 
-__attribute__((always_inline)) inline void
+void
 tk_rec_num_k(struct tk_record *r, const char *key, size_t keyn, double v, int prec)
 {
 	struct tk_attr *a = slot(r, key, keyn);
@@ -94,7 +107,7 @@ tk_rec_num_k(struct tk_record *r, const char *key, size_t keyn, double v, int pr
 	}
 }
 
-__attribute__((always_inline)) inline void
+void
 tk_rec_bool_k(struct tk_record *r, const char *key, size_t keyn, bool v)
 {
 	struct tk_attr *a = slot(r, key, keyn);
@@ -104,7 +117,7 @@ tk_rec_bool_k(struct tk_record *r, const char *key, size_t keyn, bool v)
 	}
 }
 
-__attribute__((always_inline)) inline void
+void
 tk_rec_str_k(struct tk_record *r, const char *key, size_t keyn, const void *s, size_t n)
 {
 	if (n > UINT16_MAX || n > TK_SBUF_MAX - r->slen) {
@@ -217,15 +230,8 @@ tk_rec_wifi(struct tk_record *r, const struct tk_wifi *w)
 const struct tk_attr *
 tk_rec_get(const struct tk_record *r, const char *key)
 {
-	if ((r->keymask & key_bit(key)) == 0)
-		return NULL;
-	for (unsigned i = 0; i < r->nattr; i++) {
-		/* the same literal, or a first byte in common before strcmp */
-		const char *k = r->attr[i].key;
-		if (k == key || (k[0] == key[0] && strcmp(k, key) == 0))
-			return &r->attr[i];
-	}
-	return NULL;
+	int i = (r->keymask & key_bit(key)) ? find(r, key) : -1;
+	return i >= 0 ? &r->attr[i] : NULL;
 }
 
 void
