@@ -53,7 +53,8 @@ key_bit(const char *key)
 }
 
 /* the index of the attribute named key, or -1: out of line (only keys
- * whose mask bit is set come here, nearly always a key set again) */
+ * whose mask bit is set come here: a key set again, or one sharing its
+ * first two bytes or its bit with a key already set, as io1 and io2 do) */
 static __attribute__((noinline)) int
 find(const struct tk_record *r, const char *key)
 {
