@@ -56,9 +56,11 @@ static const char help_text[] =
     "  -s, --seed N           seed for reproducible runs (default 1)\n"
     "  -T, --duration SECS    stop after SECS seconds (default 10 unless -N)\n"
     "  -u, --udp              datagrams instead of TCP connections\n"
-    "      --check            exit 1 if any reply was wrong or missing or a\n"
-    "                         connection failed\n"
-    "      --grace SECS       after stopping, wait up to SECS for replies (default 2)\n"
+    "      --check            exit 1 if any reply was wrong or missing, a\n"
+    "                         connection failed or the server had not taken\n"
+    "                         every byte sent when the grace ran out\n"
+    "      --grace SECS       after stopping, wait up to SECS for replies and for\n"
+    "                         the server to take the rest and close (default 2)\n"
     "      --h02-binary       h02 devices report in binary $ records (no answer due)\n"
     "      --heartbeat SECS   heartbeat interval (tk103 BP00, gps103, gt06 0x13, h02\n"
     "                         HTBT; default 60, 0 off)\n"
@@ -145,7 +147,7 @@ report(FILE *f, const struct cfg *c, const struct tk_simrun_stats *st)
 	    "\"replies_ok\":%llu,\"replies_wrong\":%llu,\"replies_missing\":%llu,"
 	    "\"replies_due\":%llu,"
 	    "\"commands\":%llu,\"answers\":%llu,\"alarm_acks\":%llu,\"unknown_rx\":%llu,\"dropped\":%llu,"
-	    "\"rx_bytes\":%llu,"
+	    "\"rx_bytes\":%llu,\"unconfirmed\":%llu,\"unacked_bytes\":%llu,"
 	    "\"login_latency_us\":{\"n\":%zu,\"p50\":%u,\"p99\":%u,\"max\":%u},"
 	    "\"reply_latency_us\":{\"n\":%zu,\"p50\":%u,\"p99\":%u,\"max\":%u}",
 	    dialect_label(o), c->out ? "file" : o->udp ? "udp" : "tcp",
@@ -162,6 +164,7 @@ report(FILE *f, const struct cfg *c, const struct tk_simrun_stats *st)
 	    (unsigned long long)st->answers, (unsigned long long)st->alarm_acks,
 	    (unsigned long long)st->unknown_rx,
 	    (unsigned long long)st->dropped, (unsigned long long)st->rx_bytes,
+	    (unsigned long long)st->unconfirmed, (unsigned long long)st->unacked_bytes,
 	    st->login_lat.n, st->login_lat.p50, st->login_lat.p99, st->login_lat.max,
 	    st->reply_lat.n, st->reply_lat.p50, st->reply_lat.p99, st->reply_lat.max);
 	/* per server, with keys of their own (a sed for a top-level key finds
@@ -215,6 +218,10 @@ summary(const struct cfg *c, const struct tk_simrun_stats *st)
 	warnx("replies ok %llu, wrong %llu, missing %llu",
 	    (unsigned long long)st->ok, (unsigned long long)st->wrong,
 	    (unsigned long long)st->missing);
+	if (st->unconfirmed > 0)
+		warnx("%llu connections not closed by the server in the grace, "
+		    "%llu bytes sent on them not acknowledged",
+		    (unsigned long long)st->unconfirmed, (unsigned long long)st->unacked_bytes);
 	for (size_t i = 0; st->nservers > 1 && i < st->nservers; i++) {
 		const struct tk_simrun_srvstats *v = &st->server[i];
 		warnx("server %s: connected %llu (failed %llu, closed by server %llu), "
@@ -626,7 +633,8 @@ main(int argc, char **argv)
 		} else if (st.connects == 0) {
 			warnx("no device could connect to %s port %s", o->host, o->port);
 			rc = TK_EXIT_IO;
-		} else if (check && (st.wrong > 0 || st.missing > 0 || st.connect_failed > 0)) {
+		} else if (check && (st.wrong > 0 || st.missing > 0 || st.connect_failed > 0 ||
+		    st.unacked_bytes > 0)) {
 			rc = TK_EXIT_DATA;
 		}
 	}

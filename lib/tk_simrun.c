@@ -21,7 +21,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+
+#include <linux/sockios.h>
 
 #include "tk_frameline.h"
 #include "tk_loop.h"
@@ -72,6 +75,7 @@ struct dev {
 	uint8_t	 srv;		/* the server it uses now */
 	uint8_t	 state, nexp, rxlen, sats;
 	bool	 ever_up;
+	bool	 shut;		/* stopping: writing shut down, awaiting the server's close */
 	bool	 await_login;	/* logged in, no answer yet: nothing else goes out */
 	uint32_t txoff, txlen, txcap;
 	uint8_t	*tx;		/* pending output, allocated only when needed */
@@ -630,6 +634,7 @@ dev_close(struct dev *d, bool peer)
 	missed(d, d->nexp);
 	d->nexp = 0;
 	d->await_login = false;
+	d->shut = false;
 	if (peer)
 		next_server(d);
 	d->rxlen = 0;
@@ -850,7 +855,7 @@ handle_rx(struct dev *d, int64_t now)
 			s->st.alarm_acks++;	/* the optional BO01 acknowledgement */
 		} else if (eff.recognised) {
 			s->st.commands++;
-			if (an > 0) {
+			if (an > 0 && !d->shut) {
 				sent(d, TK_SIM_ANSWER);
 				if (!dev_send(d, a, an))
 					return false;
@@ -1225,7 +1230,8 @@ dev_io(struct tk_loop *l, int fd, unsigned ev, void *arg)
 				return;
 			}
 			if (r == 0 && !udp) {
-				dev_retry(d, now, true);
+				/* stopping: the server read everything and closed */
+				dev_retry(d, now, !d->shut);
 				return;
 			}
 			s->st.rx_bytes += (uint64_t)r;
@@ -1413,6 +1419,53 @@ dev_due(struct dev *d, int64_t now)
 	schedule(d, next);
 }
 
+/*
+ * The end of a run over TCP.  A frame counted as sent may still sit in the
+ * device's queue or the kernel's, and close() with a reply unread sends a
+ * reset that throws the kernel's away: so a device that behaves (nothing
+ * awaited, nothing queued) shuts down writing and waits for the server to
+ * read the rest and close.  Misbehaving devices just hang up.
+ */
+static bool
+drains(const struct dev *d)
+{
+	const struct tk_simrun *s = d->s;
+	return !s->o.udp && d->state == S_UP &&
+	    (s->o.mis == TK_SIMRUN_NONE || s->o.mis == TK_SIMRUN_IMPERSONATE);
+}
+
+static void
+shut_write(struct dev *d)
+{
+	if (shutdown(d->fd, SHUT_WR) == 0) {
+		d->shut = true;
+		want_write(d, false);
+	} else {
+		dev_retry(d, now_us(), true);
+	}
+}
+
+/* The grace ran out before the server closed d's connection: count it,
+ * and the bytes its host had not acknowledged (queued here, or in the
+ * kernel's send queue, the FIN aside).  The kernel goes on sending them
+ * after the close, but a reply that comes after it resets the connection,
+ * and what the server had not read by then is lost.  Replies read now
+ * cannot cause that. */
+static void
+unconfirmed(struct dev *d)
+{
+	struct tk_simrun *s = d->s;
+	uint64_t n = d->txlen - d->txoff;
+	int q = 0;
+	if (ioctl(d->fd, SIOCOUTQ, &q) == 0 && q > 0)
+		n += (uint64_t)q - (d->shut ? 1 : 0);
+	s->st.unconfirmed++;
+	s->st.unacked_bytes += n;
+	uint8_t b[512];
+	while (recv(d->fd, b, sizeof(b), MSG_DONTWAIT) > 0)
+		;
+}
+
 static int64_t
 stall_us(const struct tk_simrun *s)
 {
@@ -1498,11 +1551,18 @@ live_step(struct tk_simrun *s, int max_wait_ms, char *err, size_t errlen)
 				want_write(&devs[i], devs[i].txlen > 0);
 	}
 	if (s->stopping) {
-		/* grace: until every awaited reply came, or the time is up */
+		/* grace: until every awaited reply came and every connection was
+		 * closed by the server after reading all we sent, or the time is up */
 		bool waiting = false;
-		for (uint32_t i = 0; i < ndev && !waiting; i++)
-			if (devs[i].nexp > 0 || devs[i].txlen > devs[i].txoff)
-				waiting = devs[i].fd >= 0;
+		for (uint32_t i = 0; i < ndev; i++) {
+			struct dev *d = &devs[i];
+			if (d->fd < 0)
+				continue;
+			if (d->nexp == 0 && d->txlen == d->txoff && !d->shut && drains(d))
+				shut_write(d);
+			if (d->fd >= 0 && (d->nexp > 0 || d->txlen > d->txoff || d->shut))
+				waiting = true;
+		}
 		over = !waiting || now - s->stop_at >= (int64_t)llround(s->o.grace * 1e6) ||
 		    s->stop > 1;
 	}
@@ -1527,9 +1587,12 @@ live_step(struct tk_simrun *s, int max_wait_ms, char *err, size_t errlen)
 		}
 		return 1;
 	}
-	for (uint32_t i = 0; i < ndev; i++)
+	for (uint32_t i = 0; i < ndev; i++) {
+		if (devs[i].fd >= 0 && drains(&devs[i]))
+			unconfirmed(&devs[i]);
 		if (devs[i].fd >= 0 || devs[i].nexp > 0)
 			dev_close(&devs[i], false);
+	}
 	return 0;
 }
 

@@ -59,7 +59,7 @@ struct tk_simrun_opts {
 	bool		 spread;	/* device i starts at server i % nservers, not the first */
 	uint32_t	 src_lo, src_hi;	/* local IPv4 range, host order; 0: none */
 	double		 reconnect;	/* s: close and connect again, 0: never */
-	double		 grace;		/* s: wait for due replies after stopping */
+	double		 grace;		/* s: wait for due replies and the server's close after stopping */
 	double		 ramp;		/* new connections per second */
 	enum tk_simrun_mis mis;
 	/* file mode, when out_fd >= 0: frame lines (raw: the bytes) */
@@ -104,6 +104,11 @@ struct tk_simrun_stats {
 	uint64_t	 due;		/* replies awaited: ok + wrong + missing at the end */
 	uint64_t	 ok, wrong, missing;	/* replies */
 	uint64_t	 commands, answers, alarm_acks, unknown_rx, dropped, rx_bytes;
+	/* TCP connections the server had not closed when the grace ran out
+	 * (the devices stop writing and wait for it), and the bytes sent on
+	 * them its host had not acknowledged then: frames counted as sent that
+	 * may not get there */
+	uint64_t	 unconfirmed, unacked_bytes;
 	struct tk_simrun_lat login_lat, reply_lat;
 	size_t		 nservers;
 	struct tk_simrun_srvstats server[TK_SIMRUN_SERVERS_MAX];

@@ -291,6 +291,10 @@ test_live_tcp(void **state)
 	assert_int_equal(st.missing, 0);
 	assert_int_equal(st.login_lat.n, 8);
 	assert_true(st.login_lat.p50 <= st.login_lat.max);
+	/* each connection ended by the server, after reading all of it */
+	assert_int_equal(st.unconfirmed, 0);
+	assert_int_equal(st.unacked_bytes, 0);
+	assert_int_equal(st.closed_by_peer, 0);
 	assert_int_equal(live_frames(&l, "tcp"), st.frames);
 	close(l.out);
 }
@@ -421,6 +425,46 @@ test_live_silent_peer(void **state)
 }
 
 static void
+test_live_unread_peer(void **state)
+{
+	(void)state;
+	/* legend: a TCP server that accepts nothing and reads nothing (the
+	 * kernel completes the connections): the devices write as fast as they
+	 * can until the queues are full; when the grace runs out each
+	 * connection is counted unconfirmed, with the bytes never acknowledged */
+	char err[256], port[8];
+	struct tk_simrun_opts o;
+	struct tk_simrun_stats st;
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t al = sizeof(a);
+	a.sin_addr.s_addr = htonl(0x7f000001);
+	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l, 16), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&a, &al), 0);
+	snprintf(port, sizeof(port), "%u", ntohs(a.sin_port));
+	tk_simrun_opts_default(&o);
+	o.port = port;
+	o.dialect = TK_D_XEXUN;		/* no login: the reports start at once */
+	o.ndev = 2;
+	o.interval = 0;
+	o.duration = 0.3;
+	o.grace = 0.2;
+	struct tk_simrun *s = tk_simrun_new(&o, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(tk_simrun_run(s, err, sizeof(err)), 0);
+	tk_simrun_stats(s, &st);
+	tk_simrun_free(s);
+	close(l);
+	assert_int_equal(st.connects, 2);
+	assert_true(st.frames > 0);
+	assert_int_equal(st.unconfirmed, 2);
+	assert_true(st.unacked_bytes > 0);
+	assert_true(st.unacked_bytes <= st.bytes);
+	assert_int_equal(st.closed_by_peer, 0);
+}
+
+static void
 test_options(void **state)
 {
 	(void)state;
@@ -461,6 +505,7 @@ main(void)
 		cmocka_unit_test(test_live_udp),
 		cmocka_unit_test(test_live_backup),
 		cmocka_unit_test(test_live_silent_peer),
+		cmocka_unit_test(test_live_unread_peer),
 		cmocka_unit_test(test_options),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
