@@ -115,9 +115,11 @@ sim_to() {
 	nats_cluster
 	listen_nats a --nats-replicas 3
 	listen_nats b --nats-replicas 3
-	sim_to a -n 10 -d mix -i 0.1 -T "$((SIM_T + 2))" &
+	# --grace 30: at the end each device waits for its listener to read all
+	# it sent and close, however long the election held the listener back
+	sim_to a -n 10 -d mix -i 0.1 -T "$((SIM_T + 2))" --grace 30 &
 	SA=$!
-	sim_to b -n 10 -d mix -i 0.1 -T "$((SIM_T + 2))" -s 2 &
+	sim_to b -n 10 -d mix -i 0.1 -T "$((SIM_T + 2))" --grace 30 -s 2 &
 	SB=$!
 	# one more device on each listener, to be sent a command (not counted):
 	# online until the teardown stops it, however long the steps before the
@@ -134,6 +136,9 @@ sim_to() {
 	# the command devices stay connected: one on each
 	TK_WAIT=30 wait_for acked_all a 1
 	TK_WAIT=30 wait_for acked_all b 1
+	# every connection closed by its listener: all that was sent was read
+	[ "$(json unconfirmed "$TK_TMP/sim.a")" -eq 0 ]
+	[ "$(json unconfirmed "$TK_TMP/sim.b")" -eq 0 ]
 	sent=$(($(json frames "$TK_TMP/sim.a") + $(json frames "$TK_TMP/sim.b")))
 	NATS_URLS="$NATS_URL1,$NATS_URL3" stream_frames d1 |
 	    awk '$7 != "000030000003" && $7 != "000040000001"' >"$TK_TMP/stream"

@@ -6,6 +6,7 @@ load test_helper
 
 # start_listen ARGS...: tk-listen on a free port; sets PORT, LISTEN_PID
 start_listen() {
+	rm -f "$TK_TMP/port"	# a listener before this one's
 	"$TK_BIN/tk-listen" -p 0 --port-file "$TK_TMP/port" "$@" \
 		> "$TK_TMP/frames" 2> "$TK_TMP/listen.err" &
 	LISTEN_PID=$!
@@ -203,6 +204,31 @@ peer() {
 	assert_failure 1
 	[ "$(json replies_missing "$TK_TMP/s")" -gt 0 ]
 	[[ "$stderr" == *"missing "[1-9]* ]]
+}
+
+@test "tk-sim waits at the end for the server to read all it sent and close; a server that does not is counted and fails --check" {
+	start_listen -C 0
+	# as fast as possible: the sockets' queues are full when the run stops
+	sim -n 4 -d mix -i 0 -T 1 --grace 30 --check --stats-json "$TK_TMP/s"
+	assert_success
+	[ "$(json unconfirmed "$TK_TMP/s")" -eq 0 ]
+	[ "$(json unacked_bytes "$TK_TMP/s")" -eq 0 ]
+	[ "$(json closed_by_peer "$TK_TMP/s")" -eq 0 ]
+	stop_listen
+	[ "$(grep -c ' frame tcp ' "$TK_TMP/frames")" -eq "$(json frames "$TK_TMP/s")" ]
+	# a server that stops reading once both devices logged in and report
+	start_listen -C 0
+	timeout 60 "$TK_BIN/tk-sim" -p "$PORT" -n 2 -d tk103 -i 0 -T 4 --grace 0.5 --check \
+	    --stats-json "$TK_TMP/s2" 2>"$TK_TMP/sim.err" &
+	local sim=$! rc=0
+	wait_for sh -c "[ \$(grep BR00 '$TK_TMP/frames' | cut -d' ' -f7 | sort -u | wc -l) -eq 2 ]"
+	kill -STOP "$LISTEN_PID"
+	wait "$sim" || rc=$?
+	kill -CONT "$LISTEN_PID"
+	[ "$rc" -eq 1 ]
+	[ "$(json unconfirmed "$TK_TMP/s2")" -eq 2 ]
+	[ "$(json unacked_bytes "$TK_TMP/s2")" -gt 0 ]
+	grep -q '2 connections not closed by the server in the grace, [1-9][0-9]* bytes' "$TK_TMP/sim.err"
 }
 
 @test "tk-sim --misbehave: tk-listen survives oversize, random, idle, slow and flood peers" {
