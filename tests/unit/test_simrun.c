@@ -388,35 +388,54 @@ test_live_backup(void **state)
 	close(b.out);
 }
 
+/* A socket of type on 127.0.0.1, a free port (its number in port), and
+ * default options o to send there. */
+static int
+loopback_peer(int type, char port[8], struct tk_simrun_opts *o)
+{
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t al = sizeof(a);
+	assert_true(fd >= 0);
+	a.sin_addr.s_addr = htonl(0x7f000001);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+	snprintf(port, 8, "%u", ntohs(a.sin_port));
+	tk_simrun_opts_default(o);
+	o->port = port;
+	return fd;
+}
+
+/* Run o to its end with no server stepped beside it. */
+static void
+run_alone(const struct tk_simrun_opts *o, struct tk_simrun_stats *st)
+{
+	char err[256];
+	struct tk_simrun *s = tk_simrun_new(o, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("tk_simrun_new: %s", err);
+	assert_int_equal(tk_simrun_run(s, err, sizeof(err)), 0);
+	tk_simrun_stats(s, st);
+	tk_simrun_free(s);
+}
+
 static void
 test_live_silent_peer(void **state)
 {
 	(void)state;
 	/* legend: a UDP socket that never answers: every login's reply is
 	 * counted missing once the run ends, and nothing is wrong */
-	char err[256], port[8];
+	char port[8];
 	struct tk_simrun_opts o;
 	struct tk_simrun_stats st;
-	int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t al = sizeof(a);
-	a.sin_addr.s_addr = htonl(0x7f000001);
-	assert_int_equal(bind(u, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(u, (struct sockaddr *)&a, &al), 0);
-	snprintf(port, sizeof(port), "%u", ntohs(a.sin_port));
-	tk_simrun_opts_default(&o);
-	o.port = port;
+	int u = loopback_peer(SOCK_DGRAM, port, &o);
 	o.dialect = TK_D_TK103;
 	o.udp = true;
 	o.ndev = 3;
 	o.interval = 0.05;
 	o.frames_max = 9;
 	o.grace = 0.2;
-	struct tk_simrun *s = tk_simrun_new(&o, err, sizeof(err));
-	assert_non_null(s);
-	assert_int_equal(tk_simrun_run(s, err, sizeof(err)), 0);
-	tk_simrun_stats(s, &st);
-	tk_simrun_free(s);
+	run_alone(&o, &st);
 	close(u);
 	assert_int_equal(st.frames, 9);
 	assert_int_equal(st.ok, 0);
@@ -432,29 +451,17 @@ test_live_unread_peer(void **state)
 	 * kernel completes the connections): the devices write as fast as they
 	 * can until the queues are full; when the grace runs out each
 	 * connection is counted unconfirmed, with the bytes never acknowledged */
-	char err[256], port[8];
+	char port[8];
 	struct tk_simrun_opts o;
 	struct tk_simrun_stats st;
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t al = sizeof(a);
-	a.sin_addr.s_addr = htonl(0x7f000001);
-	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	int l = loopback_peer(SOCK_STREAM, port, &o);
 	assert_int_equal(listen(l, 16), 0);
-	assert_int_equal(getsockname(l, (struct sockaddr *)&a, &al), 0);
-	snprintf(port, sizeof(port), "%u", ntohs(a.sin_port));
-	tk_simrun_opts_default(&o);
-	o.port = port;
 	o.dialect = TK_D_XEXUN;		/* no login: the reports start at once */
 	o.ndev = 2;
 	o.interval = 0;
 	o.duration = 0.3;
 	o.grace = 0.2;
-	struct tk_simrun *s = tk_simrun_new(&o, err, sizeof(err));
-	assert_non_null(s);
-	assert_int_equal(tk_simrun_run(s, err, sizeof(err)), 0);
-	tk_simrun_stats(s, &st);
-	tk_simrun_free(s);
+	run_alone(&o, &st);
 	close(l);
 	assert_int_equal(st.connects, 2);
 	assert_true(st.frames > 0);
