@@ -31,20 +31,27 @@ struct corpus {
 	size_t	 open, frame, close;
 };
 
-/* Run a file-mode simulation into a memory file and read it back. */
+/* Run o to its end (with no server stepped beside it). */
 static void
-run_file(struct tk_simrun_opts *o, struct corpus *c, struct tk_simrun_stats *st)
+run_alone(const struct tk_simrun_opts *o, struct tk_simrun_stats *st)
 {
 	char err[256];
-	int fd = memfd_create("corpus", MFD_CLOEXEC);
-	assert_true(fd >= 0);
-	o->out_fd = fd;
 	struct tk_simrun *s = tk_simrun_new(o, err, sizeof(err));
 	if (s == NULL)
 		fail_msg("tk_simrun_new: %s", err);
 	assert_int_equal(tk_simrun_run(s, err, sizeof(err)), 0);
 	tk_simrun_stats(s, st);
 	tk_simrun_free(s);
+}
+
+/* Run a file-mode simulation into a memory file and read it back. */
+static void
+run_file(struct tk_simrun_opts *o, struct corpus *c, struct tk_simrun_stats *st)
+{
+	int fd = memfd_create("corpus", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	o->out_fd = fd;
+	run_alone(o, st);
 	off_t n = lseek(fd, 0, SEEK_END);
 	assert_true(n >= 0);
 	memset(c, 0, sizeof(*c));
@@ -389,7 +396,8 @@ test_live_backup(void **state)
 }
 
 /* A socket of type on 127.0.0.1, a free port (its number in port), and
- * default options o to send there. */
+ * default options o to send there: a peer that never answers, so a short
+ * grace. */
 static int
 loopback_peer(int type, char port[8], struct tk_simrun_opts *o)
 {
@@ -403,20 +411,8 @@ loopback_peer(int type, char port[8], struct tk_simrun_opts *o)
 	snprintf(port, 8, "%u", ntohs(a.sin_port));
 	tk_simrun_opts_default(o);
 	o->port = port;
+	o->grace = 0.2;
 	return fd;
-}
-
-/* Run o to its end with no server stepped beside it. */
-static void
-run_alone(const struct tk_simrun_opts *o, struct tk_simrun_stats *st)
-{
-	char err[256];
-	struct tk_simrun *s = tk_simrun_new(o, err, sizeof(err));
-	if (s == NULL)
-		fail_msg("tk_simrun_new: %s", err);
-	assert_int_equal(tk_simrun_run(s, err, sizeof(err)), 0);
-	tk_simrun_stats(s, st);
-	tk_simrun_free(s);
 }
 
 static void
@@ -434,7 +430,6 @@ test_live_silent_peer(void **state)
 	o.ndev = 3;
 	o.interval = 0.05;
 	o.frames_max = 9;
-	o.grace = 0.2;
 	run_alone(&o, &st);
 	close(u);
 	assert_int_equal(st.frames, 9);
@@ -460,7 +455,6 @@ test_live_unread_peer(void **state)
 	o.ndev = 2;
 	o.interval = 0;
 	o.duration = 0.3;
-	o.grace = 0.2;
 	run_alone(&o, &st);
 	close(l);
 	assert_int_equal(st.connects, 2);
